@@ -1,0 +1,101 @@
+//! The set of objects evaluated together, indexed for the cross-object rules.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::k8s;
+
+/// Kinds that never carry a namespace.
+const CLUSTER_SCOPED: &[&str] = &["ClusterRole", "ClusterRoleBinding", "Namespace", "PersistentVolume", "StorageClass"];
+
+/// One object of the bundle, with the namespace it will live in.
+#[derive(Debug, Clone, Copy)]
+pub struct Obj<'a> {
+    /// Position in the evaluated list.
+    pub index: usize,
+    pub value: &'a Value,
+    pub kind: &'a str,
+    pub name: &'a str,
+    /// `metadata.namespace`, else the default namespace (from the request or `--namespace`);
+    /// always `None` for cluster-scoped kinds.
+    pub namespace: Option<&'a str>,
+}
+
+impl Obj<'_> {
+    pub fn object_ref(&self) -> crate::finding::ObjectRef {
+        k8s::object_ref(self.value, self.namespace)
+    }
+
+    pub fn pod_spec(&self) -> Option<k8s::PodSpec<'_>> {
+        k8s::pod_spec(self.value)
+    }
+}
+
+type Key<'a> = (Option<&'a str>, &'a str);
+
+/// Objects indexed by kind and name. Building it is linear; look-ups are O(1), so cross-object
+/// rules stay linear in the bundle size.
+#[derive(Debug, Default)]
+pub struct Bundle<'a> {
+    pub objects: Vec<Obj<'a>>,
+    service_accounts: HashMap<Key<'a>, usize>,
+    roles: HashMap<Key<'a>, usize>,
+    cluster_roles: HashMap<&'a str, usize>,
+    secrets: HashMap<Key<'a>, usize>,
+}
+
+impl<'a> Bundle<'a> {
+    pub fn new(values: &'a [Value], default_namespace: Option<&'a str>) -> Self {
+        let mut bundle = Bundle::default();
+        for (index, value) in values.iter().enumerate() {
+            let kind = k8s::kind(value);
+            let namespace =
+                if CLUSTER_SCOPED.contains(&kind) { None } else { k8s::namespace(value).or(default_namespace) };
+            let obj = Obj { index, value, kind, name: k8s::name(value), namespace };
+            let key = (namespace, obj.name);
+            match kind {
+                "ServiceAccount" => {
+                    bundle.service_accounts.entry(key).or_insert(index);
+                }
+                "Role" => {
+                    bundle.roles.entry(key).or_insert(index);
+                }
+                "ClusterRole" => {
+                    bundle.cluster_roles.entry(obj.name).or_insert(index);
+                }
+                "Secret" => {
+                    bundle.secrets.entry(key).or_insert(index);
+                }
+                _ => {}
+            }
+            bundle.objects.push(obj);
+        }
+        bundle
+    }
+
+    pub fn service_account(&self, namespace: Option<&str>, name: &str) -> Option<&Obj<'a>> {
+        self.service_accounts.get(&(namespace, name)).map(|&i| &self.objects[i])
+    }
+
+    pub fn role(&self, namespace: Option<&str>, name: &str) -> Option<&Obj<'a>> {
+        self.roles.get(&(namespace, name)).map(|&i| &self.objects[i])
+    }
+
+    pub fn cluster_role(&self, name: &str) -> Option<&Obj<'a>> {
+        self.cluster_roles.get(name).map(|&i| &self.objects[i])
+    }
+
+    pub fn secret(&self, namespace: Option<&str>, name: &str) -> Option<&Obj<'a>> {
+        self.secrets.get(&(namespace, name)).map(|&i| &self.objects[i])
+    }
+
+    pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s Obj<'a>> + 's {
+        self.objects.iter().filter(move |o| o.kind == kind)
+    }
+
+    /// Objects that carry a Pod spec.
+    pub fn workloads<'s>(&'s self) -> impl Iterator<Item = (&'s Obj<'a>, k8s::PodSpec<'a>)> + 's {
+        self.objects.iter().filter_map(|o| k8s::pod_spec(o.value).map(|spec| (o, spec)))
+    }
+}

@@ -1,0 +1,313 @@
+//! Reading Kubernetes objects as JSON: kinds, names, Pod specs inside every pod-bearing kind,
+//! and values written the way Kubernetes' YAML decoder accepts them.
+
+use serde_json::Value;
+
+use crate::finding::ObjectRef;
+
+pub const AUTOMOUNT: &str = "automountServiceAccountToken";
+pub const LEGACY_TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+
+pub fn kind(obj: &Value) -> &str {
+    obj.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+pub fn api_version(obj: &Value) -> &str {
+    obj.get("apiVersion").and_then(Value::as_str).unwrap_or("")
+}
+
+pub fn name(obj: &Value) -> &str {
+    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The object's own namespace; `None` when the manifest leaves it to `kubectl -n` or the request.
+pub fn namespace(obj: &Value) -> Option<&str> {
+    obj.pointer("/metadata/namespace").and_then(Value::as_str).filter(|ns| !ns.is_empty())
+}
+
+/// `metadata.name`, or `generateName` + `*` for objects named by the API server.
+pub fn display_name(obj: &Value) -> String {
+    match name(obj) {
+        "" => match obj.pointer("/metadata/generateName").and_then(Value::as_str) {
+            Some(prefix) => format!("{prefix}*"),
+            None => "<unnamed>".to_string(),
+        },
+        n => n.to_string(),
+    }
+}
+
+pub fn object_ref(obj: &Value, namespace: Option<&str>) -> ObjectRef {
+    ObjectRef {
+        api_version: api_version(obj).to_string(),
+        kind: kind(obj).to_string(),
+        namespace: namespace.map(str::to_string),
+        name: display_name(obj),
+    }
+}
+
+pub fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
+    obj.get("metadata")?.get("annotations")?.get(key)?.as_str()
+}
+
+/// A boolean as Kubernetes' YAML decoder (YAML 1.1) reads it: `true`, `yes`, `on`, `y` and
+/// their capitalisations. Quoted strings arrive here too when the source was JSON-like; the
+/// API server rejects those, so treating them as the boolean they spell is the safe reading.
+pub fn as_bool(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.as_str() {
+            "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => Some(true),
+            "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An integer, also when written as a string ("7200") or as a float with no fraction (7200.0).
+/// Values beyond i64 saturate, so a huge expiry still counts as "too long".
+pub fn as_i64(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().map(|_| i64::MAX))
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f.clamp(i64::MIN as f64, i64::MAX as f64) as i64)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i64>().ok().or_else(|| {
+                // all digits but too large for i64
+                (!s.is_empty() && s.trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| if s.starts_with('-') { i64::MIN } else { i64::MAX })
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Where the Pod spec sits inside a pod-bearing object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodSpecLocation {
+    /// JSON pointer of the Pod spec, e.g. `/spec/template/spec`.
+    pub spec: &'static str,
+    /// JSON pointer of the Pod's metadata (labels, annotations), e.g. `/spec/template/metadata`.
+    pub metadata: &'static str,
+}
+
+/// The Pod spec location for every kind that creates Pods. `None` for other kinds.
+pub fn pod_spec_location(kind: &str) -> Option<PodSpecLocation> {
+    let (spec, metadata) = match kind {
+        "Pod" => ("/spec", "/metadata"),
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicationController" => {
+            ("/spec/template/spec", "/spec/template/metadata")
+        }
+        "CronJob" => ("/spec/jobTemplate/spec/template/spec", "/spec/jobTemplate/spec/template/metadata"),
+        "PodTemplate" => ("/template/spec", "/template/metadata"),
+        _ => return None,
+    };
+    Some(PodSpecLocation { spec, metadata })
+}
+
+pub const POD_BEARING_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "ReplicationController",
+    "PodTemplate",
+];
+
+/// A Pod spec found inside an object.
+#[derive(Debug, Clone, Copy)]
+pub struct PodSpec<'a> {
+    pub spec: &'a Value,
+    pub location: PodSpecLocation,
+    /// The Pod template's metadata (or the Pod's own), if present.
+    pub metadata: Option<&'a Value>,
+}
+
+pub fn pod_spec(obj: &Value) -> Option<PodSpec<'_>> {
+    let location = pod_spec_location(kind(obj))?;
+    let spec = obj.pointer(location.spec).filter(|s| s.is_object())?;
+    Some(PodSpec { spec, location, metadata: obj.pointer(location.metadata) })
+}
+
+/// How the ServiceAccount of a Pod spec was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaSource {
+    /// `serviceAccountName` (non-empty).
+    ServiceAccountName,
+    /// Only the deprecated `serviceAccount` field.
+    DeprecatedField,
+    /// Neither: Kubernetes uses `default`.
+    Defaulted,
+}
+
+impl<'a> PodSpec<'a> {
+    pub fn field(&self, name: &str) -> Option<&'a Value> {
+        self.spec.get(name).filter(|v| !v.is_null())
+    }
+
+    pub fn pointer(&self, field: &str) -> String {
+        format!("{}/{}", self.location.spec, field)
+    }
+
+    /// The ServiceAccount the Pod runs as: `serviceAccountName`, else the deprecated
+    /// `serviceAccount`, else `default` — the order the API server applies.
+    pub fn service_account(&self) -> (&'a str, SaSource) {
+        let non_empty = |f: &str| self.field(f).and_then(Value::as_str).filter(|s| !s.is_empty());
+        if let Some(name) = non_empty("serviceAccountName") {
+            (name, SaSource::ServiceAccountName)
+        } else if let Some(name) = non_empty("serviceAccount") {
+            (name, SaSource::DeprecatedField)
+        } else {
+            ("default", SaSource::Defaulted)
+        }
+    }
+
+    /// The Pod's own `automountServiceAccountToken`, if set.
+    pub fn automount(&self) -> Option<bool> {
+        self.field(AUTOMOUNT).and_then(as_bool)
+    }
+
+    pub fn labels(&self) -> Option<&'a serde_json::Map<String, Value>> {
+        self.metadata?.get("labels")?.as_object()
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&'a str> {
+        self.metadata?.get("annotations")?.get(key)?.as_str()
+    }
+
+    /// `(pointer, container)` for containers, initContainers and ephemeralContainers.
+    pub fn containers(&self) -> Vec<(String, &'a Value)> {
+        let mut out = Vec::new();
+        for group in ["containers", "initContainers", "ephemeralContainers"] {
+            if let Some(list) = self.field(group).and_then(Value::as_array) {
+                for (i, c) in list.iter().enumerate() {
+                    out.push((format!("{}/{}/{}", self.location.spec, group, i), c));
+                }
+            }
+        }
+        out
+    }
+
+    /// `(pointer, volume)` for every volume.
+    pub fn volumes(&self) -> Vec<(String, &'a Value)> {
+        self.field("volumes")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter().enumerate().map(|(i, v)| (format!("{}/volumes/{}", self.location.spec, i), v)).collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The volume the ServiceAccount admission plugin injects into Pods (`kube-api-access-<suffix>`):
+/// a projected serviceAccountToken without audience plus `kube-root-ca.crt` and the namespace.
+/// It is the automount mechanism itself, so token-shape rules skip it.
+pub fn is_injected_api_access_volume(volume: &Value) -> bool {
+    let named = volume.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with("kube-api-access-"));
+    let sources = volume.pointer("/projected/sources").and_then(Value::as_array);
+    named
+        && sources.is_some_and(|sources| {
+            sources.iter().any(|s| s.get("serviceAccountToken").is_some())
+                && sources.iter().any(|s| s.pointer("/configMap/name").and_then(Value::as_str) == Some("kube-root-ca.crt"))
+        })
+}
+
+/// Escape one reference token for a JSON pointer (RFC 6901).
+pub fn escape_pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Shell-style pattern with `*` (any run) and `?` (one char); no other syntax, so settings
+/// cannot smuggle in an expensive regex.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pod_spec_found_in_every_pod_bearing_kind() {
+        for (kind, pointer) in [
+            ("Pod", "/spec"),
+            ("Deployment", "/spec/template/spec"),
+            ("ReplicaSet", "/spec/template/spec"),
+            ("StatefulSet", "/spec/template/spec"),
+            ("DaemonSet", "/spec/template/spec"),
+            ("Job", "/spec/template/spec"),
+            ("ReplicationController", "/spec/template/spec"),
+            ("CronJob", "/spec/jobTemplate/spec/template/spec"),
+            ("PodTemplate", "/template/spec"),
+        ] {
+            let mut obj = json!({"kind": kind});
+            let mut target = &mut obj;
+            for token in pointer.trim_start_matches('/').split('/') {
+                target[token] = json!({});
+                target = &mut target[token];
+            }
+            *target = json!({"serviceAccountName": "x"});
+            let spec = pod_spec(&obj).unwrap_or_else(|| panic!("{kind}"));
+            assert_eq!(spec.location.spec, pointer);
+            assert_eq!(spec.service_account(), ("x", SaSource::ServiceAccountName));
+        }
+        assert!(pod_spec(&json!({"kind": "Service", "spec": {}})).is_none());
+    }
+
+    #[test]
+    fn service_account_precedence_follows_the_api_server() {
+        let spec = |s: Value| PodSpec { spec: Box::leak(Box::new(s)), location: pod_spec_location("Pod").unwrap(), metadata: None };
+        assert_eq!(spec(json!({})).service_account(), ("default", SaSource::Defaulted));
+        assert_eq!(spec(json!({"serviceAccountName": ""})).service_account(), ("default", SaSource::Defaulted));
+        assert_eq!(spec(json!({"serviceAccount": "old"})).service_account(), ("old", SaSource::DeprecatedField));
+        assert_eq!(
+            spec(json!({"serviceAccountName": "new", "serviceAccount": "old"})).service_account(),
+            ("new", SaSource::ServiceAccountName)
+        );
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_and_string_numbers() {
+        assert_eq!(as_bool(&json!("yes")), Some(true));
+        assert_eq!(as_bool(&json!("Off")), Some(false));
+        assert_eq!(as_bool(&json!("maybe")), None);
+        assert_eq!(as_i64(&json!("7200")), Some(7200));
+        assert_eq!(as_i64(&json!(7200.0)), Some(7200));
+        assert_eq!(as_i64(&json!(u64::MAX)), Some(i64::MAX));
+        assert_eq!(as_i64(&json!("99999999999999999999999")), Some(i64::MAX));
+        assert_eq!(as_i64(&json!("ten")), None);
+    }
+
+    #[test]
+    fn glob() {
+        assert!(glob_match("kube-*", "kube-system"));
+        assert!(glob_match("*/kyverno*", "kyverno/kyverno-admission-controller"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("kube-*", "default"));
+        assert!(glob_match("*", ""));
+    }
+}

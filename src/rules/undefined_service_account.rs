@@ -1,0 +1,23 @@
+use crate::declare_rule;
+use crate::engine::{Cx, Emitter};
+use crate::finding::Level;
+use crate::meta::{Category, Scope};
+
+declare_rule! {
+    /// TODO(helper): documentation — why it matters, what fires, what does not, the fix.
+    pub static RULE = {
+        id: "SAG011",
+        slug: "undefined-service-account",
+        title: "A ServiceAccount is used but not defined",
+        category: Category::Identity,
+        default_level: Level::Warn,
+        scope: Scope::Bundle,
+        fixable: false,
+        remediation: "TODO(helper)",
+        references: &[],
+        peers: &[],
+        check: check,
+    };
+}
+
+fn check(_cx: &Cx<'_>, _out: &mut Emitter<'_>) {}

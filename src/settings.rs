@@ -1,0 +1,230 @@
+//! Policy settings: the same struct and validation for the Kubewarden policy, the CLI's
+//! `--settings` file and the playground's settings panel.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Level;
+use crate::k8s::glob_match;
+use crate::rules;
+
+/// The Kubernetes minimum for a projected token's `expirationSeconds`.
+pub const MIN_TOKEN_EXPIRATION_SECONDS: i64 = 600;
+pub const DEFAULT_MAX_TOKEN_EXPIRATION_SECONDS: i64 = 3600;
+
+/// Annotation naming the rules (ids or slugs, comma-separated) an object is exempt from.
+pub const EXEMPT_ANNOTATION: &str = "sa-guard.io/exempt";
+/// Required companion of [`EXEMPT_ANNOTATION`]: why. Shown in audit annotations and reports.
+pub const EXEMPT_REASON_ANNOTATION: &str = "sa-guard.io/exempt-reason";
+
+/// What to do when a cluster look-up (context-aware mode) fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnLookupFailure {
+    /// Fail closed: treat the ServiceAccount as unknown and let the rule decide at its level.
+    #[default]
+    Deny,
+    /// Report the finding as a warning only.
+    Warn,
+    /// Fail open: skip the check for that object.
+    Allow,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Level per rule, keyed by id (`SAG002`) or slug (`workload-token-automount`).
+    pub rules: BTreeMap<String, Level>,
+    /// Namespaces (patterns with `*` and `?`) whose objects are not checked at all.
+    pub exempt_namespaces: Vec<String>,
+    /// ServiceAccounts (`namespace/name`, patterns allowed) that may have a token mounted:
+    /// controllers that really call the API. Exempt from the token-mounting and default-SA rules.
+    pub allowed_token_service_accounts: Vec<String>,
+    /// When true, an explicit `automountServiceAccountToken: true` counts as an opt-in only for
+    /// ServiceAccounts in `allowed_token_service_accounts`.
+    pub require_allowlisted_opt_in: bool,
+    /// Longest accepted projected token lifetime, in seconds (at least 600).
+    pub max_token_expiration_seconds: i64,
+    /// Audiences a projected token must not carry (patterns allowed), e.g. the API server's own.
+    pub denied_audiences: Vec<String>,
+    /// Fix what can be fixed (automount on the default SA and on workloads) through the mutated
+    /// object instead of rejecting.
+    pub mutate: bool,
+    /// Look ServiceAccounts, Roles and ClusterRoles up in the cluster (Kubewarden context-aware).
+    pub context_aware: bool,
+    /// What to do when a look-up fails.
+    pub on_lookup_failure: OnLookupFailure,
+    /// ServiceAccounts created outside the linted manifests (`namespace/name`, patterns allowed):
+    /// not reported as undefined.
+    pub external_service_accounts: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            rules: BTreeMap::new(),
+            exempt_namespaces: Vec::new(),
+            allowed_token_service_accounts: Vec::new(),
+            require_allowlisted_opt_in: false,
+            max_token_expiration_seconds: DEFAULT_MAX_TOKEN_EXPIRATION_SECONDS,
+            denied_audiences: default_denied_audiences(),
+            mutate: false,
+            context_aware: false,
+            on_lookup_failure: OnLookupFailure::Deny,
+            external_service_accounts: Vec::new(),
+        }
+    }
+}
+
+/// The API server's usual audiences: a projected token for one of them is an API credential.
+pub fn default_denied_audiences() -> Vec<String> {
+    ["kubernetes", "https://kubernetes.default.svc", "https://kubernetes.default.svc.cluster.local", "api"]
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+impl Settings {
+    /// Parse and validate settings JSON. The error names the offending field.
+    pub fn from_json(json: &str) -> Result<Settings, String> {
+        let settings: Settings = if json.trim().is_empty() || json.trim() == "null" {
+            Settings::default()
+        } else {
+            serde_json::from_str(json).map_err(|e| format!("invalid settings: {e}"))?
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Parse and validate settings already decoded as JSON (`null` means defaults).
+    pub fn from_value(value: serde_json::Value) -> Result<Settings, String> {
+        let settings: Settings = if value.is_null() {
+            Settings::default()
+        } else {
+            serde_json::from_value(value).map_err(|e| format!("invalid settings: {e}"))?
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: rule names exist, bounds hold, patterns have the right form.
+    pub fn validate(&self) -> Result<(), String> {
+        for key in self.rules.keys() {
+            if rules::find(key).is_none() {
+                return Err(format!(
+                    "invalid settings: rules: unknown rule `{key}` (known: {})",
+                    rules::all().iter().map(|r| r.meta.id).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        if self.max_token_expiration_seconds < MIN_TOKEN_EXPIRATION_SECONDS {
+            return Err(format!(
+                "invalid settings: max_token_expiration_seconds: {} is below the Kubernetes minimum of {MIN_TOKEN_EXPIRATION_SECONDS}",
+                self.max_token_expiration_seconds
+            ));
+        }
+        for (field, list) in [
+            ("allowed_token_service_accounts", &self.allowed_token_service_accounts),
+            ("external_service_accounts", &self.external_service_accounts),
+        ] {
+            for entry in list {
+                let valid = entry.split_once('/').is_some_and(|(ns, name)| !ns.is_empty() && !name.is_empty() && !name.contains('/'));
+                if !valid {
+                    return Err(format!("invalid settings: {field}: `{entry}` is not of the form namespace/name"));
+                }
+            }
+        }
+        for (field, list) in [("exempt_namespaces", &self.exempt_namespaces), ("denied_audiences", &self.denied_audiences)] {
+            if list.iter().any(|p| p.is_empty()) {
+                return Err(format!("invalid settings: {field}: entries must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The level of a rule: the setting by id or slug, else the rule's default.
+    pub fn level(&self, meta: &crate::meta::RuleMeta) -> Level {
+        self.rules.get(meta.id).or_else(|| self.rules.get(meta.slug)).copied().unwrap_or(meta.default_level)
+    }
+
+    pub fn is_namespace_exempt(&self, namespace: Option<&str>) -> bool {
+        namespace.is_some_and(|ns| self.exempt_namespaces.iter().any(|p| glob_match(p, ns)))
+    }
+
+    pub fn is_token_allowed(&self, namespace: Option<&str>, name: &str) -> bool {
+        matches_sa_list(&self.allowed_token_service_accounts, namespace, name)
+    }
+
+    pub fn is_external_service_account(&self, namespace: Option<&str>, name: &str) -> bool {
+        matches_sa_list(&self.external_service_accounts, namespace, name)
+    }
+
+    pub fn is_audience_denied(&self, audience: &str) -> bool {
+        self.denied_audiences.iter().any(|p| glob_match(p, audience))
+    }
+}
+
+/// `namespace/name` patterns; an object without a namespace matches only `*/name` patterns.
+fn matches_sa_list(list: &[String], namespace: Option<&str>, name: &str) -> bool {
+    list.iter().any(|entry| {
+        let (ns_pattern, name_pattern) = entry.split_once('/').unwrap_or(("*", entry));
+        glob_match(ns_pattern, namespace.unwrap_or("")) && glob_match(name_pattern, name)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_when_empty_or_null() {
+        assert_eq!(Settings::from_json("").unwrap(), Settings::default());
+        assert_eq!(Settings::from_json("null").unwrap(), Settings::default());
+        assert_eq!(Settings::from_json("{}").unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = Settings::from_json(r#"{"exempt_namespace": ["kube-system"]}"#).unwrap_err();
+        assert!(err.starts_with("invalid settings: unknown field `exempt_namespace`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let err = Settings::from_json(r#"{"max_token_expiration_seconds": "an hour"}"#).unwrap_err();
+        assert!(err.contains("invalid type: string \"an hour\", expected i64"), "{err}");
+    }
+
+    #[test]
+    fn bad_level_and_unknown_rule() {
+        let err = Settings::from_json(r#"{"rules": {"SAG001": "loud"}}"#).unwrap_err();
+        assert!(err.contains("unknown variant `loud`, expected one of `off`, `warn`, `deny`"), "{err}");
+        let err = Settings::from_json(r#"{"rules": {"SAG999": "off"}}"#).unwrap_err();
+        assert!(err.starts_with("invalid settings: rules: unknown rule `SAG999`"), "{err}");
+    }
+
+    #[test]
+    fn expiry_below_kubernetes_minimum() {
+        let err = Settings::from_json(r#"{"max_token_expiration_seconds": 300}"#).unwrap_err();
+        assert_eq!(err, "invalid settings: max_token_expiration_seconds: 300 is below the Kubernetes minimum of 600");
+    }
+
+    #[test]
+    fn service_account_lists_need_namespace_and_name() {
+        let err = Settings::from_json(r#"{"allowed_token_service_accounts": ["kyverno"]}"#).unwrap_err();
+        assert_eq!(err, "invalid settings: allowed_token_service_accounts: `kyverno` is not of the form namespace/name");
+        let s = Settings::from_json(r#"{"allowed_token_service_accounts": ["kyverno/*", "*/argocd-server"]}"#).unwrap();
+        assert!(s.is_token_allowed(Some("kyverno"), "kyverno-admission-controller"));
+        assert!(s.is_token_allowed(Some("argocd"), "argocd-server"));
+        assert!(!s.is_token_allowed(Some("default"), "kyverno"));
+    }
+
+    #[test]
+    fn levels_by_id_or_slug() {
+        let s = Settings::from_json(r#"{"rules": {"default-sa-automount": "warn"}}"#).unwrap();
+        let meta = &rules::find("SAG001").unwrap().meta;
+        assert_eq!(s.level(meta), Level::Warn);
+        assert_eq!(Settings::default().level(meta), meta.default_level);
+    }
+}
