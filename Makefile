@@ -1,0 +1,58 @@
+# Every target is a script under scripts/, so CI and people run the same steps.
+# Toolchain choice (rustup target vs Debian packages) lives in scripts/toolchain.sh.
+
+.PHONY: all policy annotated run test test-rust e2e e2e-kwctl bench web serve test-web bench-web cli docs bench-cli fuzz clean
+
+all: policy
+
+policy:            ## build policy.wasm at the repository root
+	bash scripts/build-policy.sh
+
+annotated: policy  ## annotated-policy.wasm via kwctl annotate (needs kwctl)
+	kwctl annotate -m policy-metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+run:               ## main job: set up, build, evaluate examples/ through policy.wasm and lint them
+	bash scripts/run.sh
+
+test:              ## set up and run every test suite
+	bash scripts/test.sh
+
+test-rust:         ## the Rust unit and integration tests only
+	bash scripts/test-rust.sh
+
+e2e:               ## policy.wasm on the waPC/wasmtime engine
+	bash scripts/e2e.sh
+
+e2e-kwctl:         ## the same scenarios with a real kwctl (not in CI: kwctl is in no registry)
+	bats e2e.bats
+
+bench:             ## validate latency vs parse-only baseline, policy size
+	bash scripts/bench.sh
+
+web:               ## build the playground into web/dist
+	bash scripts/build-web.sh
+
+serve: web         ## serve the playground on 127.0.0.1:8080
+	bash scripts/serve-web.sh
+
+test-web:          ## browser tests (Playwright + Debian Chromium)
+	bash scripts/test-web.sh
+
+bench-web:
+	bash scripts/bench-web.sh
+
+cli:               ## build the sa-guard CLI
+	bash scripts/build-cli.sh
+
+docs:              ## regenerate docs/rules.md from the rules
+	bash scripts/docs.sh
+
+bench-cli:
+	bash scripts/bench-cli.sh
+
+fuzz:              ## run each fuzz target for a bounded time
+	bash scripts/fuzz.sh
+
+clean:
+	rm -f policy.wasm annotated-policy.wasm
+	rm -rf web/dist web/pkg
