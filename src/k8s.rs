@@ -311,3 +311,71 @@ mod tests {
         assert!(glob_match("*", ""));
     }
 }
+
+/// A ServiceAccount named by a RoleBinding or ClusterRoleBinding subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaSubject<'a> {
+    /// Index in `subjects`.
+    pub index: usize,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
+    /// Named as `kind: User, name: system:serviceaccount:<ns>:<name>` — the same identity,
+    /// and a way around checks that only read `kind: ServiceAccount`.
+    pub as_user: bool,
+}
+
+/// ServiceAccounts among a binding's subjects. A subject without a namespace takes the
+/// binding's (what `kubectl create rolebinding --serviceaccount` relies on).
+pub fn service_account_subjects<'a>(binding: &'a Value, binding_namespace: Option<&'a str>) -> Vec<SaSubject<'a>> {
+    let Some(subjects) = binding.get("subjects").and_then(Value::as_array) else { return Vec::new() };
+    subjects
+        .iter()
+        .enumerate()
+        .filter_map(|(index, s)| {
+            let kind = s.get("kind").and_then(Value::as_str)?;
+            let name = s.get("name").and_then(Value::as_str)?;
+            match kind {
+                "ServiceAccount" => {
+                    let namespace = s.get("namespace").and_then(Value::as_str).filter(|n| !n.is_empty()).or(binding_namespace);
+                    Some(SaSubject { index, namespace, name, as_user: false })
+                }
+                "User" => {
+                    let rest = name.strip_prefix("system:serviceaccount:")?;
+                    let (namespace, name) = rest.split_once(':')?;
+                    Some(SaSubject { index, namespace: Some(namespace), name, as_user: true })
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// `(kind, name)` of a binding's roleRef.
+pub fn role_ref(binding: &Value) -> Option<(&str, &str)> {
+    let role_ref = binding.get("roleRef")?;
+    Some((role_ref.get("kind")?.as_str()?, role_ref.get("name")?.as_str()?))
+}
+
+pub fn is_binding(kind: &str) -> bool {
+    kind == "RoleBinding" || kind == "ClusterRoleBinding"
+}
+
+#[cfg(test)]
+mod subject_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn service_account_subjects_include_user_spelling_and_default_namespace() {
+        let binding = json!({"kind": "RoleBinding", "subjects": [
+            {"kind": "ServiceAccount", "name": "ci"},
+            {"kind": "User", "name": "system:serviceaccount:prod:default"},
+            {"kind": "User", "name": "alice"},
+            {"kind": "Group", "name": "system:serviceaccounts"},
+        ]});
+        assert_eq!(service_account_subjects(&binding, Some("dev")), vec![
+            SaSubject { index: 0, namespace: Some("dev"), name: "ci", as_user: false },
+            SaSubject { index: 1, namespace: Some("prod"), name: "default", as_user: true },
+        ]);
+    }
+}
