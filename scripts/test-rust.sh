@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchain.sh
-"$CARGO" test --workspace --exclude sa-guard-e2e --all-features --locked 2>&1
+"$CARGO" test --workspace --exclude sa-guard-e2e --locked 2>&1
