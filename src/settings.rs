@@ -91,7 +91,11 @@ impl Settings {
         let settings: Settings = if json.trim().is_empty() || json.trim() == "null" {
             Settings::default()
         } else {
-            serde_json::from_str(json).map_err(|e| format!("invalid settings: {e}"))?
+            let mut deserializer = serde_json::Deserializer::from_str(json);
+            let settings = serde_path_to_error::deserialize(&mut deserializer).map_err(field_error)?;
+            // what serde_json::from_str checks after the value: nothing but whitespace follows
+            deserializer.end().map_err(|e| format!("invalid settings: {e}"))?;
+            settings
         };
         settings.validate()?;
         Ok(settings)
@@ -102,7 +106,7 @@ impl Settings {
         let settings: Settings = if value.is_null() {
             Settings::default()
         } else {
-            serde_json::from_value(value).map_err(|e| format!("invalid settings: {e}"))?
+            serde_path_to_error::deserialize(value).map_err(field_error)?
         };
         settings.validate()?;
         Ok(settings)
@@ -165,6 +169,19 @@ impl Settings {
     }
 }
 
+/// serde's message names a wrong type but not where it is; add the field path (`mutate`,
+/// `rules.SAG002`, `exempt_namespaces[1]`). An unknown field's message already names it (and
+/// only top-level fields can be unknown: the maps take any key).
+fn field_error(error: serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = error.path().to_string();
+    let message = error.inner().to_string();
+    if path == "." || message.starts_with("unknown field") {
+        format!("invalid settings: {message}")
+    } else {
+        format!("invalid settings: {message} (in `{path}`)")
+    }
+}
+
 /// `namespace/name` patterns; an object without a namespace matches only `*/name` patterns.
 fn matches_sa_list(list: &[String], namespace: Option<&str>, name: &str) -> bool {
     list.iter().any(|entry| {
@@ -194,6 +211,16 @@ mod tests {
     fn wrong_type_is_named() {
         let err = Settings::from_json(r#"{"max_token_expiration_seconds": "an hour"}"#).unwrap_err();
         assert!(err.contains("invalid type: string \"an hour\", expected i64"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_the_field_and_trailing_text_is_refused() {
+        let err = Settings::from_json(r#"{"rules": {"SAG002": null}}"#).unwrap_err();
+        assert_eq!(err, "invalid settings: expected value at line 1 column 22 (in `rules.SAG002`)");
+        let err = Settings::from_value(serde_json::json!({"exempt_namespaces": ["a", 7]})).unwrap_err();
+        assert_eq!(err, "invalid settings: invalid type: integer `7`, expected a string (in `exempt_namespaces[1]`)");
+        let err = Settings::from_json(r#"{"mutate": true} {"mutate": false}"#).unwrap_err();
+        assert_eq!(err, "invalid settings: trailing characters at line 1 column 18");
     }
 
     #[test]

@@ -1,10 +1,46 @@
+use serde_json::{json, Value};
+
+use crate::bundle::Obj;
 use crate::declare_rule;
 use crate::engine::{Cx, Emitter};
-use crate::finding::Level;
+use crate::finding::{Fix, Level};
+use crate::k8s::{self, LEGACY_TOKEN_SECRET_TYPE};
 use crate::meta::{Category, Scope};
 
+/// The annotation naming the ServiceAccount a legacy token Secret belongs to.
+const SERVICE_ACCOUNT_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
+
 declare_rule! {
-    /// TODO(helper): documentation — why it matters, what fires, what does not, the fix.
+    /// Legacy ServiceAccount tokens are Secrets of type `kubernetes.io/service-account-token`.
+    /// The lesson explains why they were retired: the tokens "never expired and were trivially
+    /// readable from the Secret" — anyone who can read Secrets in the namespace, or any Pod that
+    /// mounts one, holds the ServiceAccount's identity for good, with no audience and no bound
+    /// Pod. Projected tokens (the default since Kubernetes 1.21 and the lesson's item 4) are
+    /// short-lived, rotated by the kubelet and audience-bound; `kubectl create token` covers
+    /// tools outside the cluster.
+    ///
+    /// Fires on:
+    ///
+    /// * a Secret with `type: kubernetes.io/service-account-token` (path `/type`): Kubernetes
+    ///   fills it with a token that never expires;
+    /// * a ServiceAccount with a non-empty `secrets` list (path `/secrets`): the legacy way of
+    ///   attaching token Secrets to it. Fix: remove `/secrets`. (With the deprecated
+    ///   `kubernetes.io/enforce-mountable-secrets` annotation the list also restricts which
+    ///   Secrets Pods may mount; removing it then blocks those mounts until the Pods are moved
+    ///   to projected tokens.)
+    /// * a workload whose Pod spec reads such a Secret of the same bundle and namespace: a
+    ///   `secret` volume (`.../volumes/<i>/secret/secretName`), a `secret` source of a projected
+    ///   volume (`.../volumes/<i>/projected/sources/<j>/secret/name`), an environment variable
+    ///   (`.../env/<k>/valueFrom/secretKeyRef/name`) or `envFrom` (`.../envFrom/<k>/secretRef/name`)
+    ///   in containers, initContainers and ephemeralContainers.
+    ///
+    /// Does not fire on: other Secret types (opaque, TLS, docker config); `imagePullSecrets`;
+    /// workloads reading a Secret that is not in the evaluated bundle (at admission a Pod comes
+    /// alone, so only the Secret and the ServiceAccount themselves are checked there).
+    ///
+    /// Fix: delete the Secret and the `secrets` list; mount a projected `serviceAccountToken`
+    /// with an `audience` and `expirationSeconds` where a Pod needs a token, and use
+    /// `kubectl create token` (TokenRequest) for clients outside the cluster.
     pub static RULE = {
         id: "SAG007",
         slug: "legacy-token-secret",
@@ -13,11 +49,267 @@ declare_rule! {
         default_level: Level::Deny,
         scope: Scope::Object,
         fixable: true,
-        remediation: "TODO(helper)",
-        references: &[],
-        peers: &[],
+        remediation: "Delete kubernetes.io/service-account-token Secrets and the ServiceAccount's secrets list; \
+            give Pods a projected serviceAccountToken volume (with audience and expirationSeconds) and give \
+            outside clients short-lived tokens from kubectl create token.",
+        references: &[
+            "Lesson 39: legacy static tokens stored as Secrets were retired because they never expired and were \
+             trivially readable from the Secret",
+            "Lesson 39, hardening checklist item 4: use audience-bound projected tokens rather than long-lived \
+             static credentials",
+            "Kubernetes documentation: Service account token Secrets (kubernetes.io/service-account-token) and \
+             legacy token clean-up",
+            "KEP-2799: Reduction of Secret-based Service Account Tokens",
+        ],
+        peers: &["Kyverno deny-secret-service-account-token-type", "Kyverno check-serviceaccount-secrets"],
         check: check,
     };
 }
 
-fn check(_cx: &Cx<'_>, _out: &mut Emitter<'_>) {}
+fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
+    for obj in &cx.bundle.objects {
+        match obj.kind {
+            "Secret" if is_legacy_token_secret(obj.value) => report_secret(obj, out),
+            "ServiceAccount" => report_secrets_list(obj, out),
+            _ => {}
+        }
+        if let Some(spec) = obj.pod_spec() {
+            report_workload_reads(cx, obj, &spec, out);
+        }
+    }
+}
+
+fn is_legacy_token_secret(secret: &Value) -> bool {
+    secret.get("type").and_then(Value::as_str) == Some(LEGACY_TOKEN_SECRET_TYPE)
+}
+
+fn namespace_text(namespace: Option<&str>) -> String {
+    namespace.map(|ns| format!("namespace {ns}")).unwrap_or_else(|| "its namespace".to_string())
+}
+
+fn report_secret(secret: &Obj<'_>, out: &mut Emitter<'_>) {
+    let owner = match k8s::annotation(secret.value, SERVICE_ACCOUNT_NAME_ANNOTATION) {
+        Some(sa) if !sa.is_empty() => format!("a token for ServiceAccount {sa}"),
+        _ => "a ServiceAccount token".to_string(),
+    };
+    out.report(
+        secret,
+        "/type",
+        format!(
+            "a Secret of type {LEGACY_TOKEN_SECRET_TYPE} holds {owner} that never expires, readable by anyone who can \
+             read Secrets in {}",
+            namespace_text(secret.namespace)
+        ),
+    );
+}
+
+fn report_secrets_list(sa: &Obj<'_>, out: &mut Emitter<'_>) {
+    let Some(listed) = sa.value.get("secrets").and_then(Value::as_array).filter(|l| !l.is_empty()) else { return };
+    let names: Vec<&str> = listed.iter().filter_map(|s| s.get("name").and_then(Value::as_str)).collect();
+    let named = if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) };
+    let message = format!(
+        "the ServiceAccount lists Secrets under secrets{named}, the legacy way of attaching long-lived token \
+         Secrets; Pods get short-lived projected tokens without it"
+    );
+    out.report(sa, "/secrets", message).fix = Some(Fix {
+        description: "remove the secrets list".into(),
+        patch: serde_json::from_value(json!([{"op": "remove", "path": "/secrets"}])).expect("valid patch"),
+    });
+}
+
+/// Where a Pod spec names a Secret, and how to say it.
+struct SecretReference<'a> {
+    path: String,
+    secret: &'a str,
+    /// "volume token mounts", "container app reads ... into environment variable TOKEN", ...
+    how: String,
+}
+
+fn secret_references<'a>(spec: &k8s::PodSpec<'a>) -> Vec<SecretReference<'a>> {
+    let mut found = Vec::new();
+    let text = |v: &'a Value, pointer: &str| v.pointer(pointer).and_then(Value::as_str);
+    for (path, volume) in spec.volumes() {
+        let volume_name = text(volume, "/name").unwrap_or("<unnamed>");
+        if let Some(secret) = text(volume, "/secret/secretName") {
+            found.push(SecretReference {
+                path: format!("{path}/secret/secretName"),
+                secret,
+                how: format!("volume {volume_name} mounts"),
+            });
+        }
+        let sources = volume.pointer("/projected/sources").and_then(Value::as_array);
+        for (j, source) in sources.into_iter().flatten().enumerate() {
+            if let Some(secret) = text(source, "/secret/name") {
+                found.push(SecretReference {
+                    path: format!("{path}/projected/sources/{j}/secret/name"),
+                    secret,
+                    how: format!("projected volume {volume_name} mounts"),
+                });
+            }
+        }
+    }
+    for (path, container) in spec.containers() {
+        let container_name = text(container, "/name").unwrap_or("<unnamed>");
+        let env = container.get("env").and_then(Value::as_array);
+        for (k, var) in env.into_iter().flatten().enumerate() {
+            if let Some(secret) = text(var, "/valueFrom/secretKeyRef/name") {
+                let variable = text(var, "/name").unwrap_or("<unnamed>");
+                found.push(SecretReference {
+                    path: format!("{path}/env/{k}/valueFrom/secretKeyRef/name"),
+                    secret,
+                    how: format!("container {container_name} reads environment variable {variable} from"),
+                });
+            }
+        }
+        let env_from = container.get("envFrom").and_then(Value::as_array);
+        for (k, source) in env_from.into_iter().flatten().enumerate() {
+            if let Some(secret) = text(source, "/secretRef/name") {
+                found.push(SecretReference {
+                    path: format!("{path}/envFrom/{k}/secretRef/name"),
+                    secret,
+                    how: format!("container {container_name} loads its environment from"),
+                });
+            }
+        }
+    }
+    found
+}
+
+fn report_workload_reads(cx: &Cx<'_>, workload: &Obj<'_>, spec: &k8s::PodSpec<'_>, out: &mut Emitter<'_>) {
+    for reference in secret_references(spec) {
+        let Some(secret) = cx.bundle.secret(workload.namespace, reference.secret) else { continue };
+        if !is_legacy_token_secret(secret.value) {
+            continue;
+        }
+        let owner = match k8s::annotation(secret.value, SERVICE_ACCOUNT_NAME_ANNOTATION) {
+            Some(sa) if !sa.is_empty() => format!("ServiceAccount {sa}"),
+            _ => "a ServiceAccount".to_string(),
+        };
+        let message = format!(
+            "{} Secret {}, a legacy token of {owner} that never expires; mount a projected serviceAccountToken \
+             with an audience and expirationSeconds instead",
+            reference.how, reference.secret
+        );
+        out.report(workload, reference.path, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::rules::testing::{admit_without_cluster, lint, located};
+
+    fn legacy_secret(name: &str, namespace: &str) -> Value {
+        json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": name, "namespace": namespace,
+                         "annotations": {"kubernetes.io/service-account.name": "build-robot"}}
+        })
+    }
+
+    #[test]
+    fn legacy_token_secret_is_reported_at_type() {
+        let findings = lint("SAG007", &[legacy_secret("build-robot-token", "ci")]);
+        assert_eq!(located(&findings), [(
+            "/type",
+            "a Secret of type kubernetes.io/service-account-token holds a token for ServiceAccount build-robot that \
+             never expires, readable by anyone who can read Secrets in namespace ci"
+        )]);
+        assert!(findings[0].fix.is_none());
+    }
+
+    #[test]
+    fn legacy_token_secret_at_admission_without_annotation() {
+        let findings = admit_without_cluster("SAG007", json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": "t"}
+        }));
+        assert_eq!(located(&findings), [(
+            "/type",
+            "a Secret of type kubernetes.io/service-account-token holds a ServiceAccount token that never expires, \
+             readable by anyone who can read Secrets in its namespace"
+        )]);
+    }
+
+    #[test]
+    fn service_account_secrets_list_with_fix() {
+        let findings = lint("SAG007", &[json!({
+            "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "build-robot", "namespace": "ci"},
+            "secrets": [{"name": "build-robot-token"}]
+        })]);
+        assert_eq!(located(&findings), [(
+            "/secrets",
+            "the ServiceAccount lists Secrets under secrets (build-robot-token), the legacy way of attaching \
+             long-lived token Secrets; Pods get short-lived projected tokens without it"
+        )]);
+        let fix = findings[0].fix.as_ref().expect("fixable");
+        assert_eq!(fix.description, "remove the secrets list");
+        assert_eq!(serde_json::to_value(&fix.patch).unwrap(), json!([{"op": "remove", "path": "/secrets"}]));
+    }
+
+    #[test]
+    fn every_way_a_workload_reads_the_secret() {
+        let deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "builder", "namespace": "ci"},
+            "spec": {"template": {"spec": {
+                "volumes": [
+                    {"name": "config", "configMap": {"name": "cfg"}},
+                    {"name": "token", "secret": {"secretName": "build-robot-token"}},
+                    {"name": "bundle", "projected": {"sources": [
+                        {"configMap": {"name": "cfg"}},
+                        {"secret": {"name": "build-robot-token"}},
+                    ]}},
+                ],
+                "initContainers": [{"name": "init", "envFrom": [{"secretRef": {"name": "build-robot-token"}}]}],
+                "containers": [{"name": "app", "env": [
+                    {"name": "PLAIN", "value": "x"},
+                    {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "build-robot-token", "key": "token"}}},
+                ]}],
+            }}}
+        });
+        let findings = lint("SAG007", &[legacy_secret("build-robot-token", "ci"), deployment]);
+        let workload: Vec<(&str, &str)> = findings.iter().filter(|f| f.object_index == 1).map(|f| (f.path.as_str(), f.message.as_str())).collect();
+        let tail = "Secret build-robot-token, a legacy token of ServiceAccount build-robot that never expires; mount a \
+                    projected serviceAccountToken with an audience and expirationSeconds instead";
+        assert_eq!(workload, [
+            ("/spec/template/spec/containers/0/env/1/valueFrom/secretKeyRef/name",
+             format!("container app reads environment variable TOKEN from {tail}").as_str()),
+            ("/spec/template/spec/initContainers/0/envFrom/0/secretRef/name",
+             format!("container init loads its environment from {tail}").as_str()),
+            ("/spec/template/spec/volumes/1/secret/secretName", format!("volume token mounts {tail}").as_str()),
+            ("/spec/template/spec/volumes/2/projected/sources/1/secret/name",
+             format!("projected volume bundle mounts {tail}").as_str()),
+        ]);
+    }
+
+    #[test]
+    fn ephemeral_containers_of_a_pod_count() {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug", "namespace": "ci"},
+            "spec": {"containers": [{"name": "app"}],
+                     "ephemeralContainers": [{"name": "dbg", "envFrom": [{"secretRef": {"name": "build-robot-token"}}]}]}
+        });
+        let findings = lint("SAG007", &[legacy_secret("build-robot-token", "ci"), pod]);
+        let paths: Vec<&str> = findings.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["/type", "/spec/ephemeralContainers/0/envFrom/0/secretRef/name"]);
+    }
+
+    #[test]
+    fn other_secrets_other_namespaces_and_the_lesson_are_silent() {
+        let reads = |secret: &str| json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ci"},
+            "spec": {"containers": [{"name": "app"}], "volumes": [{"name": "v", "secret": {"secretName": secret}}]}
+        });
+        let opaque = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": "db", "namespace": "ci"}});
+        // an opaque Secret, a legacy Secret of another namespace, a Secret not in the bundle
+        let findings = lint("SAG007", &[opaque, reads("db"), legacy_secret("elsewhere", "prod"), reads("elsewhere"), reads("absent")]);
+        assert_eq!(located(&findings).iter().map(|(p, _)| *p).collect::<Vec<_>>(), ["/type"]);
+        assert_eq!(findings[0].object_index, 2);
+        // an empty secrets list and imagePullSecrets are fine
+        assert!(lint("SAG007", &[json!({
+            "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "order-api-sa", "namespace": "production"},
+            "secrets": [], "imagePullSecrets": [{"name": "registry"}]
+        })]).is_empty());
+    }
+}

@@ -1,0 +1,150 @@
+//! `sa-guard lint`: one evaluation over every object of every input, then each finding mapped
+//! back to its file and line.
+
+use std::path::Path;
+
+use sa_guard::engine::{evaluate, Exemption, Mode, Options};
+use sa_guard::{Finding, Level, NoCluster, Settings};
+
+use crate::input::{self, InputError, Inputs, Span};
+use crate::{output, Format, InputArgs, EXIT_FINDINGS, EXIT_INPUT_ERROR};
+
+/// A finding with the place it points at.
+pub struct Located<'a> {
+    pub finding: &'a Finding,
+    pub file: &'a str,
+    pub span: Span,
+}
+
+pub struct LocatedExemption<'a> {
+    pub exemption: &'a Exemption,
+    pub file: &'a str,
+    pub span: Span,
+}
+
+/// Everything the output formats need.
+pub struct Outcome<'a> {
+    pub findings: Vec<Located<'a>>,
+    pub exemptions: Vec<LocatedExemption<'a>>,
+    pub errors: &'a [InputError],
+    pub files: usize,
+    pub objects: usize,
+}
+
+impl Outcome<'_> {
+    pub fn count(&self, level: Level) -> usize {
+        self.findings.iter().filter(|f| f.finding.level == level).count()
+    }
+
+    pub fn fixable(&self) -> usize {
+        self.findings.iter().filter(|f| f.finding.fix.is_some()).count()
+    }
+}
+
+/// Read the inputs and settings, and evaluate them as one bundle.
+pub struct Evaluation {
+    pub inputs: Inputs,
+    pub findings: Vec<Finding>,
+    pub exemptions: Vec<Exemption>,
+}
+
+/// Settings first (a bad settings file is a usage error), then every path.
+pub fn evaluate_inputs(args: &InputArgs) -> Result<Evaluation, String> {
+    let settings = input::load_settings(args.settings.as_deref())?;
+    let paths = input::effective_paths(&args.paths)?;
+    Ok(evaluate_paths(&paths, &settings, args.namespace.as_deref()))
+}
+
+pub fn evaluate_paths(paths: &[String], settings: &Settings, namespace: Option<&str>) -> Evaluation {
+    let inputs = input::load(paths);
+    let options = Options { mode: Mode::Manifest, default_namespace: namespace, lookup: &NoCluster };
+    let report = evaluate(&inputs.objects, settings, &options);
+    Evaluation { inputs, findings: report.findings, exemptions: report.exemptions }
+}
+
+impl Evaluation {
+    pub fn outcome(&self) -> Outcome<'_> {
+        let mut findings: Vec<Located<'_>> = self
+            .findings
+            .iter()
+            .map(|finding| {
+                let (source, span) = self.inputs.locate(finding.object_index, &finding.path);
+                Located { finding, file: &source.label, span }
+            })
+            .collect();
+        // Reading order: file (input order), then line and column; the rule breaks ties.
+        findings.sort_by(|a, b| {
+            let key = |l: &Located<'_>| (self.inputs.owners[l.finding.object_index].0, l.span, l.finding.rule_id.clone());
+            key(a).cmp(&key(b))
+        });
+        let exemptions = self
+            .exemptions
+            .iter()
+            .map(|exemption| {
+                let (source, span) = self.inputs.locate(exemption.object_index, &exemption.path);
+                LocatedExemption { exemption, file: &source.label, span }
+            })
+            .collect();
+        Outcome {
+            findings,
+            exemptions,
+            errors: &self.inputs.errors,
+            files: self.inputs.sources.len() + self.inputs.errors.iter().filter(|e| e.span.is_none()).count(),
+            objects: self.inputs.objects.len(),
+        }
+    }
+}
+
+pub fn run(args: &InputArgs, fail_on: Level, format: Format) -> u8 {
+    let evaluation = match evaluate_inputs(args) {
+        Ok(evaluation) => evaluation,
+        Err(message) => {
+            eprintln!("sa-guard: {message}");
+            return EXIT_INPUT_ERROR;
+        }
+    };
+    let outcome = evaluation.outcome();
+    // Humans see input errors on stderr whatever the format; json and sarif also carry them.
+    if format != Format::Github {
+        for error in outcome.errors {
+            eprintln!("{error}");
+        }
+    }
+    let text = match format {
+        Format::Text => output::text(&outcome),
+        Format::Json => output::json(&outcome),
+        Format::Sarif => output::sarif(&outcome),
+        Format::Github => output::github(&outcome),
+    };
+    if let Err(e) = write_stdout(&text) {
+        // A closed pipe (`| head`) is not worth a panic.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("sa-guard: cannot write the report: {e}");
+        }
+        return EXIT_INPUT_ERROR;
+    }
+    exit_code(&outcome, fail_on)
+}
+
+pub fn exit_code(outcome: &Outcome<'_>, fail_on: Level) -> u8 {
+    if !outcome.errors.is_empty() {
+        EXIT_INPUT_ERROR
+    } else if outcome.findings.iter().any(|f| f.finding.level >= fail_on) {
+        EXIT_FINDINGS
+    } else {
+        0
+    }
+}
+
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// A report path for a file read from disk (used by `fix`).
+pub fn display(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    text.strip_prefix("./").unwrap_or(&text).to_string()
+}

@@ -1,0 +1,184 @@
+//! `sa-guard`: lint and fix Kubernetes manifests for ServiceAccount hardening, list and explain
+//! the rules, and turn manifests into admission requests for `kwctl run`.
+//!
+//! Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage or input error.
+
+mod admission_requests;
+mod docs;
+mod fix;
+mod input;
+mod lint;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sa_guard::Level;
+
+/// Exit status for usage and input errors (clap uses the same for bad arguments).
+pub const EXIT_INPUT_ERROR: u8 = 2;
+pub const EXIT_FINDINGS: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "sa-guard",
+    version,
+    about = "Kubernetes ServiceAccount hardening: lint and fix manifests",
+    long_about = "Kubernetes ServiceAccount hardening: lint and fix manifests.\n\n\
+        The same rules run in the sa-guard Kubewarden policy and in the browser playground.",
+    after_help = "Examples:\n  \
+        sa-guard lint k8s/\n  \
+        helm template . | sa-guard lint -\n  \
+        sa-guard lint --format sarif manifests/ > sa-guard.sarif\n  \
+        sa-guard fix k8s/ --write\n  \
+        sa-guard explain SAG002\n\n\
+        Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check manifests (files, directories, or - for stdin) analysed together as one bundle.
+    #[command(after_help = "Examples:\n  \
+        sa-guard lint deploy.yaml rbac.yaml\n  \
+        sa-guard lint k8s/                       # .yaml, .yml and .json files, recursively\n  \
+        helm template . | sa-guard lint -\n  \
+        sa-guard lint --namespace production --fail-on warn k8s/\n  \
+        sa-guard lint --format github k8s/       # annotations in GitHub Actions\n  \
+        sa-guard lint --format sarif k8s/ > results.sarif\n  \
+        sa-guard lint --settings sa-guard.yaml k8s/")]
+    Lint {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Exit with 1 when a finding is at this level or above.
+        #[arg(long, value_enum, default_value_t = FailOn::Deny)]
+        fail_on: FailOn,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Apply the machine-applicable fixes; print a unified diff unless --write.
+    #[command(after_help = "Examples:\n  \
+        sa-guard fix k8s/             # show what would change\n  \
+        sa-guard fix k8s/ --write     # change the files in place\n  \
+        sa-guard fix - < app.yaml     # diff for stdin\n\n\
+        Comments and the formatting of untouched lines are kept.")]
+    Fix {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Write the fixed files instead of printing a diff.
+        #[arg(long)]
+        write: bool,
+    },
+    /// List the rules (table), or print docs/rules.md (markdown) or the metadata (json).
+    #[command(after_help = "Examples:\n  \
+        sa-guard rules\n  \
+        sa-guard rules --format markdown > docs/rules.md\n  \
+        sa-guard rules --format json | jq '.[].id'")]
+    Rules {
+        #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+        format: RulesFormat,
+    },
+    /// Print one rule's full documentation.
+    #[command(after_help = "Examples:\n  sa-guard explain SAG002\n  sa-guard explain implicit-token-automount")]
+    Explain {
+        /// Rule id (SAG002) or slug (implicit-token-automount).
+        rule: String,
+    },
+    /// Write one AdmissionReview (operation CREATE) per object, for `kwctl run -r FILE policy.wasm`.
+    #[command(after_help = "Examples:\n  \
+        sa-guard admission-requests examples/ --out requests/\n  \
+        kwctl run -r requests/002-deployment-production-checkout-api.json policy.wasm")]
+    AdmissionRequests {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Directory to write the requests to (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct InputArgs {
+    /// Files or directories (.yaml, .yml, .json, recursively); - reads stdin.
+    #[arg(value_name = "PATHS", default_value = "-")]
+    pub paths: Vec<String>,
+    /// Settings file (YAML or JSON), the same format as the policy's settings.
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Namespace for objects that set none (what `kubectl apply -n NS` would use).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Deny,
+    Warn,
+}
+
+impl FailOn {
+    fn level(self) -> Level {
+        match self {
+            FailOn::Deny => Level::Deny,
+            FailOn::Warn => Level::Warn,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// file:line:col: RULE level message, with the remediation below.
+    Text,
+    /// Findings with file, line, column and rule metadata.
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// GitHub Actions workflow annotations (::error file=…).
+    Github,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RulesFormat {
+    /// id, slug, level, category, fixable, title.
+    Table,
+    /// The full docs/rules.md.
+    Markdown,
+    /// Only the index table (the README's rules section).
+    MarkdownIndex,
+    /// Rule metadata with documentation.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Lint { input, fail_on, format } => lint::run(&input, fail_on.level(), format),
+        Command::Fix { input, write } => fix::run(&input, write),
+        Command::Rules { format } => {
+            let text = match format {
+                RulesFormat::Table => docs::rules_table(),
+                RulesFormat::Markdown => docs::rules_markdown(),
+                RulesFormat::MarkdownIndex => docs::rules_index_markdown(),
+                RulesFormat::Json => docs::rules_json(),
+            };
+            print!("{text}");
+            0
+        }
+        Command::Explain { rule } => match sa_guard::rules::find(&rule) {
+            Some(rule) => {
+                print!("{}", docs::rule_section(&rule.meta, 1));
+                0
+            }
+            None => {
+                eprintln!("sa-guard: unknown rule `{rule}` (known: {})", docs::known_rules());
+                EXIT_INPUT_ERROR
+            }
+        },
+        Command::AdmissionRequests { input, out } => admission_requests::run(&input, &out),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,233 @@
+//! `make bench`: per-call latency of `validate` in the wasmtime host, policy.wasm next to a
+//! parse-only baseline module, for requests of typical and extreme sizes. A rerunnable
+//! measurement, not a test: it prints figures and the goals they are compared with.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::{json, Value};
+
+use sa_guard_e2e::apiserver;
+use sa_guard_e2e::host::{Evaluator, NoCapabilities, Policy};
+
+/// Goals the figures are compared with.
+const RATIO_GOAL: f64 = 1.5;
+const SIZE_GOAL_BYTES: usize = 400 * 1024;
+const LARGE_REQUEST_GOAL: Duration = Duration::from_millis(10);
+
+#[derive(Parser)]
+#[command(about = "Latency of policy.wasm's validate against a parse-only baseline module")]
+struct Args {
+    #[arg(long, default_value = "policy.wasm")]
+    policy: PathBuf,
+    #[arg(long)]
+    baseline: PathBuf,
+    /// Timed calls per case (after warm-up).
+    #[arg(long, default_value_t = 300)]
+    iterations: usize,
+    #[arg(long, default_value_t = 30)]
+    warmup: usize,
+    /// Settings JSON passed to both modules.
+    #[arg(long, default_value = "{}")]
+    settings_json: String,
+}
+
+struct Stats {
+    mean: Duration,
+    median: Duration,
+    p99: Duration,
+}
+
+fn measure(evaluator: &Evaluator, payload: &[u8], warmup: usize, iterations: usize) -> Result<Stats, String> {
+    for _ in 0..warmup {
+        evaluator.call("validate", payload).map_err(|e| e.to_string())?;
+    }
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let start = Instant::now();
+        let answer = evaluator.call("validate", payload).map_err(|e| e.to_string())?;
+        samples.push(start.elapsed());
+        std::hint::black_box(answer);
+    }
+    samples.sort();
+    let total: Duration = samples.iter().sum();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    Ok(Stats { mean: total / samples.len() as u32, median: at(0.5), p99: at(0.99) })
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e6)
+}
+
+fn container(i: usize, env: usize) -> Value {
+    json!({
+        "name": format!("c{i}"),
+        "image": format!("registry.example.com/team/app-{i}:1.{i}.0"),
+        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+        "env": (0..env).map(|e| json!({"name": format!("SETTING_{e}"), "value": format!("value-{i}-{e}")})).collect::<Vec<_>>(),
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+        "imagePullPolicy": "IfNotPresent",
+    })
+}
+
+fn pod(name: &str, containers: Vec<Value>) -> Value {
+    let mut pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "shop", "labels": {"app": name}},
+        "spec": {
+            "serviceAccountName": "web",
+            "automountServiceAccountToken": false,
+            "containers": containers,
+            "restartPolicy": "Always",
+            "dnsPolicy": "ClusterFirst",
+            "terminationGracePeriodSeconds": 30,
+            "securityContext": {},
+            "schedulerName": "default-scheduler",
+        }
+    });
+    apiserver::admit_pod(&mut pod, None, "x7k2p");
+    pod
+}
+
+fn deployment() -> Value {
+    let mut d = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "checkout", "namespace": "shop", "labels": {"app": "checkout", "tier": "backend"},
+                     "annotations": {"deployment.kubernetes.io/revision": "3"}},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "checkout"}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": {
+                "metadata": {"labels": {"app": "checkout", "tier": "backend"}},
+                "spec": {
+                    "serviceAccountName": "checkout",
+                    "automountServiceAccountToken": false,
+                    "containers": [container(0, 12), container(1, 4)],
+                    "volumes": [{"name": "config", "configMap": {"name": "checkout-config"}}],
+                }
+            }
+        }
+    });
+    apiserver::convert_pod_specs(&mut d);
+    d
+}
+
+/// A ConfigMap of about `bytes` of configuration text (rules read ConfigMaps for kubeconfigs).
+fn config_map(bytes: usize) -> Value {
+    let mut data = serde_json::Map::new();
+    let mut size = 0;
+    let mut i = 0;
+    while size < bytes {
+        let value = format!("# settings file {i}\nlisten: 0.0.0.0:{}\nlog_level: info\n{}", 8000 + i % 1000, "feature_flag: enabled\n".repeat(40));
+        size += value.len() + 20;
+        data.insert(format!("settings-{i}.yaml"), Value::String(value));
+        i += 1;
+    }
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big", "namespace": "shop"}, "data": data})
+}
+
+fn payload(object: &Value, settings: &Value) -> Vec<u8> {
+    let request = apiserver::admission_request("bench-0000", "CREATE", Some(object), None, "shop");
+    serde_json::to_vec(&json!({"request": request, "settings": settings})).expect("serializes")
+}
+
+fn verdict(evaluator: &Evaluator, payload: &[u8]) -> String {
+    match evaluator.validate_raw(payload) {
+        Ok(r) if r.accepted => "accepted".into(),
+        Ok(r) => format!("rejected {}", r.code.map(|c| c.to_string()).unwrap_or_default()),
+        Err(e) => format!("FAILED: {e}"),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sa-guard-bench: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let settings: Value = serde_json::from_str(&args.settings_json).map_err(|e| format!("--settings-json: {e}"))?;
+    let policy = Policy::load(&args.policy)?;
+    let baseline = Policy::load(&args.baseline)?;
+    let policy_instance = policy.instantiate(Arc::new(NoCapabilities))?;
+    let baseline_instance = baseline.instantiate(Arc::new(NoCapabilities))?;
+
+    let cases: Vec<(&str, Value)> = vec![
+        ("small Pod", pod("web", vec![container(0, 2)])),
+        ("typical Deployment", deployment()),
+        ("Pod, 100 containers", pod("wide", (0..100).map(|i| container(i, 5)).collect())),
+        ("~1 MB ConfigMap", config_map(1024 * 1024)),
+    ];
+
+    println!("validate latency in the wasmtime host, {} calls per case after {} warm-up calls (µs)", args.iterations, args.warmup);
+    println!(
+        "{:<22} {:>10}  {:>27}  {:>27}  {:>6}  verdict",
+        "case", "request", "policy mean / median / p99", "baseline mean / median / p99", "ratio"
+    );
+    let mut worst_ratio: f64 = 0.0;
+    for (name, object) in &cases {
+        let payload = payload(object, &settings);
+        let p = measure(&policy_instance, &payload, args.warmup, args.iterations)?;
+        let b = measure(&baseline_instance, &payload, args.warmup, args.iterations)?;
+        let ratio = p.median.as_secs_f64() / b.median.as_secs_f64();
+        worst_ratio = worst_ratio.max(ratio);
+        println!(
+            "{:<22} {:>7} KB  {:>27}  {:>27}  {:>5.2}x  {}",
+            name,
+            payload.len() / 1024,
+            format!("{} / {} / {}", micros(p.mean), micros(p.median), micros(p.p99)),
+            format!("{} / {} / {}", micros(b.mean), micros(b.median), micros(b.p99)),
+            ratio,
+            verdict(&policy_instance, &payload),
+        );
+    }
+
+    // The API server's request body limit is 3 MiB: a Pod near it, with 100 containers full of env.
+    let env_per_container = 560;
+    let large = pod("huge", (0..100).map(|i| container(i, env_per_container)).collect());
+    let large_payload = payload(&large, &settings);
+    let l = measure(&policy_instance, &large_payload, 3, (args.iterations / 10).max(10))?;
+    let lb = measure(&baseline_instance, &large_payload, 3, (args.iterations / 10).max(10))?;
+    println!(
+        "{:<22} {:>7} KB  {:>27}  {:>27}  {:>5.2}x  {}",
+        "3 MB Pod",
+        large_payload.len() / 1024,
+        format!("{} / {} / {}", micros(l.mean), micros(l.median), micros(l.p99)),
+        format!("{} / {} / {}", micros(lb.mean), micros(lb.median), micros(lb.p99)),
+        l.median.as_secs_f64() / lb.median.as_secs_f64(),
+        verdict(&policy_instance, &large_payload),
+    );
+
+    println!();
+    println!(
+        "ratio policy/baseline (median): worst {worst_ratio:.2}x, goal <= {RATIO_GOAL}x: {}",
+        if worst_ratio <= RATIO_GOAL { "met" } else { "NOT met" }
+    );
+    println!(
+        "3 MB request: median {} ms, goal < {} ms: {}",
+        format!("{:.2}", l.median.as_secs_f64() * 1e3),
+        LARGE_REQUEST_GOAL.as_millis(),
+        if l.median < LARGE_REQUEST_GOAL { "met" } else { "NOT met" }
+    );
+    println!(
+        "policy.wasm: {} bytes ({} KiB), goal <= {} KiB: {}; baseline module: {} bytes",
+        policy.size,
+        policy.size.div_ceil(1024),
+        SIZE_GOAL_BYTES / 1024,
+        if policy.size <= SIZE_GOAL_BYTES { "met" } else { "NOT met" },
+        baseline.size
+    );
+    Ok(())
+}

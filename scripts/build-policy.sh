@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the Kubewarden policy (crate sa-guard, feature `policy`) for wasm32-wasip1 and copies it
+# to policy.wasm at the repository root. Fails when the module is over the size budget or imports
+# anything but the waPC host functions and WASI.
+#   POLICY_SIZE_BUDGET_KB  size budget in KiB (default 400)
+#   SA_GUARD_WASM_OPT=0    skip wasm-opt even when binaryen is installed
+set -euo pipefail
+
+source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
+cd "$SA_GUARD_ROOT"
+
+budget_kb="${POLICY_SIZE_BUDGET_KB:-400}"
+target=wasm32-wasip1
+
+sa_guard_wasm_build "$target" -p sa-guard --lib --features policy
+built="$(sa_guard_wasm_out_dir "$target")/sa_guard.wasm"
+[ -f "$built" ] || { echo "build-policy: $built was not produced" >&2; exit 1; }
+cp "$built" policy.wasm
+
+# wasm-opt (binaryen) shaves a little more off; optional because not every machine has it.
+if [ "${SA_GUARD_WASM_OPT:-1}" != 0 ] && command -v wasm-opt >/dev/null 2>&1; then
+  before=$(stat -c %s policy.wasm)
+  wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext \
+    --enable-mutable-globals --enable-nontrapping-float-to-int -o policy.opt.wasm policy.wasm
+  mv policy.opt.wasm policy.wasm
+  echo "build-policy: wasm-opt -Oz: $before -> $(stat -c %s policy.wasm) bytes"
+else
+  echo "build-policy: wasm-opt not used (binaryen not installed or SA_GUARD_WASM_OPT=0)"
+fi
+
+python3 "$SA_GUARD_ROOT/scripts/wasm-imports.py" policy.wasm
+
+size=$(stat -c %s policy.wasm)
+budget=$((budget_kb * 1024))
+printf 'build-policy: policy.wasm %d bytes (%d KiB) of the %d KiB budget (%d%%)\n' \
+  "$size" $(((size + 1023) / 1024)) "$budget_kb" $((size * 100 / budget))
+if [ "$size" -gt "$budget" ]; then
+  echo "build-policy: policy.wasm is over the ${budget_kb} KiB budget" >&2
+  exit 1
+fi

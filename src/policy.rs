@@ -1,0 +1,48 @@
+//! The Kubewarden policy module: waPC entry points over [`crate::admission`], and cluster
+//! look-ups through the host's `kubernetes/get_resource` capability. No decisions are made here.
+
+use kubewarden_policy_sdk::host_capabilities::kubernetes::{get_resource, GetResourceRequest};
+use kubewarden_policy_sdk::protocol_version_guest;
+use kubewarden_policy_sdk::wapc_guest::{register_function, CallResult};
+use serde_json::Value;
+
+use crate::admission;
+use crate::lookup::{ClusterLookup, Lookup};
+
+#[no_mangle]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+    register_function("protocol_version", protocol_version_guest);
+}
+
+fn validate(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&admission::validate(payload, &HostCluster))?)
+}
+
+fn validate_settings(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&admission::validate_settings(payload))?)
+}
+
+/// The cluster as the policy host sees it (policy-server, or kwctl with `--allow-context-aware`
+/// or a replay file). The kinds asked for must be listed in `policy-metadata.yml`'s
+/// `contextAwareResources`, or the host refuses.
+struct HostCluster;
+
+impl ClusterLookup for HostCluster {
+    fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup {
+        let request = GetResourceRequest {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            name: name.to_string(),
+            namespace: namespace.map(str::to_string),
+            // The host's 5 s cache is fine: ServiceAccounts and Roles change rarely.
+            disable_cache: false,
+            field_masks: None,
+        };
+        match get_resource::<Value>(&request) {
+            Ok(object) => Lookup::Found(object),
+            Err(error) => admission::lookup_from_host_error(&error.to_string()),
+        }
+    }
+}

@@ -1,0 +1,561 @@
+//! The playground's adapter: the rule core and its YAML front-end (`sa_guard::manifest`) behind four
+//! JSON-in, JSON-out functions that JavaScript calls through wasm-bindgen.
+//!
+//! Everything here is plain Rust ([`lint_report`], [`fix_text`], [`rule_catalog`],
+//! [`check_settings`]) so it is tested natively; the `#[wasm_bindgen]` functions only move strings
+//! across the boundary. Strings rather than JS objects keep the glue (and the wasm) small, and
+//! `JSON.parse` in the browser is faster than building objects field by field from Rust.
+//!
+//! Positions are given twice: 1-based `line`/`column` as the YAML front-end reports them (columns
+//! count characters), and `from`/`to` offsets in UTF-16 code units of the linted text, which is
+//! what a JavaScript string (and so CodeMirror) indexes by.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use sa_guard::engine::{evaluate, Exemption, Options};
+use sa_guard::manifest::{self, Manifests, Position};
+use sa_guard::meta::RuleMeta;
+use sa_guard::{rules, Finding, Fix, Level, ObjectRef, Settings};
+
+mod text;
+
+use text::{minimal_edit, LineIndex};
+
+/// Pastes above this are refused with a message instead of being parsed (the page says so).
+pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Output shapes (camelCase, as JavaScript reads them)
+// ---------------------------------------------------------------------------------------------
+
+/// A span of the linted text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Span {
+    /// 1-based line and column (characters) of the first character.
+    pub line: usize,
+    pub column: usize,
+    /// 1-based line and column just past the last character.
+    pub end_line: usize,
+    pub end_column: usize,
+    /// UTF-16 offsets into the linted text: `text.slice(from, to)` in JavaScript.
+    pub from: usize,
+    pub to: usize,
+}
+
+/// A replacement in the linted text: `text.slice(0, from) + insert + text.slice(to)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextEdit {
+    pub from: usize,
+    pub to: usize,
+    pub insert: String,
+    /// Where the edit starts, for people ("line 12").
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixOut {
+    pub description: String,
+    /// The RFC 6902 patch against the object, as the policy would mutate it.
+    pub patch: Value,
+    /// The same fix as an edit of the text that keeps comments and layout.
+    pub edit: Option<TextEdit>,
+    /// Why there is no text edit, when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit_error: Option<String>,
+}
+
+/// Where the span of a finding points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Anchor {
+    /// The offending field itself.
+    Field,
+    /// The field is missing: the span is the closest enclosing node that exists (often the object).
+    Parent,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingOut {
+    /// Stable for the same text and settings: what [`fix_text`] takes.
+    pub id: String,
+    pub rule_id: String,
+    pub rule_slug: String,
+    pub title: String,
+    pub level: Level,
+    pub object: ObjectRef,
+    pub object_index: usize,
+    /// 0-based index of the YAML document (`---`) the object is in.
+    pub document: usize,
+    /// JSON pointer into the object.
+    pub path: String,
+    pub message: String,
+    pub remediation: String,
+    pub docs_anchor: String,
+    pub anchor: Anchor,
+    pub span: Span,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<FixOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExemptionOut {
+    pub rule_id: String,
+    pub object: ObjectRef,
+    pub object_index: usize,
+    pub document: usize,
+    pub path: String,
+    pub reason: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParseErrorOut {
+    pub document: usize,
+    pub message: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectOut {
+    pub index: usize,
+    pub document: usize,
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub deny: usize,
+    pub warn: usize,
+    pub fixable: usize,
+    pub exempted: usize,
+    pub parse_errors: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LintOutput {
+    /// The settings could not be used: the message the policy gives, and linting used defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings_error: Option<String>,
+    /// The input could not be linted at all (too large); nothing else is filled in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_error: Option<String>,
+    pub summary: Summary,
+    pub objects: Vec<ObjectOut>,
+    pub findings: Vec<FindingOut>,
+    pub exemptions: Vec<ExemptionOut>,
+    pub parse_errors: Vec<ParseErrorOut>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lint
+// ---------------------------------------------------------------------------------------------
+
+/// Settings from the page: empty means defaults; an error message is the policy's own.
+fn settings_or_default(settings_json: &str) -> (Settings, Option<String>) {
+    match Settings::from_json(settings_json) {
+        Ok(settings) => (settings, None),
+        Err(message) => (Settings::default(), Some(message)),
+    }
+}
+
+/// Parsed input with everything positions need.
+struct Linted<'t> {
+    text: &'t str,
+    manifests: Manifests,
+    lines: LineIndex,
+    findings: Vec<Finding>,
+    exemptions: Vec<Exemption>,
+    ids: Vec<String>,
+}
+
+fn run(text: &str, settings: &Settings) -> Linted<'_> {
+    let manifests = manifest::parse(text, &manifest::Limits::default());
+    let values = manifests.values();
+    let report = evaluate(&values, settings, &Options::default());
+    let ids = finding_ids(&report.findings);
+    Linted { text, lines: LineIndex::new(text), manifests, findings: report.findings, exemptions: report.exemptions, ids }
+}
+
+/// `<object index>:<rule id>:<path>`, with `#2`, `#3`… when one rule reports the same path twice.
+fn finding_ids(findings: &[Finding]) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    findings
+        .iter()
+        .map(|f| {
+            let base = format!("{}:{}:{}", f.object_index, f.rule_id, f.path);
+            let count = seen.entry(base.clone()).or_insert(0);
+            *count += 1;
+            if *count == 1 {
+                base
+            } else {
+                format!("{base}#{count}")
+            }
+        })
+        .collect()
+}
+
+impl Linted<'_> {
+    fn span(&self, position: Position) -> Span {
+        let from = self.lines.utf16_offset(position.line, position.column);
+        let to = self.lines.utf16_offset(position.end_line, position.end_column).max(from);
+        Span {
+            line: position.line,
+            column: position.column,
+            end_line: position.end_line,
+            end_column: position.end_column,
+            from,
+            to,
+        }
+    }
+
+    fn object_span(&self, object_index: usize, pointer: &str) -> (Anchor, Span) {
+        let value = &self.manifests.objects[object_index].value;
+        let anchor = if pointer.is_empty() || value.pointer(pointer).is_some() { Anchor::Field } else { Anchor::Parent };
+        (anchor, self.span(self.manifests.position(object_index, pointer)))
+    }
+
+    fn document(&self, object_index: usize) -> usize {
+        self.manifests.objects[object_index].document
+    }
+
+    fn text_edit(&self, object_index: usize, fix: &Fix) -> Result<TextEdit, String> {
+        let fixed = manifest::apply_fixes(self.text, &self.manifests, &[(object_index, fix)]).map_err(|e| e.to_string())?;
+        let (start, end, insert) = minimal_edit(self.text, &fixed);
+        let (line, column) = self.lines.line_column(start);
+        Ok(TextEdit {
+            from: self.lines.utf16_at_byte(start),
+            to: self.lines.utf16_at_byte(end),
+            insert: insert.to_string(),
+            line,
+            column,
+        })
+    }
+
+    fn output(&self, settings_error: Option<String>) -> LintOutput {
+        let mut summary = Summary { parse_errors: self.manifests.errors.len(), exempted: self.exemptions.len(), ..Summary::default() };
+        let findings: Vec<FindingOut> = self
+            .findings
+            .iter()
+            .zip(&self.ids)
+            .map(|(f, id)| {
+                match f.level {
+                    Level::Deny => summary.deny += 1,
+                    Level::Warn => summary.warn += 1,
+                    Level::Off => {}
+                }
+                let (anchor, span) = self.object_span(f.object_index, &f.path);
+                let meta = rules::find(&f.rule_id).map(|r| &r.meta);
+                let fix = f.fix.as_ref().map(|fix| {
+                    summary.fixable += 1;
+                    let (edit, edit_error) = match self.text_edit(f.object_index, fix) {
+                        Ok(edit) => (Some(edit), None),
+                        Err(message) => (None, Some(message)),
+                    };
+                    FixOut {
+                        description: fix.description.clone(),
+                        patch: serde_json::to_value(&fix.patch).unwrap_or(Value::Null),
+                        edit,
+                        edit_error,
+                    }
+                });
+                FindingOut {
+                    id: id.clone(),
+                    rule_id: f.rule_id.clone(),
+                    rule_slug: f.rule_slug.clone(),
+                    title: meta.map(|m| m.title.to_string()).unwrap_or_default(),
+                    level: f.level,
+                    object: f.object.clone(),
+                    object_index: f.object_index,
+                    document: self.document(f.object_index),
+                    path: f.path.clone(),
+                    message: f.message.clone(),
+                    remediation: f.remediation.clone(),
+                    docs_anchor: meta.map(RuleMeta::docs_anchor).unwrap_or_default(),
+                    anchor,
+                    span,
+                    fix,
+                }
+            })
+            .collect();
+        let exemptions = self
+            .exemptions
+            .iter()
+            .map(|e| ExemptionOut {
+                rule_id: e.rule_id.clone(),
+                object: e.object.clone(),
+                object_index: e.object_index,
+                document: self.document(e.object_index),
+                path: e.path.clone(),
+                reason: e.reason.clone(),
+                span: self.object_span(e.object_index, &e.path).1,
+            })
+            .collect();
+        let parse_errors = self
+            .manifests
+            .errors
+            .iter()
+            .map(|e| ParseErrorOut { document: e.document, message: e.message.clone(), span: self.span(e.position) })
+            .collect();
+        let objects = self
+            .manifests
+            .objects
+            .iter()
+            .enumerate()
+            .map(|(index, o)| ObjectOut {
+                index,
+                document: o.document,
+                api_version: str_at(&o.value, "/apiVersion"),
+                kind: str_at(&o.value, "/kind"),
+                name: str_at(&o.value, "/metadata/name"),
+                namespace: o.value.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
+                line: self.manifests.position(index, "").line,
+            })
+            .collect();
+        LintOutput { settings_error, input_error: None, summary, objects, findings, exemptions, parse_errors }
+    }
+}
+
+fn str_at(value: &Value, pointer: &str) -> String {
+    value.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn too_large(text: &str) -> Option<String> {
+    (text.len() > MAX_INPUT_BYTES).then(|| {
+        format!(
+            "the input is {:.1} MB; the playground lints up to {} MB (use the sa-guard CLI for more)",
+            text.len() as f64 / 1_048_576.0,
+            MAX_INPUT_BYTES / 1_048_576
+        )
+    })
+}
+
+/// Lint `text` (one or more YAML documents) with the settings in `settings_json`.
+pub fn lint_report(text: &str, settings_json: &str) -> LintOutput {
+    let (settings, settings_error) = settings_or_default(settings_json);
+    if let Some(input_error) = too_large(text) {
+        return LintOutput {
+            settings_error,
+            input_error: Some(input_error),
+            summary: Summary::default(),
+            objects: vec![],
+            findings: vec![],
+            exemptions: vec![],
+            parse_errors: vec![],
+        };
+    }
+    run(text, &settings).output(settings_error)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fix
+// ---------------------------------------------------------------------------------------------
+
+/// Which findings to fix: `"all"`, or a list of ids from [`lint_report`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum FixSelection {
+    All(AllMarker),
+    Ids(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AllMarker {
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Skipped {
+    pub id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixOutput {
+    pub text: String,
+    /// Ids whose fix is in `text`.
+    pub applied: Vec<String>,
+    /// Ids that were asked for but not fixed, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Apply the fixes of the selected findings to `text`, keeping comments and layout.
+pub fn fix_text(text: &str, settings_json: &str, selection: &FixSelection) -> Result<FixOutput, String> {
+    if let Some(message) = too_large(text) {
+        return Err(message);
+    }
+    let settings = Settings::from_json(settings_json)?;
+    let linted = run(text, &settings);
+    let mut chosen: Vec<(usize, &Fix)> = Vec::new();
+    let mut applied = Vec::new();
+    let mut skipped = Vec::new();
+    let wanted: Vec<&str> = match selection {
+        FixSelection::All(_) => linted.ids.iter().map(String::as_str).collect(),
+        FixSelection::Ids(ids) => ids.iter().map(String::as_str).collect(),
+    };
+    for id in wanted {
+        let Some(i) = linted.ids.iter().position(|known| known == id) else {
+            skipped.push(Skipped { id: id.to_string(), reason: "no such finding in this text (relint first)".into() });
+            continue;
+        };
+        let finding = &linted.findings[i];
+        match &finding.fix {
+            Some(fix) => {
+                chosen.push((finding.object_index, fix));
+                applied.push(id.to_string());
+            }
+            None if matches!(selection, FixSelection::Ids(_)) => {
+                skipped.push(Skipped { id: id.to_string(), reason: format!("{} has no automatic fix", finding.rule_id) })
+            }
+            None => {}
+        }
+    }
+    if chosen.is_empty() {
+        return Ok(FixOutput { text: text.to_string(), applied, skipped });
+    }
+    let fixed = manifest::apply_fixes(text, &linted.manifests, &chosen).map_err(|e| format!("could not apply the fixes: {e}"))?;
+    Ok(FixOutput { text: fixed, applied, skipped })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules and settings
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub category: &'static str,
+    pub default_level: Level,
+    /// `object` (also at admission) or `bundle` (manifests only).
+    pub scope: sa_guard::Scope,
+    pub fixable: bool,
+    pub summary: String,
+    /// Markdown, as in docs/rules.md.
+    pub documentation: String,
+    pub remediation: &'static str,
+    pub references: &'static [&'static str],
+    pub peers: &'static [&'static str],
+    /// Anchor of the rule's section in docs/rules.md.
+    pub docs_anchor: String,
+}
+
+pub fn rule_catalog() -> Vec<RuleInfo> {
+    rules::all()
+        .iter()
+        .map(|rule| {
+            let m = &rule.meta;
+            RuleInfo {
+                id: m.id,
+                slug: m.slug,
+                title: m.title,
+                category: m.category.as_str(),
+                default_level: m.default_level,
+                scope: m.scope,
+                fixable: m.fixable,
+                summary: m.summary(),
+                documentation: m.documentation(),
+                remediation: m.remediation,
+                references: m.references,
+                peers: m.peers,
+                docs_anchor: m.docs_anchor(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsCheck {
+    pub valid: bool,
+    /// The policy's own message when invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The effective settings (defaults filled in) when valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
+}
+
+pub fn check_settings(json: &str) -> SettingsCheck {
+    match Settings::from_json(json) {
+        Ok(settings) => SettingsCheck { valid: true, message: None, settings: Some(settings) },
+        Err(message) => SettingsCheck { valid: false, message: Some(message), settings: None },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// wasm-bindgen exports: strings in, JSON strings out
+// ---------------------------------------------------------------------------------------------
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| error_json(&format!("could not encode the result: {e}")))
+}
+
+fn error_json(message: &str) -> String {
+    serde_json::json!({ "error": message }).to_string()
+}
+
+/// Lint a manifest: see [`LintOutput`].
+#[wasm_bindgen]
+pub fn lint(text: &str, settings_json: &str) -> String {
+    to_json(&lint_report(text, settings_json))
+}
+
+/// Fix findings: `selection_json` is `"all"` or `["id", ...]`. Returns [`FixOutput`] or `{"error"}`.
+#[wasm_bindgen]
+pub fn fix(text: &str, settings_json: &str, selection_json: &str) -> String {
+    let selection: FixSelection = match serde_json::from_str(selection_json) {
+        Ok(selection) => selection,
+        Err(_) => return error_json("the selection must be \"all\" or a list of finding ids"),
+    };
+    match fix_text(text, settings_json, &selection) {
+        Ok(output) => to_json(&output),
+        Err(message) => error_json(&message),
+    }
+}
+
+/// Every rule's metadata: see [`RuleInfo`].
+#[wasm_bindgen]
+pub fn rules() -> String {
+    to_json(&rule_catalog())
+}
+
+/// Validate settings JSON with the policy's messages: see [`SettingsCheck`].
+#[wasm_bindgen]
+pub fn validate_settings(json: &str) -> String {
+    to_json(&check_settings(json))
+}
+
+/// The default settings, as the policy documents them.
+#[wasm_bindgen]
+pub fn default_settings() -> String {
+    to_json(&Settings::default())
+}
+
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}

@@ -1,0 +1,114 @@
+//! Text positions: 1-based line/column (characters) to UTF-16 offsets, and the smallest edit
+//! between a text and its fixed version.
+
+/// Line starts of a text, with the UTF-16 offset of each, built in one pass.
+pub struct LineIndex<'t> {
+    text: &'t str,
+    /// Byte offset of each line's first character. Lines end at `\n` (a `\r` before it belongs
+    /// to the line break, as YAML and CodeMirror see it).
+    starts: Vec<usize>,
+    /// UTF-16 offset of each line start.
+    starts_utf16: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    pub fn new(text: &'t str) -> Self {
+        let mut starts = vec![0];
+        let mut starts_utf16 = vec![0];
+        let mut utf16 = 0;
+        for (i, c) in text.char_indices() {
+            utf16 += c.len_utf16();
+            if c == '\n' {
+                starts.push(i + 1);
+                starts_utf16.push(utf16);
+            }
+        }
+        LineIndex { text, starts, starts_utf16 }
+    }
+
+    /// The text of a line (0-based index) without its line break.
+    fn line_text(&self, index: usize) -> &'t str {
+        let start = self.starts[index];
+        let end = self.starts.get(index + 1).map_or(self.text.len(), |&next| next - 1);
+        self.text[start..end].strip_suffix('\r').unwrap_or(&self.text[start..end])
+    }
+
+    /// UTF-16 offset of a 1-based line and character column. Past the end of a line means the
+    /// end of that line; past the last line means the end of the text.
+    pub fn utf16_offset(&self, line: usize, column: usize) -> usize {
+        let index = line.max(1) - 1;
+        if index >= self.starts.len() {
+            return self.starts_utf16.last().copied().unwrap_or(0) + self.line_text(self.starts.len() - 1).encode_utf16().count();
+        }
+        let within: usize = self.line_text(index).chars().take(column.max(1) - 1).map(char::len_utf16).sum();
+        self.starts_utf16[index] + within
+    }
+
+    fn line_of_byte(&self, byte: usize) -> usize {
+        match self.starts.binary_search(&byte) {
+            Ok(index) => index,
+            Err(next) => next - 1,
+        }
+    }
+
+    /// UTF-16 offset of a byte offset (which must be on a character boundary).
+    pub fn utf16_at_byte(&self, byte: usize) -> usize {
+        let index = self.line_of_byte(byte);
+        self.starts_utf16[index] + self.text[self.starts[index]..byte].encode_utf16().count()
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn line_column(&self, byte: usize) -> (usize, usize) {
+        let index = self.line_of_byte(byte);
+        (index + 1, self.text[self.starts[index]..byte].chars().count() + 1)
+    }
+}
+
+/// The single replacement that turns `before` into `after`: `(start, end, insert)` with
+/// `before[..start] + insert + before[end..] == after`, on character boundaries.
+pub fn minimal_edit<'a>(before: &str, after: &'a str) -> (usize, usize, &'a str) {
+    let (b, a) = (before.as_bytes(), after.as_bytes());
+    let mut prefix = b.iter().zip(a).take_while(|(x, y)| x == y).count();
+    while !before.is_char_boundary(prefix) || !after.is_char_boundary(prefix) {
+        prefix -= 1;
+    }
+    let max_suffix = b.len().min(a.len()) - prefix;
+    let mut suffix = b.iter().rev().zip(a.iter().rev()).take(max_suffix).take_while(|(x, y)| x == y).count();
+    while !before.is_char_boundary(b.len() - suffix) || !after.is_char_boundary(a.len() - suffix) {
+        suffix -= 1;
+    }
+    (prefix, b.len() - suffix, &after[prefix..a.len() - suffix])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_offsets_count_astral_characters_twice() {
+        let text = "a: é\nb: 🚀x\r\nc: 1";
+        let lines = LineIndex::new(text);
+        assert_eq!(lines.utf16_offset(1, 4), 3);
+        assert_eq!(lines.utf16_offset(2, 1), 5);
+        // "b: 🚀" is 5 UTF-16 units, so column 5 ("x") is at 5 + 5
+        assert_eq!(lines.utf16_offset(2, 5), 10);
+        // column past the end stops before "\r\n"
+        assert_eq!(lines.utf16_offset(2, 40), 11);
+        assert_eq!(lines.utf16_offset(3, 1), 13);
+        assert_eq!(lines.utf16_offset(9, 1), 17);
+        let x = text.find('x').unwrap();
+        assert_eq!(lines.utf16_at_byte(x), 10);
+        assert_eq!(lines.line_column(x), (2, 5));
+    }
+
+    #[test]
+    fn minimal_edit_is_one_replacement_on_char_boundaries() {
+        assert_eq!(minimal_edit("a: 1\nb: 2\n", "a: 1\nb: 3\n"), (8, 9, "3"));
+        assert_eq!(minimal_edit("x\n", "x\ny: false\n"), (2, 2, "y: false\n"));
+        assert_eq!(minimal_edit("same", "same"), (4, 4, ""));
+        // é and è share their first UTF-8 byte: the edit must not split it
+        assert_eq!(minimal_edit("é", "è"), (0, 2, "è"));
+        // repeated text: prefix and suffix must not overlap
+        assert_eq!(minimal_edit("aa", "aaa"), (2, 2, "a"));
+    }
+}
