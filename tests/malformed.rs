@@ -97,7 +97,7 @@ fn invalid_utf8_is_rejected_with_its_offset() {
     );
     assert_bad_request(
         br#"{"request": {"operation": "CREATE", "object": {"kind": "\ud800\u0041"}}}"#,
-        "invalid admission payload: not JSON: lone leading surrogate in hex escape at line 1 column 67",
+        "invalid admission payload: not JSON: lone leading surrogate in hex escape at line 1 column 68",
     );
 }
 

@@ -13,13 +13,14 @@ pub fn run(args: &InputArgs, write: bool) -> u8 {
         eprintln!("sa-guard: --write cannot write to stdin; drop --write to get a diff");
         return EXIT_INPUT_ERROR;
     }
-    let evaluation = match evaluate_inputs(args) {
+    let mut evaluation = match evaluate_inputs(args) {
         Ok(evaluation) => evaluation,
         Err(message) => {
             eprintln!("sa-guard: {message}");
             return EXIT_INPUT_ERROR;
         }
     };
+    evaluation.inputs.restore_values();
     let inputs = &evaluation.inputs;
     let mut failed = !inputs.errors.is_empty();
     for error in &inputs.errors {
@@ -45,7 +46,7 @@ pub fn run(args: &InputArgs, write: bool) -> u8 {
         if fixes.is_empty() {
             continue;
         }
-        let fixed = match manifest::apply_fixes(&source.text, &source.manifests, fixes) {
+        let fixed = match manifest::apply_fixes(source.manifests.text(), &source.manifests, fixes) {
             Ok(fixed) => fixed,
             Err(error) => {
                 eprintln!("{}: error: cannot apply fixes: {error}", source.label);
@@ -53,7 +54,7 @@ pub fn run(args: &InputArgs, write: bool) -> u8 {
                 continue;
             }
         };
-        if fixed == source.text {
+        if fixed == source.manifests.text() {
             continue;
         }
         fixed_findings += fixes.len();
@@ -66,7 +67,7 @@ pub fn run(args: &InputArgs, write: bool) -> u8 {
                 }
             }
             _ => {
-                let text_diff = TextDiff::from_lines(&source.text, &fixed);
+                let text_diff = TextDiff::from_lines(source.manifests.text(), &fixed);
                 let unified = text_diff
                     .unified_diff()
                     .context_radius(3)

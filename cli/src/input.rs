@@ -21,10 +21,9 @@ pub struct Source {
     pub label: String,
     /// `None` for stdin.
     pub path: Option<PathBuf>,
-    pub text: String,
+    /// The parsed text (`manifests.text()` is the file's content). The objects' values are moved
+    /// out into [`Inputs::objects`]; [`Inputs::restore_values`] puts them back for `apply_fixes`.
     pub manifests: Manifests,
-    /// Index in the bundle of this file's first object.
-    pub first_object: usize,
 }
 
 /// A line and column range in a file (1-based).
@@ -62,6 +61,8 @@ pub struct Inputs {
     /// For each object of `objects`: (index in `sources`, index in that file's `Manifests`).
     pub owners: Vec<(usize, usize)>,
     pub errors: Vec<InputError>,
+    /// Files (or directories) that could not be read at all.
+    pub unreadable: usize,
 }
 
 impl Inputs {
@@ -73,9 +74,11 @@ impl Inputs {
         (source, Span { line: p.line, column: p.column, end_line: p.end_line, end_column: p.end_column })
     }
 
-    pub fn source_of(&self, object_index: usize) -> (&Source, usize) {
-        let (source_index, local) = self.owners[object_index];
-        (&self.sources[source_index], local)
+    /// Give the objects' values back to their files' manifests (what `apply_fixes` patches).
+    pub fn restore_values(&mut self) {
+        for (value, &(source, local)) in self.objects.drain(..).zip(&self.owners) {
+            self.sources[source].manifests.objects[local].value = value;
+        }
     }
 }
 
@@ -92,7 +95,7 @@ pub fn effective_paths(paths: &[String]) -> Result<Vec<String>, String> {
 
 /// Read and parse every path. Problems are collected, not fatal.
 pub fn load(paths: &[String]) -> Inputs {
-    let mut inputs = Inputs { sources: Vec::new(), objects: Vec::new(), owners: Vec::new(), errors: Vec::new() };
+    let mut inputs = Inputs { sources: Vec::new(), objects: Vec::new(), owners: Vec::new(), errors: Vec::new(), unreadable: 0 };
     let mut files = Vec::new();
     for path in paths {
         if path == "-" {
@@ -104,11 +107,15 @@ pub fn load(paths: &[String]) -> Inputs {
             Ok(meta) if meta.is_dir() => {
                 if let Err(error) = walk(&path, &mut files) {
                     inputs.errors.push(error);
+                    inputs.unreadable += 1;
                 }
             }
             // Files, and anything else (FIFOs, /dev/stdin): let the read report the problem.
             Ok(_) => files.push(Some(path)),
-            Err(e) => inputs.errors.push(InputError { file: label(&path), span: None, message: io_message(&e) }),
+            Err(e) => {
+                inputs.errors.push(InputError { file: label(&path), span: None, message: io_message(&e) });
+                inputs.unreadable += 1;
+            }
         }
     }
     for file in files {
@@ -120,6 +127,7 @@ pub fn load(paths: &[String]) -> Inputs {
             Ok(text) => text,
             Err((span, message)) => {
                 inputs.errors.push(InputError { file: label, span, message });
+                inputs.unreadable += 1;
                 continue;
             }
         };
@@ -130,6 +138,7 @@ pub fn load(paths: &[String]) -> Inputs {
 
 fn add_source(inputs: &mut Inputs, label: String, path: Option<PathBuf>, text: String) {
     let mut manifests = manifest::parse(&text, &manifest::Limits::default());
+    drop(text); // the manifests keep their own copy
     for error in &manifests.errors {
         let p = error.position;
         inputs.errors.push(InputError {
@@ -139,12 +148,12 @@ fn add_source(inputs: &mut Inputs, label: String, path: Option<PathBuf>, text: S
         });
     }
     let source_index = inputs.sources.len();
-    let first_object = inputs.objects.len();
+    // Moved, not cloned: positions come from the manifests' own tree, and the bundle can be large.
     for (local, object) in manifests.objects.iter_mut().enumerate() {
-        inputs.objects.push(object.value.clone());
+        inputs.objects.push(std::mem::take(&mut object.value));
         inputs.owners.push((source_index, local));
     }
-    inputs.sources.push(Source { label, path, text, manifests, first_object });
+    inputs.sources.push(Source { label, path, manifests });
 }
 
 /// Directory entries, depth first, each directory's entries sorted by name so the bundle (and the

@@ -1,8 +1,6 @@
 //! `sa-guard lint`: one evaluation over every object of every input, then each finding mapped
 //! back to its file and line.
 
-use std::path::Path;
-
 use sa_guard::engine::{evaluate, Exemption, Mode, Options};
 use sa_guard::{Finding, Level, NoCluster, Settings};
 
@@ -89,7 +87,7 @@ impl Evaluation {
             findings,
             exemptions,
             errors: &self.inputs.errors,
-            files: self.inputs.sources.len() + self.inputs.errors.iter().filter(|e| e.span.is_none()).count(),
+            files: self.inputs.sources.len() + self.inputs.unreadable,
             objects: self.inputs.objects.len(),
         }
     }
@@ -143,8 +141,3 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
-/// A report path for a file read from disk (used by `fix`).
-pub fn display(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    text.strip_prefix("./").unwrap_or(&text).to_string()
-}

@@ -99,7 +99,7 @@ mod tests {
     fn deprecated_field_alone_is_renamed() {
         let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "order-api", "namespace": "production"},
             "spec": {"template": {"spec": {"serviceAccount": "order-api-sa", "containers": []}}}});
-        let findings = lint("SAG004", &[deployment.clone()]);
+        let findings = lint("SAG004", std::slice::from_ref(&deployment));
         assert_eq!(located(&findings), [(
             "/spec/template/spec/serviceAccount",
             "only the deprecated serviceAccount field names the ServiceAccount (order-api-sa); use serviceAccountName"
@@ -121,7 +121,7 @@ mod tests {
     fn empty_service_account_name_counts_as_missing() {
         let cronjob = json!({"kind": "CronJob", "metadata": {"name": "report"}, "spec": {"jobTemplate": {"spec": {"template": {"spec":
             {"serviceAccountName": "", "serviceAccount": "reporter"}}}}}});
-        let findings = lint("SAG004", &[cronjob.clone()]);
+        let findings = lint("SAG004", std::slice::from_ref(&cronjob));
         assert_eq!(located(&findings), [(
             "/spec/jobTemplate/spec/template/spec/serviceAccount",
             "only the deprecated serviceAccount field names the ServiceAccount (reporter); use serviceAccountName"

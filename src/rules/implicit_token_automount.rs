@@ -46,7 +46,8 @@ declare_rule! {
     /// removes the `kube-api-access-*` volume that the ServiceAccount admission plugin has already
     /// injected, and its mounts in every container, init container and ephemeral container —
     /// otherwise the token would stay mounted. Workloads that need the API get a dedicated
-    /// ServiceAccount and an explicit `true` instead.
+    /// ServiceAccount and an explicit `true` instead. An explicit `true` that does not count
+    /// (`require_allowlisted_opt_in`) gets no fix: it is a decision to review, not to undo silently.
     ///
     /// In a cluster: with `mutate: true` the policy sets the field on the object instead of
     /// rejecting it (Pods only on CREATE: a running Pod's spec is immutable). Turn on
@@ -181,7 +182,11 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
         }
         let service_account = describe_service_account(obj.namespace, sa_name);
         let mut level = out.level();
-        let message = match token_mount(cx, obj, &spec) {
+        let mount = token_mount(cx, obj, &spec);
+        // An explicit opt-in is a decision: report it, but never take the token away silently
+        // (mutation mode applies fixes without asking).
+        let offer_fix = !matches!(mount, TokenMount::OptedIn(_));
+        let message = match mount {
             TokenMount::Disabled => continue,
             TokenMount::OptedIn(_) if !cx.settings.require_allowlisted_opt_in => continue,
             TokenMount::OptedIn(who) => {
@@ -215,10 +220,10 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
                 "automountServiceAccountToken is {raw}, not a boolean; Kubernetes rejects it or reads it as unset"
             ),
         };
-        let fix = disable_automount_fix(obj, &spec);
+        let fix = offer_fix.then(|| disable_automount_fix(obj, &spec));
         let finding: &mut Finding = out.report(obj, spec.pointer(AUTOMOUNT), message);
         finding.level = level;
-        finding.fix = Some(fix);
+        finding.fix = fix;
     }
 }
 
@@ -396,7 +401,7 @@ mod tests {
             (json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": spec}}), "/template/spec"),
         ];
         for (object, spec_pointer) in cases {
-            let findings = lint("SAG002", &[object.clone()]);
+            let findings = lint("SAG002", std::slice::from_ref(&object));
             let path = format!("{spec_pointer}/automountServiceAccountToken");
             assert_eq!(findings.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [path.as_str()], "{object}");
             assert_eq!(patch_of(&findings[0]), json!([{"op": "add", "path": path, "value": false}]));
@@ -445,6 +450,8 @@ mod tests {
         ]);
         assert_eq!(findings[0].object.to_string(), "Deployment production/order-api");
         assert_eq!(findings[1].object.to_string(), "Deployment production/ops-bot");
+        // An explicit opt-in is reported, never silently undone by mutation mode.
+        assert!(findings.iter().all(|f| f.fix.is_none()));
         // Without the setting both are opt-ins.
         assert!(lint("SAG002", &objects).is_empty());
     }

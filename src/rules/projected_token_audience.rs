@@ -270,7 +270,7 @@ mod tests {
             (json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": spec}), "/spec"),
         ] {
             let path = format!("{spec_pointer}/volumes/0/projected/sources/0/serviceAccountToken");
-            let findings = lint("SAG005", &[object.clone()]);
+            let findings = lint("SAG005", std::slice::from_ref(&object));
             assert_eq!(findings.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [path.as_str()], "{object}");
         }
     }

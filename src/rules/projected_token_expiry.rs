@@ -165,7 +165,7 @@ mod tests {
             {"audience": "e", "expirationSeconds": "a day"}
         ]));
         let base = "/spec/template/spec/volumes/0/projected/sources";
-        let findings = lint("SAG006", &[object.clone()]);
+        let findings = lint("SAG006", std::slice::from_ref(&object));
         let paths: Vec<String> = [0, 1, 2, 4].iter().map(|j| format!("{base}/{j}/serviceAccountToken/expirationSeconds")).collect();
         assert_eq!(located(&findings), [
             (paths[0].as_str(), "the projected token in volume creds lives 86400 seconds, longer than max_token_expiration_seconds (3600)"),
@@ -193,10 +193,10 @@ mod tests {
     #[test]
     fn missing_lifetime_fires_only_below_the_kubernetes_default() {
         let object = with_tokens("CronJob", json!([{"audience": "vault"}, {"audience": "s3", "expirationSeconds": 900}]));
-        assert!(lint("SAG006", &[object.clone()]).is_empty());
+        assert!(lint("SAG006", std::slice::from_ref(&object)).is_empty());
 
         let settings = Settings { max_token_expiration_seconds: 1200, ..Settings::default() };
-        let findings = lint_with("SAG006", &[object.clone()], &settings);
+        let findings = lint_with("SAG006", std::slice::from_ref(&object), &settings);
         let path = "/spec/jobTemplate/spec/template/spec/volumes/0/projected/sources/0/serviceAccountToken/expirationSeconds";
         assert_eq!(located(&findings), [(
             path,

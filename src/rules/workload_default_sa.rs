@@ -237,7 +237,7 @@ mod tests {
             (json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec/serviceAccountName"),
             (json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": spec}}), "/template/spec/serviceAccountName"),
         ] {
-            let findings = lint("SAG003", &[object.clone()]);
+            let findings = lint("SAG003", std::slice::from_ref(&object));
             assert_eq!(findings.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [path], "{object}");
         }
     }

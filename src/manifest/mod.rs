@@ -1,0 +1,188 @@
+//! Kubernetes manifests as YAML text: objects with source positions, and fixes applied to the
+//! text (feature `manifest`, used by the CLI and the browser playground).
+//!
+//! # Design
+//!
+//! * **Parsing** uses saphyr's event parser (`saphyr-parser`, with spans) and builds its own
+//!   small tree (`tree::Node`): JSON values whose nodes remember their byte range, and mapping
+//!   entries that remember their key's range. saphyr's loaders were not used because they
+//!   resolve scalars with YAML 1.2 (Kubernetes reads `yes`/`on` as booleans), do not apply merge
+//!   keys, stop at the first error of the stream, and drop key positions.
+//! * **Kubernetes semantics**: scalars resolve as go-yaml v2 does (see `scalar`), merge keys as
+//!   go-yaml v2 applies them, non-string keys become strings as sigs.k8s.io/yaml converts them,
+//!   duplicate keys are errors (as in strict decoding). `List` kinds (`kind: List`, `*List` with
+//!   `items`) become one [`SourceObject`] per item.
+//! * **Bounded**: input size, nesting depth (checked before a collection is opened; nothing
+//!   recurses deeper than `max_depth`), and the number of nodes alias expansion may create
+//!   (billion-laughs documents) are limited by [`Limits`].
+//! * **Errors** are per document: a semantic error skips its document; a syntax error stops
+//!   saphyr's parser, so parsing resumes at the next `---` line after it (documents before and
+//!   after are kept).
+//! * **Positions** are 1-based lines and columns counted in characters; `end_column` is the
+//!   column just after the last character (exclusive), as editors take ranges.
+//! * **Fixes** ([`apply_fixes`]) turn each RFC 6902 operation into a text edit against the
+//!   original tree: insert a `key: value` line at the mapping's indentation (or `, key: value`
+//!   in flow style), rewrite a value's range, delete an entry's or an item's lines. Edits are
+//!   applied bottom-up, and the result is re-parsed and compared with the JSON-patched objects
+//!   before it is returned, so a fix never silently produces something else.
+//!
+//! Builds for `wasm32-unknown-unknown`: no file system, threads or clocks.
+
+mod fix;
+mod parse;
+mod scalar;
+mod source;
+mod tree;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use fix::{apply_fixes, FixError};
+
+use source::Source;
+use tree::{Kind, Node};
+
+/// Resource bounds for [`parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest input accepted, in bytes.
+    pub max_bytes: usize,
+    /// Deepest nesting of mappings and sequences in a document.
+    pub max_depth: usize,
+    /// Most nodes that alias expansion (`*name`) may create, over the whole input.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    /// 64 MiB, 256 levels (a Deployment is about 12 deep), one million alias-created nodes:
+    /// plenty for real manifests, and a billion-laughs document fails after a few milliseconds.
+    fn default() -> Self {
+        Limits { max_bytes: 64 << 20, max_depth: 256, max_nodes: 1_000_000 }
+    }
+}
+
+/// A range of the source: 1-based lines and columns (characters); `end_column` is exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+impl std::fmt::Display for Position {
+    /// `line:column`, as compilers print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// One Kubernetes object found in the text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceObject {
+    pub value: Value,
+    /// 0-based index of the YAML document (empty documents count).
+    pub document: usize,
+    /// Where the object sits in its document: `""`, or `"/items/3"` for an item of a List.
+    pub base_pointer: String,
+}
+
+/// A document (or the whole input) that could not be read as Kubernetes objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParseError {
+    /// 0-based document index; `None` when the whole input was refused (too large).
+    pub document: Option<usize>,
+    pub position: Position,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.position, self.message)
+    }
+}
+
+/// The objects of a text, the errors of the documents that could not be read, and what
+/// [`Manifests::position`] and [`apply_fixes`] need.
+#[derive(Debug, Clone)]
+pub struct Manifests {
+    pub objects: Vec<SourceObject>,
+    pub errors: Vec<ParseError>,
+    /// `nodes[i]` is the tree of `objects[i]`.
+    nodes: Vec<Node>,
+    source: Source,
+}
+
+/// Parses multi-document YAML (or JSON) into Kubernetes objects. Never panics and never fails
+/// as a whole: problems are reported per document in [`Manifests::errors`].
+pub fn parse(text: &str, limits: &Limits) -> Manifests {
+    parse::parse(text, limits)
+}
+
+impl Manifests {
+    /// The objects' values, in order: the input of [`crate::evaluate`] (whose findings'
+    /// `object_index` then indexes [`Manifests::objects`]).
+    pub fn values(&self) -> Vec<Value> {
+        self.objects.iter().map(|o| o.value.clone()).collect()
+    }
+
+    /// The text that was parsed.
+    pub fn text(&self) -> &str {
+        &self.source.text
+    }
+
+    /// Where the value at JSON pointer `pointer` (relative to `objects[object_index]`, as in a
+    /// finding's `path`) is written: from the key to the end of the value for a mapping entry,
+    /// the item for a sequence index. When the field is missing, where it belongs: the key of
+    /// the nearest existing parent mapping entry (or the first line of the nearest existing
+    /// parent item, or of the object). An unknown object gives line 1, column 1.
+    pub fn position(&self, object_index: usize, pointer: &str) -> Position {
+        let Some(root) = self.nodes.get(object_index) else { return self.source.position(0, 0) };
+        let (start, end) = self.locate(root, pointer);
+        self.source.position(start, end)
+    }
+
+    /// Byte range for [`Manifests::position`].
+    fn locate(&self, root: &Node, pointer: &str) -> (usize, usize) {
+        let head = |node: &Node| (node.start, self.source.head_end(node.start, node.end));
+        let mut node = root;
+        // What to report if the pointer ends here, and if the next token is missing.
+        let mut found = head(root);
+        let mut parent = found;
+        let Some(tokens) = pointer.strip_prefix('/') else { return found };
+        for token in tokens.split('/') {
+            let token = unescape_token(token);
+            match &node.kind {
+                Kind::Map { entries, .. } => {
+                    let Some(entry) = entries.iter().find(|e| e.key == token) else { return parent };
+                    node = &entry.value;
+                    found = (entry.key_start, entry.value.end.max(entry.key_end));
+                    parent = (entry.key_start, entry.key_end);
+                }
+                Kind::Seq { items, .. } => {
+                    let Some(item) = token.parse::<usize>().ok().and_then(|i| items.get(i)) else { return parent };
+                    node = item;
+                    found = (item.start, item.end);
+                    parent = head(item);
+                }
+                Kind::Scalar { .. } => return parent,
+            }
+        }
+        found
+    }
+}
+
+/// RFC 6901 token escaping (`~` → `~0`, `/` → `~1`).
+pub(crate) fn escape_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+pub(crate) fn unescape_token(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+#[cfg(test)]
+mod tests;

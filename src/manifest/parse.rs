@@ -1,0 +1,411 @@
+//! Builds the position-aware tree from saphyr's event stream, one document at a time.
+//!
+//! Events are consumed with an explicit stack (no recursion), so the nesting limit is checked
+//! before a collection is opened; alias copies are charged against a node budget before they
+//! are made. A semantic problem (duplicate key, bad merge, too deep, alias bomb, bare scalar)
+//! poisons only its document. A syntax error stops saphyr's parser for good, so the parse is
+//! resumed on a fresh parser at the next `---` line after the error.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
+use serde_json::Value;
+
+use super::scalar;
+use super::source::{CharCursor, Source};
+use super::tree::{Entry, Kind, Node};
+use super::{Limits, Manifests, ParseError, SourceObject};
+
+pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
+    let source = Source::new(text);
+    let mut builder = Builder {
+        source: &source,
+        limits,
+        alias_budget: limits.max_nodes,
+        objects: Vec::new(),
+        nodes: Vec::new(),
+        errors: Vec::new(),
+        next_document: 0,
+        doc: None,
+    };
+    if text.len() > limits.max_bytes {
+        builder.errors.push(ParseError {
+            document: None,
+            position: source.position(0, 0),
+            message: format!("the input is {} bytes, more than the limit of {} bytes", text.len(), limits.max_bytes),
+        });
+    } else {
+        let mut offset = 0;
+        loop {
+            let Err(error) = builder.run(offset) else { break };
+            let Some(resume) = builder.recover(error, offset) else { break };
+            offset = resume;
+        }
+    }
+    let Builder { objects, nodes, errors, .. } = builder;
+    Manifests { objects, errors, nodes, source }
+}
+
+struct Builder<'s> {
+    source: &'s Source,
+    limits: &'s Limits,
+    /// Nodes that alias expansion may still create, over the whole input.
+    alias_budget: usize,
+    objects: Vec<SourceObject>,
+    nodes: Vec<Node>,
+    errors: Vec<ParseError>,
+    next_document: usize,
+    doc: Option<Document>,
+}
+
+/// The document being built.
+struct Document {
+    index: usize,
+    start: usize,
+    stack: Vec<Frame>,
+    root: Option<Node>,
+    anchors: HashMap<usize, Anchor>,
+    /// Set after a semantic error: the rest of the document's events are skipped.
+    poisoned: bool,
+}
+
+struct Anchor {
+    node: Node,
+    size: usize,
+    height: usize,
+}
+
+enum Frame {
+    Seq { start: usize, flow: bool, anchor: usize, items: Vec<Node> },
+    Map { start: usize, flow: bool, anchor: usize, pairs: Vec<(Node, Node)>, key: Option<Node> },
+}
+
+/// A failure that poisons the current document: byte offset and message.
+type Failure = (usize, String);
+
+impl<'s> Builder<'s> {
+    /// Parses from byte `offset` (a line start) to the end, or to the first syntax error.
+    fn run(&mut self, offset: usize) -> Result<(), (ScanError, usize)> {
+        let chunk = &self.source.text[offset..];
+        let mut parser = Parser::new_from_str(chunk);
+        let mut cursor = CharCursor::new(chunk);
+        while let Some(next) = parser.next_event() {
+            let (event, span) = match next {
+                Ok(event) => event,
+                Err(error) => {
+                    let at = offset + cursor.byte_of(error.marker().index());
+                    return Err((error, at));
+                }
+            };
+            let start = offset + cursor.byte_of(span.start.index());
+            let end = offset + cursor.byte_of(span.end.index());
+            if let Err((at, message)) = self.on_event(event, start, end) {
+                self.poison(at, message);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a syntax error and returns where to resume: the next line starting a document
+    /// (`---`) at or after the error, and after the failed document's first line.
+    fn recover(&mut self, (error, at): (ScanError, usize), offset: usize) -> Option<usize> {
+        let failed_start = match self.doc.take() {
+            Some(doc) => doc.start,
+            None => {
+                // The error came before any document started: count it as the next one.
+                self.next_document += 1;
+                offset
+            }
+        };
+        let document = self.next_document - 1;
+        self.errors.push(ParseError {
+            document: Some(document),
+            position: self.source.position(at, at),
+            message: format!("YAML syntax error: {}", error.info()),
+        });
+        let first = self.source.line_of(at).max(self.source.line_of(failed_start) + 1);
+        let mut line = first;
+        loop {
+            let start = self.source.line_start(line);
+            if start >= self.source.text.len() {
+                return None;
+            }
+            let rest = &self.source.text.as_bytes()[start..];
+            if rest.starts_with(b"---") && rest.get(3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+                return Some(start);
+            }
+            line += 1;
+        }
+    }
+
+    fn poison(&mut self, at: usize, message: String) {
+        if let Some(doc) = self.doc.as_mut() {
+            doc.poisoned = true;
+            doc.stack.clear();
+            doc.root = None;
+            self.errors.push(ParseError { document: Some(doc.index), position: self.source.position(at, at), message });
+        }
+    }
+
+    fn on_event(&mut self, event: Event<'_>, start: usize, end: usize) -> Result<(), Failure> {
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => Ok(()),
+            Event::DocumentStart(_) => {
+                self.doc = Some(Document {
+                    index: self.next_document,
+                    start,
+                    stack: Vec::new(),
+                    root: None,
+                    anchors: HashMap::new(),
+                    poisoned: false,
+                });
+                self.next_document += 1;
+                Ok(())
+            }
+            Event::DocumentEnd => {
+                if let Some(doc) = self.doc.take() {
+                    if !doc.poisoned {
+                        self.finish_document(doc);
+                    }
+                }
+                Ok(())
+            }
+            _ if self.doc.as_ref().is_none_or(|doc| doc.poisoned) => Ok(()),
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = scalar::resolve(&text, style, tag.as_deref()).map_err(|message| (start, message))?;
+                let merge_key = text == "<<"
+                    && match scalar::core_tag(tag.as_deref()) {
+                        None => style == ScalarStyle::Plain,
+                        Some(tag) => tag == "merge",
+                    };
+                let (start, end) = self.scalar_range(&text, style, start, end);
+                self.push(Node { start, end, kind: Kind::Scalar { value, merge_key }, aliased: false }, anchor)
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                let doc = self.doc.as_mut().expect("checked above");
+                if doc.stack.len() >= self.limits.max_depth {
+                    return Err((start, format!("the document nests deeper than {} levels", self.limits.max_depth)));
+                }
+                let is_map = matches!(event, Event::MappingStart(..));
+                let opener = if is_map { b'{' } else { b'[' };
+                let flow = end > start && self.source.text.as_bytes()[end - 1] == opener;
+                let start = if flow { self.source.skip_properties(start).min(end - 1) } else { start };
+                doc.stack.push(if is_map {
+                    Frame::Map { start, flow, anchor, pairs: Vec::new(), key: None }
+                } else {
+                    Frame::Seq { start, flow, anchor, items: Vec::new() }
+                });
+                Ok(())
+            }
+            Event::SequenceEnd => {
+                let doc = self.doc.as_mut().expect("checked above");
+                let Some(Frame::Seq { start, flow, anchor, items }) = doc.stack.pop() else {
+                    return Err((start, "unbalanced sequence end".into()));
+                };
+                let (start, node_end) = if flow {
+                    (start, end)
+                } else {
+                    let first = items.first().map_or(start, |item| self.source.dash_before(item.start).unwrap_or(item.start));
+                    (first.min(start), items.last().map_or(start, |item| item.end))
+                };
+                self.push(Node { start, end: node_end, kind: Kind::Seq { items, flow }, aliased: false }, anchor)
+            }
+            Event::MappingEnd => {
+                let doc = self.doc.as_mut().expect("checked above");
+                let Some(Frame::Map { start, flow, anchor, pairs, key }) = doc.stack.pop() else {
+                    return Err((start, "unbalanced mapping end".into()));
+                };
+                if let Some(key) = key {
+                    return Err((key.start, "a mapping key has no value".into()));
+                }
+                let entries = resolve_mapping(self.source, pairs)?;
+                let node_end = if flow {
+                    end
+                } else {
+                    entries.iter().filter(|e| !e.merged).map(|e| e.value.end.max(e.colon_end)).max().unwrap_or(start)
+                };
+                self.push(Node { start, end: node_end, kind: Kind::Map { entries, flow }, aliased: false }, anchor)
+            }
+            Event::Alias(id) => {
+                let doc = self.doc.as_mut().expect("checked above");
+                let Some(anchor) = doc.anchors.get(&id) else {
+                    return Err((start, "an alias refers to an unknown anchor".into()));
+                };
+                if anchor.size > self.alias_budget {
+                    return Err((
+                        start,
+                        format!(
+                            "alias expansion exceeds the limit of {} nodes (a \"billion laughs\" document?)",
+                            self.limits.max_nodes
+                        ),
+                    ));
+                }
+                if doc.stack.len() + anchor.height > self.limits.max_depth {
+                    return Err((start, format!("the document nests deeper than {} levels", self.limits.max_depth)));
+                }
+                self.alias_budget -= anchor.size;
+                let mut node = anchor.node.clone();
+                node.aliased = true;
+                // The copy keeps the anchor's ranges: that is where its text is.
+                self.push(node, 0)
+            }
+        }
+    }
+
+    /// The byte range of a scalar, correcting saphyr's spans: quoted scalars end at the closing
+    /// quote, block scalars start at their header and end with their last content line, and an
+    /// empty plain scalar (`key:` with no value) is empty.
+    fn scalar_range(&self, text: &str, style: ScalarStyle, start: usize, end: usize) -> (usize, usize) {
+        match style {
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => (start, self.source.quoted_end(start, end)),
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                let header = self.source.block_scalar_header(start).unwrap_or(start);
+                let content_end = if text.is_empty() { header + 1 } else { self.source.block_scalar_end(start, end) };
+                (header.min(start), content_end.max(header + 1))
+            }
+            // saphyr spans an empty plain scalar up to the next token; the mapping moves it after the colon.
+            ScalarStyle::Plain if text.is_empty() => (start, start),
+            ScalarStyle::Plain => (start, self.source.trim_back(start, end)),
+        }
+    }
+
+    fn push(&mut self, node: Node, anchor: usize) -> Result<(), Failure> {
+        let doc = self.doc.as_mut().expect("events belong to a document");
+        if anchor != 0 {
+            // Alias copies are bounded by the budget, so measuring may stop early: an anchor
+            // bigger than the whole budget can never be used.
+            let (size, height) = node.measure(self.alias_budget).unwrap_or((usize::MAX, 0));
+            doc.anchors.insert(anchor, Anchor { node: node.clone(), size, height });
+        }
+        match doc.stack.last_mut() {
+            None => doc.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { pairs, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(key) => pairs.push((key, node)),
+            },
+        }
+        Ok(())
+    }
+
+    fn finish_document(&mut self, doc: Document) {
+        let Some(root) = doc.root else { return };
+        let index = doc.index;
+        match &root.kind {
+            Kind::Scalar { value: Value::Null, .. } => {} // empty document
+            Kind::Map { .. } => self.add_object(index, root),
+            Kind::Scalar { value, .. } => self.errors.push(ParseError {
+                document: Some(index),
+                position: self.source.position(root.start, root.end),
+                message: format!("the document is a {}, not a Kubernetes object (a mapping)", json_kind(value)),
+            }),
+            Kind::Seq { .. } => self.errors.push(ParseError {
+                document: Some(index),
+                position: self.source.position(root.start, self.source.head_end(root.start, root.end)),
+                message: "the document is a sequence, not a Kubernetes object (a mapping); use `kind: List` with `items`".into(),
+            }),
+        }
+    }
+
+    /// Adds an object, or one object per item of a `List` / `*List` kind with `items`.
+    fn add_object(&mut self, document: usize, root: Node) {
+        let is_list = root
+            .entry("kind")
+            .and_then(|e| match &e.value.kind {
+                Kind::Scalar { value: Value::String(kind), .. } => Some(kind.ends_with("List")),
+                _ => None,
+            })
+            .unwrap_or(false)
+            && root.entry("items").is_some_and(|e| matches!(e.value.kind, Kind::Seq { .. } | Kind::Scalar { value: Value::Null, .. }));
+        if !is_list {
+            self.objects.push(SourceObject { value: root.to_value(), document, base_pointer: String::new() });
+            self.nodes.push(root);
+            return;
+        }
+        let Kind::Map { entries, .. } = root.kind else { unreachable!("checked above") };
+        let Some(items) = entries.into_iter().find(|e| e.key == "items") else { return };
+        let Kind::Seq { items, .. } = items.value.kind else { return }; // `items: null`: an empty list
+        for (i, item) in items.into_iter().enumerate() {
+            if matches!(item.kind, Kind::Map { .. }) {
+                self.objects.push(SourceObject {
+                    value: item.to_value(),
+                    document,
+                    base_pointer: format!("/items/{i}"),
+                });
+                self.nodes.push(item);
+            } else {
+                self.errors.push(ParseError {
+                    document: Some(document),
+                    position: self.source.position(item.start, self.source.head_end(item.start, item.end)),
+                    message: format!("item {i} of the List is not a Kubernetes object (a mapping)"),
+                });
+            }
+        }
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "sequence",
+        Value::Object(_) => "mapping",
+    }
+}
+
+/// Turns a mapping's (key, value) pairs into entries with string keys, resolving merge keys as
+/// go-yaml v2 does: in document order, a merge (`<<: *a` or `<<: [*a, *b]`, earlier sources
+/// winning) sets its keys over those already there, and later keys override merged ones. Two
+/// explicit keys with the same name are an error, as in Kubernetes' strict decoding: a linter
+/// must not check one value while the API server keeps the other.
+fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entry>, Failure> {
+    let mut entries: Vec<Entry> = Vec::with_capacity(pairs.len());
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(pairs.len());
+    let set = |entries: &mut Vec<Entry>, index: &mut HashMap<String, usize>, entry: Entry| match index.get(&entry.key) {
+        Some(&i) => entries[i] = entry,
+        None => {
+            index.insert(entry.key.clone(), entries.len());
+            entries.push(entry);
+        }
+    };
+    for (key, mut value) in pairs {
+        let (key_value, merge_key) = match &key.kind {
+            Kind::Scalar { value, merge_key } => (value, *merge_key),
+            _ => return Err((key.start, "a mapping key is a collection; Kubernetes objects only have string keys".into())),
+        };
+        if merge_key {
+            let sources: Vec<&Node> = match &value.kind {
+                Kind::Map { .. } => vec![&value],
+                Kind::Seq { items, .. } => items.iter().rev().collect(),
+                _ => vec![],
+            };
+            if sources.is_empty() && !matches!(value.kind, Kind::Seq { .. }) || sources.iter().any(|s| !matches!(s.kind, Kind::Map { .. })) {
+                return Err((value.start, "a merge key (<<) needs a mapping or a sequence of mappings".into()));
+            }
+            for merged in sources {
+                let Kind::Map { entries: merged_entries, .. } = &merged.kind else { unreachable!("checked above") };
+                for entry in merged_entries {
+                    set(&mut entries, &mut index, Entry { merged: true, ..entry.clone() });
+                }
+            }
+            continue;
+        }
+        let name = scalar::key_string(key_value).map_err(|message| (key.start, message))?;
+        if let Some(&i) = index.get(&name) {
+            if !entries[i].merged {
+                let (line, _) = source.line_col(entries[i].key_start);
+                return Err((key.start, format!("duplicate key \"{name}\" (first set on line {line})")));
+            }
+        }
+        let colon_end = source.colon_end(key.end, if value.start > key.end { value.start } else { source.text.len() });
+        if value.start == value.end && matches!(value.kind, Kind::Scalar { .. }) {
+            // `key:` with nothing after it: the value is empty, right after the colon.
+            value.start = colon_end;
+            value.end = colon_end;
+        }
+        set(&mut entries, &mut index, Entry { key: name, key_start: key.start, key_end: key.end, colon_end, value, merged: false });
+    }
+    Ok(entries)
+}

@@ -1,0 +1,86 @@
+//! The position-aware tree the parser builds: JSON-like values whose nodes remember their byte
+//! range in the source, and mapping entries that remember their key's range.
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone)]
+pub(super) struct Node {
+    /// Byte range in the source. For aliased content it is the anchor's range.
+    pub start: usize,
+    pub end: usize,
+    pub kind: Kind,
+    /// The node is a copy made by an alias (`*name`): its text is elsewhere and shared.
+    pub aliased: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Kind {
+    Scalar { value: Value, merge_key: bool },
+    Seq { items: Vec<Node>, flow: bool },
+    Map { entries: Vec<Entry>, flow: bool },
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    pub key: String,
+    pub key_start: usize,
+    pub key_end: usize,
+    /// Just after the `:` (or `key_end` when there is none, as in `{a}`).
+    pub colon_end: usize,
+    pub value: Node,
+    /// The entry comes from a merge key (`<<: *base`): its text belongs to another mapping.
+    pub merged: bool,
+}
+
+impl Node {
+    pub fn to_value(&self) -> Value {
+        match &self.kind {
+            Kind::Scalar { value, .. } => value.clone(),
+            Kind::Seq { items, .. } => Value::Array(items.iter().map(Node::to_value).collect()),
+            Kind::Map { entries, .. } => {
+                let mut map = Map::new();
+                for entry in entries {
+                    map.insert(entry.key.clone(), entry.value.to_value());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.kind {
+            Kind::Map { entries, .. } => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    /// Node count and height of the subtree, stopping (with `None`) once `budget` is exceeded.
+    pub fn measure(&self, budget: usize) -> Option<(usize, usize)> {
+        let mut count = 0;
+        let height = self.measure_into(&mut count, budget)?;
+        Some((count, height))
+    }
+
+    fn measure_into(&self, count: &mut usize, budget: usize) -> Option<usize> {
+        *count += 1;
+        if *count > budget {
+            return None;
+        }
+        let mut deepest = 0;
+        match &self.kind {
+            Kind::Scalar { .. } => {}
+            Kind::Seq { items, .. } => {
+                for item in items {
+                    deepest = deepest.max(item.measure_into(count, budget)?);
+                }
+            }
+            Kind::Map { entries, .. } => {
+                for entry in entries {
+                    *count += 1; // the key
+                    deepest = deepest.max(entry.value.measure_into(count, budget)?);
+                }
+            }
+        }
+        Some(deepest + usize::from(!matches!(self.kind, Kind::Scalar { .. })))
+    }
+}

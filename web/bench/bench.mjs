@@ -1,0 +1,84 @@
+// make bench-web: how long the playground takes to lint 1 MB of manifests in headless Chromium,
+// and how big the wasm is gzipped.
+//
+//   in the worker  — the wasm `lint` call alone (parse + rules + positions + fix edits + JSON),
+//                    timed inside the Web Worker with performance.now();
+//   round trip     — from the page posting the text to the parsed result arriving back
+//                    (structured clone both ways, JSON.parse in the worker).
+//
+// The 1 MB input is the lesson's examples, repeated with unique names into one multi-document
+// stream, like `helm template` of a large chart.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+import { DIST, EXAMPLES, launch, openPlayground, serveDist } from '../tests/browser/harness.mjs';
+
+const TARGET_BYTES = Number(process.env.BENCH_BYTES ?? 1024 * 1024);
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const GOAL_MS = 50;
+const GOAL_GZ_KB = 300;
+
+/** Names with a meaning of their own: the default ServiceAccount and the built-in ClusterRoles. */
+const KEEP = new Set(['default', 'cluster-admin', 'admin', 'edit', 'view']);
+
+async function corpus() {
+  const files = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort();
+  const bad = (await readdir(join(EXAMPLES, 'bad')).catch(() => [])).filter((f) => f.endsWith('.yaml')).sort();
+  const sources = [
+    ...(await Promise.all(files.map((f) => readFile(join(EXAMPLES, f), 'utf8')))),
+    ...(await Promise.all(bad.map((f) => readFile(join(EXAMPLES, 'bad', f), 'utf8')))),
+  ];
+  const parts = [];
+  let size = 0;
+  for (let copy = 0; size < TARGET_BYTES; copy++) {
+    for (const source of sources) {
+      // Unique names and namespaces per copy, so cross-object rules see distinct objects.
+      const renamed = source.replace(/\b(name|namespace): ([a-z0-9-]+)(?=[ \t]*(#|$))/gm, (all, key, value) => (KEEP.has(value) ? all : `${key}: ${value}-${copy}`));
+      const text = `---\n# Source: bench/templates/copy-${copy}.yaml\n${renamed}\n`;
+      parts.push(text);
+      size += Buffer.byteLength(text);
+      if (size >= TARGET_BYTES) break;
+    }
+  }
+  return parts.join('');
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+async function main() {
+  const text = await corpus();
+  const wasm = await readFile(join(DIST, 'sa_guard_web_bg.wasm'));
+  const gzKb = gzipSync(wasm, { level: 9 }).length / 1024;
+  const distKb = (await Promise.all((await readdir(DIST)).map(async (f) => (await stat(join(DIST, f))).size))).reduce((a, b) => a + b, 0) / 1024;
+
+  const server = await serveDist();
+  const browser = await launch();
+  try {
+    const { page } = await openPlayground(browser.context, server.url);
+    // Warm-up (JIT, memory growth), then measured runs.
+    await page.evaluate((t) => window.saGuard.bench(t, 2), text);
+    const inWorker = await page.evaluate(({ t, runs }) => window.saGuard.bench(t, runs), { t: text, runs: RUNS });
+    const trips = [];
+    for (let i = 0; i < Math.min(RUNS, 7); i++) trips.push(await page.evaluate((t) => window.saGuard.lintRoundTrip(t), text));
+    const workerMedian = median(inWorker.result.times);
+    const tripMedian = median(trips.map((t) => t.ms));
+    const mb = Buffer.byteLength(text) / 1048576;
+    console.log(`input: ${mb.toFixed(2)} MB, ${inWorker.result.objects} objects, ${inWorker.result.findings} findings, ${inWorker.result.parseErrors} YAML errors`);
+    console.log(`lint in the worker:  median ${workerMedian.toFixed(1)} ms, min ${Math.min(...inWorker.result.times).toFixed(1)} ms over ${RUNS} runs (goal <= ${GOAL_MS} ms)`);
+    console.log(`page round trip:     median ${tripMedian.toFixed(1)} ms over ${trips.length} runs`);
+    console.log(`wasm: ${(wasm.length / 1024).toFixed(1)} KB, ${gzKb.toFixed(1)} KB gzipped (goal <= ${GOAL_GZ_KB} KB); whole web/dist ${distKb.toFixed(0)} KB`);
+    console.log(`goals: lint ${workerMedian <= GOAL_MS ? 'met' : 'MISSED'}, size ${gzKb <= GOAL_GZ_KB ? 'met' : 'MISSED'}`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
