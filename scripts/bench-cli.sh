@@ -7,6 +7,7 @@
 #   BENCH_RUNS          timed runs, the best is reported (default 3)
 #   CHECKOV_SLICE_KB    size of the slice given to Checkov (default 256)
 #   BENCH_STRICT=1      exit 1 when a goal (>= 50 MB/s, >= 500x Checkov) is missed
+#   SA_GUARD_BIN        benchmark this binary instead of building the release one
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
@@ -16,8 +17,11 @@ corpus_mb="${BENCH_CORPUS_MB:-64}"
 runs="${BENCH_RUNS:-3}"
 slice_kb="${CHECKOV_SLICE_KB:-256}"
 
-bash scripts/build-cli.sh >&2
-bin="$CARGO_TARGET_DIR/release/sa-guard"
+bin="${SA_GUARD_BIN:-}"
+if [ -z "$bin" ]; then
+  bash scripts/build-cli.sh >&2
+  bin="$CARGO_TARGET_DIR/release/sa-guard"
+fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/sa-guard-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

@@ -12,7 +12,15 @@ cd "$SA_GUARD_ROOT"
 budget_kb="${POLICY_SIZE_BUDGET_KB:-400}"
 target=wasm32-wasip1
 
-sa_guard_wasm_build "$target" -p sa-guard --lib --features policy
+# On the -Zbuild-std path (Debian's toolchain, RUSTC_BOOTSTRAP) std is compiled with the crate,
+# so it can be built for size too: no panic messages or source locations (the policy aborts on a
+# panic either way; policy-server then answers 500). A rustup-installed target keeps its std.
+extra_args=()
+if ! _sa_guard_has_target "$target"; then
+  export RUSTFLAGS="${RUSTFLAGS:-} -Zlocation-detail=none -Zunstable-options -Cpanic=immediate-abort"
+  extra_args+=(-Zbuild-std-features=optimize_for_size)
+fi
+sa_guard_wasm_build "$target" -p sa-guard --lib --features policy "${extra_args[@]}"
 built="$(sa_guard_wasm_out_dir "$target")/sa_guard.wasm"
 [ -f "$built" ] || { echo "build-policy: $built was not produced" >&2; exit 1; }
 cp "$built" policy.wasm

@@ -86,6 +86,10 @@ impl RuleMeta {
     }
 }
 
+/// Whether rule documentation, references and peers are compiled in: everywhere but the
+/// Kubewarden policy module, which only needs titles and remediations.
+pub const WITH_DOCS: bool = !cfg!(all(feature = "policy", target_arch = "wasm32"));
+
 /// Declares a rule: its doc comment becomes `RuleMeta::docs`.
 ///
 /// ```ignore
@@ -127,10 +131,12 @@ macro_rules! declare_rule {
                 default_level: $level,
                 scope: $scope,
                 fixable: $fixable,
-                docs: concat!($($doc, "\n"),*),
+                // The policy module never shows documentation, references or peers; leaving
+                // them out keeps policy.wasm within its size budget.
+                docs: if $crate::meta::WITH_DOCS { concat!($($doc, "\n"),*) } else { "" },
                 remediation: $remediation,
-                references: $references,
-                peers: $peers,
+                references: if $crate::meta::WITH_DOCS { $references } else { &[] },
+                peers: if $crate::meta::WITH_DOCS { $peers } else { &[] },
             },
             check: $check,
         };

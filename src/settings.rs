@@ -88,25 +88,24 @@ pub fn default_denied_audiences() -> Vec<String> {
 impl Settings {
     /// Parse and validate settings JSON. The error names the offending field.
     pub fn from_json(json: &str) -> Result<Settings, String> {
-        let settings: Settings = if json.trim().is_empty() || json.trim() == "null" {
-            Settings::default()
-        } else {
-            let mut deserializer = serde_json::Deserializer::from_str(json);
-            let settings = serde_path_to_error::deserialize(&mut deserializer).map_err(field_error)?;
-            // what serde_json::from_str checks after the value: nothing but whitespace follows
-            deserializer.end().map_err(|e| format!("invalid settings: {e}"))?;
-            settings
-        };
-        settings.validate()?;
-        Ok(settings)
+        if json.trim().is_empty() {
+            return Ok(Settings::default());
+        }
+        // Whitespace JSON does not know (a vertical tab, U+3000) around the value is trimmed, as
+        // policy-server's payload is, so both readings agree; errors keep the original positions.
+        let value: serde_json::Value = serde_json::from_str(json)
+            .or_else(|e| serde_json::from_str(json.trim()).map_err(|_| e))
+            .map_err(|e| format!("invalid settings: {e}"))?;
+        Settings::from_value(value)
     }
 
     /// Parse and validate settings already decoded as JSON (`null` means defaults).
     pub fn from_value(value: serde_json::Value) -> Result<Settings, String> {
-        let settings: Settings = if value.is_null() {
-            Settings::default()
-        } else {
-            serde_path_to_error::deserialize(value).map_err(field_error)?
+        let settings: Settings = match value {
+            serde_json::Value::Null => Settings::default(),
+            value @ serde_json::Value::Object(_) => serde_path_to_error::deserialize(value).map_err(field_error)?,
+            // serde would read an array as the struct's fields in order
+            other => return Err(format!("invalid settings: expected an object, found {}", json_type(&other))),
         };
         settings.validate()?;
         Ok(settings)
@@ -182,6 +181,17 @@ fn field_error(error: serde_path_to_error::Error<serde_json::Error>) -> String {
     }
 }
 
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 /// `namespace/name` patterns; an object without a namespace matches only `*/name` patterns.
 fn matches_sa_list(list: &[String], namespace: Option<&str>, name: &str) -> bool {
     list.iter().any(|entry| {
@@ -216,11 +226,19 @@ mod tests {
     #[test]
     fn type_errors_name_the_field_and_trailing_text_is_refused() {
         let err = Settings::from_json(r#"{"rules": {"SAG002": null}}"#).unwrap_err();
-        assert_eq!(err, "invalid settings: expected value at line 1 column 22 (in `rules.SAG002`)");
+        assert_eq!(err, "invalid settings: invalid type: null, expected string or map (in `rules.SAG002`)");
         let err = Settings::from_value(serde_json::json!({"exempt_namespaces": ["a", 7]})).unwrap_err();
         assert_eq!(err, "invalid settings: invalid type: integer `7`, expected a string (in `exempt_namespaces[1]`)");
         let err = Settings::from_json(r#"{"mutate": true} {"mutate": false}"#).unwrap_err();
         assert_eq!(err, "invalid settings: trailing characters at line 1 column 18");
+        // serde alone would read an array as the fields in order (found by fuzz target `settings`)
+        assert_eq!(Settings::from_json("\n[]\n").unwrap_err(), "invalid settings: expected an object, found an array");
+        assert_eq!(Settings::from_json("[{}, [], true]").unwrap_err(), "invalid settings: expected an object, found an array");
+        assert_eq!(Settings::from_json("7").unwrap_err(), "invalid settings: expected an object, found a number");
+        // ... and validate_settings' trimming of Unicode whitespace (found by the same target)
+        assert_eq!(Settings::from_json("\u{b}null"), Ok(Settings::default()));
+        assert_eq!(Settings::from_json("\u{3000}{\"mutate\": true}\u{b}").map(|s| s.mutate), Ok(true));
+        assert_eq!(Settings::from_json("\n\n{]").unwrap_err(), "invalid settings: key must be a string at line 3 column 2");
     }
 
     #[test]

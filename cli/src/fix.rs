@@ -49,7 +49,7 @@ pub fn run(args: &InputArgs, write: bool) -> u8 {
         let fixed = match manifest::apply_fixes(source.manifests.text(), &source.manifests, fixes) {
             Ok(fixed) => fixed,
             Err(error) => {
-                eprintln!("{}: error: cannot apply fixes: {error}", source.label);
+                eprintln!("{}: error: cannot apply fixes: {error:?}", source.label);
                 failed = true;
                 continue;
             }

@@ -1,11 +1,12 @@
 //! The report formats of `sa-guard lint`: text, json, sarif (2.1.0, as GitHub code scanning
 //! reads it) and github (workflow annotations).
 
-use sa_guard::{rules, Level, RuleMeta};
+use sa_guard::meta::{Category, Scope};
+use sa_guard::{rules, Fix, Level, ObjectRef, RuleMeta};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::docs;
-use crate::input::InputError;
 use crate::lint::{Located, Outcome};
 
 /// `file:line:col: SAG002 deny message`, the object and path, the remediation and the fix.
@@ -71,84 +72,164 @@ pub fn summary(outcome: &Outcome<'_>) -> String {
     line
 }
 
-fn error_json(error: &InputError) -> Value {
-    let mut value = json!({"file": error.file, "message": error.message});
-    if let Some(span) = error.span {
-        value["line"] = json!(span.line);
-        value["column"] = json!(span.column);
-    }
-    value
-}
-
 fn rule_meta(id: &str) -> &'static RuleMeta {
     &rules::find(id).expect("findings come from registered rules").meta
 }
 
+// The JSON report as structs, so its fields keep this order (serde_json's maps sort keys).
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    tool: JsonTool,
+    summary: JsonSummary,
+    findings: Vec<JsonFinding<'a>>,
+    exemptions: Vec<JsonExemption<'a>>,
+    errors: Vec<JsonError<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonTool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    files: usize,
+    objects: usize,
+    findings: usize,
+    deny: usize,
+    warn: usize,
+    fixable: usize,
+    exempted: usize,
+    errors: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonFinding<'a> {
+    rule_id: &'a str,
+    rule_slug: &'a str,
+    level: Level,
+    file: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    object: &'a ObjectRef,
+    path: &'a str,
+    message: &'a str,
+    remediation: &'a str,
+    fix: Option<&'a Fix>,
+    rule: JsonRule,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonRule {
+    title: &'static str,
+    category: Category,
+    scope: Scope,
+    default_level: Level,
+    fixable: bool,
+    help_uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonExemption<'a> {
+    rule_id: &'a str,
+    file: &'a str,
+    line: usize,
+    column: usize,
+    object: &'a ObjectRef,
+    path: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonError<'a> {
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
+    message: &'a str,
+}
+
 /// Findings with file/line/column and the rule's metadata; exemptions; input errors; a summary.
 pub fn json(outcome: &Outcome<'_>) -> String {
-    let findings: Vec<Value> = outcome
+    let findings = outcome
         .findings
         .iter()
         .map(|located| {
             let f = located.finding;
             let meta = rule_meta(&f.rule_id);
-            json!({
-                "ruleId": f.rule_id,
-                "ruleSlug": f.rule_slug,
-                "level": f.level,
-                "file": located.file,
-                "line": located.span.line,
-                "column": located.span.column,
-                "endLine": located.span.end_line,
-                "endColumn": located.span.end_column,
-                "object": f.object,
-                "path": f.path,
-                "message": f.message,
-                "remediation": f.remediation,
-                "fix": f.fix,
-                "rule": {
-                    "title": meta.title,
-                    "category": meta.category,
-                    "scope": meta.scope,
-                    "defaultLevel": meta.default_level,
-                    "fixable": meta.fixable,
-                    "helpUri": docs::help_uri(meta),
+            JsonFinding {
+                rule_id: &f.rule_id,
+                rule_slug: &f.rule_slug,
+                level: f.level,
+                file: located.file,
+                line: located.span.line,
+                column: located.span.column,
+                end_line: located.span.end_line,
+                end_column: located.span.end_column,
+                object: &f.object,
+                path: &f.path,
+                message: &f.message,
+                remediation: &f.remediation,
+                fix: f.fix.as_ref(),
+                rule: JsonRule {
+                    title: meta.title,
+                    category: meta.category,
+                    scope: meta.scope,
+                    default_level: meta.default_level,
+                    fixable: meta.fixable,
+                    help_uri: docs::help_uri(meta),
                 },
-            })
+            }
         })
         .collect();
-    let exemptions: Vec<Value> = outcome
+    let exemptions = outcome
         .exemptions
         .iter()
-        .map(|e| {
-            json!({
-                "ruleId": e.exemption.rule_id,
-                "file": e.file,
-                "line": e.span.line,
-                "column": e.span.column,
-                "object": e.exemption.object,
-                "path": e.exemption.path,
-                "reason": e.exemption.reason,
-            })
+        .map(|e| JsonExemption {
+            rule_id: &e.exemption.rule_id,
+            file: e.file,
+            line: e.span.line,
+            column: e.span.column,
+            object: &e.exemption.object,
+            path: &e.exemption.path,
+            reason: &e.exemption.reason,
         })
         .collect();
-    let report = json!({
-        "tool": {"name": "sa-guard", "version": env!("CARGO_PKG_VERSION")},
-        "summary": {
-            "files": outcome.files,
-            "objects": outcome.objects,
-            "findings": outcome.findings.len(),
-            "deny": outcome.count(Level::Deny),
-            "warn": outcome.count(Level::Warn),
-            "fixable": outcome.fixable(),
-            "exempted": outcome.exemptions.len(),
-            "errors": outcome.errors.len(),
+    let errors = outcome
+        .errors
+        .iter()
+        .map(|e| JsonError {
+            file: &e.file,
+            line: e.span.map(|s| s.line),
+            column: e.span.map(|s| s.column),
+            message: &e.message,
+        })
+        .collect();
+    let report = JsonReport {
+        tool: JsonTool { name: "sa-guard", version: env!("CARGO_PKG_VERSION") },
+        summary: JsonSummary {
+            files: outcome.files,
+            objects: outcome.objects,
+            findings: outcome.findings.len(),
+            deny: outcome.count(Level::Deny),
+            warn: outcome.count(Level::Warn),
+            fixable: outcome.fixable(),
+            exempted: outcome.exemptions.len(),
+            errors: outcome.errors.len(),
         },
-        "findings": findings,
-        "exemptions": exemptions,
-        "errors": outcome.errors.iter().map(error_json).collect::<Vec<_>>(),
-    });
-    serde_json::to_string_pretty(&report).expect("JSON values serialize") + "\n"
+        findings,
+        exemptions,
+        errors,
+    };
+    serde_json::to_string_pretty(&report).expect("the report serializes") + "\n"
 }
 
 fn sarif_level(level: Level) -> &'static str {

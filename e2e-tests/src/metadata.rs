@@ -118,7 +118,7 @@ fn resource_matches(pattern: &str, resource: &str) -> bool {
     let res_ok = p_res == "*" || p_res == res;
     let sub_ok = match (p_sub, sub) {
         (None, None) => true,
-        (Some("*"), _) => true,
+        (Some("*"), Some(_)) => true,
         (Some(p), Some(s)) => p == s,
         _ => false,
     };

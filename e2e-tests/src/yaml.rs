@@ -6,7 +6,7 @@
 //! YAML 1.2 rules, so scalars are kept unresolved and resolved here), keeps the line of every
 //! object for reports, and expands `kind: List` like kubectl.
 
-use saphyr::{LoadableYamlNode, MarkedYaml, ScalarStyle, Tag, YamlData, YamlLoader};
+use saphyr::{MarkedYaml, ScalarStyle, Tag, YamlData, YamlLoader};
 use serde_json::{Map, Number, Value};
 
 /// One Kubernetes object of a manifest, with where it starts (1-based line).
@@ -313,15 +313,16 @@ mod tests {
 
     #[test]
     fn kubectl_scalar_resolution() {
+        // YAML 1.1 as go-yaml v2: even the key `n` is the boolean false (so JSON gets "false").
         let docs = documents(
-            "a: yes\nb: \"yes\"\nc: off\nd: 0644\ne: 0x1F\nf: 1_000\ng: 1.5\nh: ~\ni:\nj: '010'\nk: 1e3\nl: .inf\nm: !!str 12\nn: -7\no: 12abc\n",
+            "a: yes\nb: \"yes\"\nc: off\nd: 0644\ne: 0x1F\nf: 1_000\ng: 1.5\nh: ~\ni:\nj: '010'\nk: 1e3\nl: .inf\nm: !!str 12\nneg: -7\no: 12abc\nn: 1\n",
             Schema::Kubectl,
         )
         .unwrap();
         assert_eq!(
             docs[0].value,
             json!({"a": true, "b": "yes", "c": false, "d": 420, "e": 31, "f": 1000, "g": 1.5, "h": null, "i": null,
-                   "j": "010", "k": 1000.0, "l": ".inf", "m": "12", "n": -7, "o": "12abc"})
+                   "j": "010", "k": 1000.0, "l": ".inf", "m": "12", "neg": -7, "o": "12abc", "false": 1})
         );
     }
 

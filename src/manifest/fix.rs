@@ -1,13 +1,564 @@
-//! Fixes applied to the text (work in progress).
+//! Fixes (RFC 6902 patches against objects) applied to the YAML text.
+//!
+//! Each operation becomes one text edit computed against the parsed tree, so untouched lines —
+//! comments, quoting, key order, blank lines — stay as they were. Operations of one patch apply
+//! in sequence (JSON Patch semantics): sequence indices are mapped back to the original items,
+//! keys added or removed earlier are remembered. The edits are applied in one pass, which is
+//! the same as applying them bottom-up; and the new text is re-parsed and compared with the
+//! JSON-patched objects before it is returned.
 
-use super::Manifests;
+use std::collections::{HashMap, HashSet};
+
+use json_patch::PatchOperation;
+use serde_json::{Map, Value};
+
+use super::scalar::render_scalar;
+use super::source::Source;
+use super::tree::{Entry, Kind, Node};
+use super::{escape_token, parse, unescape_token, Limits, Manifests};
 use crate::finding::Fix;
 
+/// Why fixes could not be applied. No partial result is returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FixError {
-    Unsupported(String),
+    /// The text is not the one the manifests were parsed from.
+    TextChanged,
+    UnknownObject { object_index: usize },
+    /// The patch does not apply to the object (missing path, failed `test`, ...).
+    Patch { object_index: usize, message: String },
+    /// The operation applies to the object but cannot be written into this text (a field that
+    /// comes from an alias or a merge key, `move`/`copy`, editing inside added content, ...).
+    Unsupported { object_index: usize, path: String, reason: String },
+    /// Two fixes edit the same text.
+    Conflict { object_index: usize, path: String },
+    /// The edited text does not read back as the patched objects; the edit is refused.
+    Unverified { message: String },
 }
 
-pub fn apply_fixes(_text: &str, _manifests: &Manifests, _fixes: &[(usize, &Fix)]) -> Result<String, FixError> {
-    Err(FixError::Unsupported("not yet".into()))
+impl std::fmt::Display for FixError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FixError::TextChanged => f.write_str("the text changed since it was parsed"),
+            FixError::UnknownObject { object_index } => write!(f, "there is no object {object_index}"),
+            FixError::Patch { object_index, message } => write!(f, "object {object_index}: the patch does not apply: {message}"),
+            FixError::Unsupported { object_index, path, reason } => {
+                write!(f, "object {object_index}: cannot edit {path} in the text: {reason}")
+            }
+            FixError::Conflict { object_index, path } => {
+                write!(f, "object {object_index}: the fix for {path} overlaps another fix")
+            }
+            FixError::Unverified { message } => write!(f, "the fixed text would not read back as intended: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for FixError {}
+
+/// Applies fixes (`(object_index, fix)`, in order) to `text`, the text `manifests` was parsed
+/// from, and returns the new text. Fixes that change nothing (a duplicate) are skipped.
+pub fn apply_fixes(text: &str, manifests: &Manifests, fixes: &[(usize, &Fix)]) -> Result<String, FixError> {
+    let source = &manifests.source;
+    if text != source.text {
+        return Err(FixError::TextChanged);
+    }
+    let mut expected = manifests.values();
+    let mut planner = Planner { source, newline: source.newline(), edits: Vec::new(), objects: HashMap::new() };
+    for &(object_index, fix) in fixes {
+        let Some(current) = expected.get(object_index) else { return Err(FixError::UnknownObject { object_index }) };
+        let mut patched = current.clone();
+        json_patch::patch(&mut patched, &fix.patch)
+            .map_err(|e| FixError::Patch { object_index, message: e.to_string() })?;
+        if &patched == current {
+            continue;
+        }
+        let root = &manifests.nodes[object_index];
+        for operation in fix.patch.iter() {
+            planner.plan(object_index, root, operation)?;
+        }
+        expected[object_index] = patched;
+    }
+    if planner.edits.is_empty() {
+        return Ok(text.to_owned());
+    }
+    let output = planner.apply()?;
+    verify(&output, manifests, &expected)?;
+    Ok(output)
+}
+
+/// A replacement of `text[start..end]`.
+#[derive(Debug)]
+struct Edit {
+    start: usize,
+    end: usize,
+    text: String,
+    object_index: usize,
+    /// Original pointer of the node the edit writes, to drop edits a later replace overrides.
+    target: String,
+}
+
+/// Per object, what earlier operations changed, in terms of the original tree.
+#[derive(Default)]
+struct Changes {
+    /// Sequence (original pointer) → its current items: `Some(original index)` or `None` (added).
+    sequences: HashMap<String, Vec<Option<usize>>>,
+    /// Original pointers of entries removed, and of entries added or replaced.
+    removed: HashSet<String>,
+    written: HashSet<String>,
+}
+
+struct Planner<'a> {
+    source: &'a Source,
+    newline: &'static str,
+    edits: Vec<Edit>,
+    objects: HashMap<usize, Changes>,
+}
+
+/// Where an operation's path leads in the original tree.
+enum Target<'n> {
+    /// The object's root.
+    Root,
+    /// An entry of a mapping.
+    Entry { map: &'n Node, map_pointer: String, key: String, entry: Option<&'n Entry> },
+    /// A position in a sequence: the original item there, or the end.
+    Item { seq: &'n Node, seq_pointer: String, index: usize, item: Option<(usize, &'n Node)> },
+}
+
+impl<'a> Planner<'a> {
+    fn plan(&mut self, object_index: usize, root: &Node, operation: &PatchOperation) -> Result<(), FixError> {
+        let path = operation.path().as_str().to_owned();
+        let unsupported = |reason: &str| FixError::Unsupported { object_index, path: path.clone(), reason: reason.into() };
+        let target = self.resolve(object_index, root, &path).map_err(|reason| unsupported(&reason))?;
+        let changes = self.objects.entry(object_index).or_default();
+        match operation {
+            PatchOperation::Test(_) => Ok(()),
+            PatchOperation::Move(_) | PatchOperation::Copy(_) => Err(unsupported("move and copy are not supported")),
+            PatchOperation::Add(add) => match target {
+                Target::Root => Err(unsupported("replacing a whole object is not supported")),
+                Target::Entry { map, map_pointer, key, entry } => {
+                    let pointer = format!("{map_pointer}/{}", escape_token(&key));
+                    if !changes.written.insert(pointer.clone()) {
+                        return Err(unsupported("the field was already written by an earlier operation"));
+                    }
+                    let flow = matches!(map.kind, Kind::Map { flow: true, .. });
+                    match entry {
+                        Some(entry) => self.replace_entry(object_index, pointer, entry, flow, &add.value).map_err(|r| unsupported(&r)),
+                        None => {
+                            changes.removed.remove(&pointer);
+                            self.insert_entry(object_index, pointer, map, &key, &add.value).map_err(|r| unsupported(&r))
+                        }
+                    }
+                }
+                Target::Item { seq, seq_pointer, index, item } => {
+                    let slots = changes.sequences.get_mut(&seq_pointer).expect("resolve registers sequences");
+                    if index < slots.len() && item.is_none() {
+                        return Err(unsupported("inserting before an item added by an earlier operation is not supported"));
+                    }
+                    slots.insert(index, None);
+                    self.insert_item(object_index, seq_pointer, seq, item, &add.value).map_err(|r| unsupported(&r))
+                }
+            },
+            PatchOperation::Replace(replace) => match target {
+                Target::Root => Err(unsupported("replacing a whole object is not supported")),
+                Target::Entry { map, entry: Some(entry), map_pointer, key } => {
+                    let pointer = format!("{map_pointer}/{}", escape_token(&key));
+                    if !changes.written.insert(pointer.clone()) {
+                        return Err(unsupported("the field was already written by an earlier operation"));
+                    }
+                    let flow = matches!(map.kind, Kind::Map { flow: true, .. });
+                    self.replace_entry(object_index, pointer, entry, flow, &replace.value).map_err(|r| unsupported(&r))
+                }
+                Target::Item { item: Some((original, node)), seq, seq_pointer, .. } => {
+                    let pointer = format!("{seq_pointer}/{original}");
+                    if !changes.written.insert(pointer.clone()) {
+                        return Err(unsupported("the item was changed by an earlier operation"));
+                    }
+                    self.replace_item(object_index, pointer, seq, node, &replace.value).map_err(|r| unsupported(&r))
+                }
+                _ => Err(unsupported("the field does not exist or was added by an earlier operation")),
+            },
+            PatchOperation::Remove(_) => match target {
+                Target::Root => Err(unsupported("removing a whole object is not supported")),
+                Target::Entry { map, map_pointer, key, entry: Some(entry) } => {
+                    let pointer = format!("{map_pointer}/{}", escape_token(&key));
+                    if changes.written.contains(&pointer) || !changes.removed.insert(pointer.clone()) {
+                        return Err(unsupported("the field was changed by an earlier operation"));
+                    }
+                    let remaining = remaining_entries(map, &map_pointer, changes);
+                    self.remove_entry(object_index, pointer, map, &map_pointer, entry, remaining).map_err(|r| unsupported(&r))
+                }
+                Target::Item { seq, seq_pointer, index, item: Some((original, node)) } => {
+                    let slots = changes.sequences.get_mut(&seq_pointer).expect("resolve registers sequences");
+                    slots.remove(index);
+                    let remaining = slots.len();
+                    let pointer = format!("{seq_pointer}/{original}");
+                    if changes.written.contains(&pointer) {
+                        return Err(unsupported("the item was changed by an earlier operation"));
+                    }
+                    changes.removed.insert(pointer.clone());
+                    self.remove_item(object_index, pointer, seq, &seq_pointer, original, node, remaining).map_err(|r| unsupported(&r))
+                }
+                _ => Err(unsupported("the field does not exist or was added by an earlier operation")),
+            },
+        }
+    }
+
+    /// Follows `path` through the original tree, translating sequence indices through earlier
+    /// operations. Only the last token may name something that does not exist (yet).
+    fn resolve<'n>(&mut self, object_index: usize, root: &'n Node, path: &str) -> Result<Target<'n>, String> {
+        let changes = self.objects.entry(object_index).or_default();
+        let Some(rest) = path.strip_prefix('/') else {
+            return if path.is_empty() { Ok(Target::Root) } else { Err("not a JSON pointer".into()) };
+        };
+        let tokens: Vec<String> = rest.split('/').map(unescape_token).collect();
+        let mut node = root;
+        let mut pointer = String::new();
+        for (i, token) in tokens.iter().enumerate() {
+            let last = i + 1 == tokens.len();
+            if node.aliased {
+                return Err("the field is inside an alias (*name); edit the anchor instead".into());
+            }
+            match &node.kind {
+                Kind::Map { entries, .. } => {
+                    let child = format!("{pointer}/{}", escape_token(token));
+                    let entry = entries.iter().find(|e| &e.key == token);
+                    if entry.is_some_and(|e| e.merged) {
+                        return Err("the field comes from a merge key (<<); edit the merged mapping instead".into());
+                    }
+                    if changes.written.contains(&child) && !last {
+                        return Err("the path goes through a value added by an earlier operation".into());
+                    }
+                    let entry = entry.filter(|_| !changes.removed.contains(&child));
+                    if last {
+                        return Ok(Target::Entry { map: node, map_pointer: pointer, key: token.clone(), entry });
+                    }
+                    let Some(entry) = entry else { return Err("the path does not exist".into()) };
+                    node = &entry.value;
+                    pointer = child;
+                }
+                Kind::Seq { items, .. } => {
+                    let slots = changes.sequences.entry(pointer.clone()).or_insert_with(|| (0..items.len()).map(Some).collect());
+                    let index = if token == "-" && last {
+                        slots.len()
+                    } else {
+                        token.parse::<usize>().map_err(|_| format!("{token:?} is not a sequence index"))?
+                    };
+                    if index > slots.len() || (index == slots.len() && !last) {
+                        return Err("the index is out of range".into());
+                    }
+                    let item = slots.get(index).copied();
+                    if last {
+                        let item = item.flatten().map(|original| (original, &items[original]));
+                        return Ok(Target::Item { seq: node, seq_pointer: pointer, index, item });
+                    }
+                    let Some(Some(original)) = item else {
+                        return Err("the path goes through an item added by an earlier operation".into());
+                    };
+                    pointer = format!("{pointer}/{original}");
+                    if changes.written.contains(&pointer) {
+                        return Err("the path goes through a value changed by an earlier operation".into());
+                    }
+                    node = &items[original];
+                }
+                Kind::Scalar { .. } => return Err("the path goes through a scalar".into()),
+            }
+        }
+        unreachable!("the loop returns at the last token")
+    }
+
+    fn push(&mut self, object_index: usize, target: String, start: usize, end: usize, text: String) {
+        self.edits.push(Edit { start, end, text, object_index, target });
+    }
+
+    /// A whole-value rewrite makes earlier edits inside that value moot.
+    fn supersede(&mut self, object_index: usize, pointer: &str) {
+        let inner = format!("{pointer}/");
+        self.edits.retain(|e| e.object_index != object_index || !e.target.starts_with(&inner));
+    }
+
+    fn insert_entry(&mut self, object_index: usize, pointer: String, map: &Node, key: &str, value: &Value) -> Result<(), String> {
+        let Kind::Map { entries, flow, first_key } = &map.kind else { unreachable!("resolved to a mapping") };
+        let nl = self.newline;
+        if *flow {
+            let key_text = render_scalar(&Value::String(key.to_owned()), true);
+            let pair = format!("{key_text}: {}", render_flow(value));
+            return match entries.iter().filter(|e| !e.merged).map(|e| e.value.end.max(e.colon_end)).max() {
+                Some(last_end) => Ok(self.push(object_index, pointer, last_end, last_end, format!(", {pair}"))),
+                None if first_key.is_none() => Ok(self.push(object_index, pointer, map.end - 1, map.end - 1, pair)),
+                None => Err("the flow mapping only has merge keys".into()),
+            };
+        }
+        let Some(first_key) = first_key else { return Err("the mapping has no keys".into()) };
+        let indent = self.source.indent_before(*first_key);
+        let at = self.source.line_end(map.end);
+        let text = format!("{nl}{indent}{}", render_entry(key, value, &indent, nl));
+        self.push(object_index, pointer, at, at, text);
+        Ok(())
+    }
+
+    fn replace_entry(&mut self, object_index: usize, pointer: String, entry: &Entry, flow: bool, value: &Value) -> Result<(), String> {
+        if entry.merged {
+            return Err("the field comes from a merge key (<<)".into());
+        }
+        let text = if flow {
+            format!(" {}", render_flow(value))
+        } else {
+            after_colon(value, &self.source.indent_before(entry.key_start), self.newline)
+        };
+        let start = entry.colon_end;
+        let end = entry.value.end.max(entry.colon_end);
+        self.supersede(object_index, &pointer);
+        self.push(object_index, pointer, start, end, text);
+        Ok(())
+    }
+
+    fn remove_entry(
+        &mut self,
+        object_index: usize,
+        pointer: String,
+        map: &Node,
+        map_pointer: &str,
+        entry: &Entry,
+        remaining: usize,
+    ) -> Result<(), String> {
+        let Kind::Map { entries, flow, .. } = &map.kind else { unreachable!("resolved to a mapping") };
+        if remaining == 0 {
+            return self.empty_container(object_index, map_pointer, map, "{}");
+        }
+        let own: Vec<&Entry> = entries.iter().filter(|e| !e.merged).collect();
+        let at = own.iter().position(|e| e.key_start == entry.key_start).expect("the entry is in its mapping");
+        let entry_end = entry.value.end.max(entry.colon_end);
+        let (start, end) = if !*flow && self.source.starts_line(entry.key_start) {
+            (self.source.line_start(self.source.line_of(entry.key_start)), self.source.next_line_start(entry_end))
+        } else if let Some(next) = own.get(at + 1) {
+            (entry.key_start, next.key_start)
+        } else if *flow && at > 0 {
+            (own[at - 1].value.end.max(own[at - 1].colon_end), entry_end)
+        } else {
+            return Err("cannot delete the entry without its line".into());
+        };
+        self.push(object_index, pointer, start, end, String::new());
+        Ok(())
+    }
+
+    fn insert_item(
+        &mut self,
+        object_index: usize,
+        seq_pointer: String,
+        seq: &Node,
+        before: Option<(usize, &Node)>,
+        value: &Value,
+    ) -> Result<(), String> {
+        let Kind::Seq { items, flow } = &seq.kind else { unreachable!("resolved to a sequence") };
+        let nl = self.newline;
+        let pointer = format!("{seq_pointer}/+");
+        if *flow {
+            let rendered = render_flow(value);
+            return match (before, items.last()) {
+                (Some((_, item)), _) => Ok(self.push(object_index, pointer, item.start, item.start, format!("{rendered}, "))),
+                (None, Some(last)) => Ok(self.push(object_index, pointer, last.end, last.end, format!(", {rendered}"))),
+                (None, None) => Ok(self.push(object_index, pointer, seq.end - 1, seq.end - 1, rendered)),
+            };
+        }
+        let first = items.first().ok_or("the sequence is empty")?;
+        let first_dash = self.source.dash_before(first.start).ok_or("cannot find the sequence's first dash")?;
+        let indent = self.source.indent_before(first_dash);
+        let body = render_item(value, &format!("{indent}  "), nl);
+        match before {
+            Some((_, item)) => {
+                let dash = self.source.dash_before(item.start).filter(|&d| self.source.starts_line(d));
+                let dash = dash.ok_or("the item does not start its line")?;
+                let at = self.source.line_start(self.source.line_of(dash));
+                self.push(object_index, pointer, at, at, format!("{indent}- {body}{nl}"));
+            }
+            None => {
+                let last = items.last().expect("not empty");
+                let at = self.source.line_end(last.end.max(last.start));
+                self.push(object_index, pointer, at, at, format!("{nl}{indent}- {body}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn replace_item(&mut self, object_index: usize, pointer: String, seq: &Node, item: &Node, value: &Value) -> Result<(), String> {
+        let Kind::Seq { flow, .. } = &seq.kind else { unreachable!("resolved to a sequence") };
+        let text = if *flow {
+            render_flow(value)
+        } else {
+            let (_, column) = self.source.line_col(item.start);
+            render_item(value, &" ".repeat(column - 1), self.newline)
+        };
+        self.supersede(object_index, &pointer);
+        self.push(object_index, pointer, item.start, item.end, text);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn remove_item(
+        &mut self,
+        object_index: usize,
+        pointer: String,
+        seq: &Node,
+        seq_pointer: &str,
+        original: usize,
+        item: &Node,
+        remaining: usize,
+    ) -> Result<(), String> {
+        let Kind::Seq { items, flow } = &seq.kind else { unreachable!("resolved to a sequence") };
+        if remaining == 0 {
+            return self.empty_container(object_index, seq_pointer, seq, "[]");
+        }
+        let (start, end) = if *flow {
+            match (items.get(original + 1), original.checked_sub(1).map(|i| &items[i])) {
+                (Some(next), _) => (item.start, next.start),
+                (None, Some(previous)) => (previous.end, item.end),
+                (None, None) => return Err("cannot delete the only item".into()),
+            }
+        } else {
+            let dash = self.source.dash_before(item.start).ok_or("cannot find the item's dash")?;
+            if self.source.starts_line(dash) {
+                (self.source.line_start(self.source.line_of(dash)), self.source.next_line_start(item.end.max(item.start)))
+            } else {
+                let next = items.get(original + 1).ok_or("the item does not start its line")?;
+                (dash, self.source.dash_before(next.start).ok_or("cannot find the next item's dash")?)
+            }
+        };
+        self.push(object_index, pointer, start, end, String::new());
+        Ok(())
+    }
+
+    /// Rewrites a mapping or sequence that lost its last entry as `{}` / `[]` (deleting its lines
+    /// would leave `key:`, which reads as null).
+    fn empty_container(&mut self, object_index: usize, pointer: &str, node: &Node, empty: &str) -> Result<(), String> {
+        if pointer.is_empty() {
+            return Err("removing every field of an object is not supported".into());
+        }
+        self.supersede(object_index, pointer);
+        let start = node.start;
+        let end = node.end;
+        let is_block = !matches!(node.kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. });
+        if is_block {
+            // `key:\n  a: 1` → `key: {}`: replace from the end of the previous token.
+            let previous = self.source.trim_back(0, start);
+            self.push(object_index, pointer.to_owned(), previous, end, format!(" {empty}"));
+        } else {
+            self.push(object_index, pointer.to_owned(), start, end, empty.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Applies the edits in one pass (equivalent to bottom-up), refusing overlaps.
+    fn apply(mut self) -> Result<String, FixError> {
+        // Stable: insertions at the same offset keep the order of the fixes.
+        self.edits.sort_by_key(|e| (e.start, e.end));
+        let text = &self.source.text;
+        let mut output = String::with_capacity(text.len() + 256);
+        let mut cursor = 0;
+        for edit in &self.edits {
+            if edit.start < cursor {
+                return Err(FixError::Conflict { object_index: edit.object_index, path: edit.target.clone() });
+            }
+            output.push_str(&text[cursor..edit.start]);
+            output.push_str(&edit.text);
+            cursor = edit.end;
+        }
+        output.push_str(&text[cursor..]);
+        Ok(output)
+    }
+}
+
+/// Entries a mapping has left (its own, not removed, plus added), not counting merged ones.
+fn remaining_entries(map: &Node, map_pointer: &str, changes: &Changes) -> usize {
+    let Kind::Map { entries, .. } = &map.kind else { return 0 };
+    let prefix = format!("{map_pointer}/");
+    let own = entries
+        .iter()
+        .filter(|e| !e.merged && !changes.removed.contains(&format!("{prefix}{}", escape_token(&e.key))))
+        .count();
+    let added = changes
+        .written
+        .iter()
+        .filter(|p| p.strip_prefix(&prefix).is_some_and(|rest| !rest.contains('/')))
+        .filter(|p| !entries.iter().any(|e| format!("{prefix}{}", escape_token(&e.key)) == **p))
+        .count();
+    own + added + entries.iter().filter(|e| e.merged).count()
+}
+
+/// `value` in flow style (`{a: 1, b: [x]}`), valid anywhere.
+fn render_flow(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let pairs: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", render_scalar(&Value::String(k.clone()), true), render_flow(v)))
+                .collect();
+            format!("{{{}}}", pairs.join(", "))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(render_flow).collect::<Vec<_>>().join(", ")),
+        scalar => render_scalar(scalar, true),
+    }
+}
+
+fn is_block_collection(value: &Value) -> bool {
+    matches!(value, Value::Object(m) if !m.is_empty()) || matches!(value, Value::Array(a) if !a.is_empty())
+}
+
+/// What follows `key:` (the key indented by `key_indent`) in block style: ` scalar`, or the
+/// collection on the next lines: a mapping indented by two more spaces, a sequence's dashes
+/// under the key, as kubectl writes them.
+fn after_colon(value: &Value, key_indent: &str, nl: &str) -> String {
+    match value {
+        Value::Object(_) if is_block_collection(value) => {
+            let indent = format!("{key_indent}  ");
+            format!("{nl}{indent}{}", render_item(value, &indent, nl))
+        }
+        Value::Array(_) if is_block_collection(value) => format!("{nl}{key_indent}{}", render_item(value, key_indent, nl)),
+        _ => format!(" {}", render_flow(value)),
+    }
+}
+
+/// `key: value` in block style, the first line without indentation.
+fn render_entry(key: &str, value: &Value, indent: &str, nl: &str) -> String {
+    let key_text = render_scalar(&Value::String(key.to_owned()), false);
+    format!("{key_text}:{}", after_colon(value, indent, nl))
+}
+
+/// A block node whose first line starts where the cursor is and whose other lines start at
+/// `indent`: mapping entries, `- item` lines, or a scalar.
+fn render_item(value: &Value, indent: &str, nl: &str) -> String {
+    match value {
+        Value::Object(map) if !map.is_empty() => render_map_lines(map, indent, nl),
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(|item| format!("- {}", render_item(item, &format!("{indent}  "), nl)))
+            .collect::<Vec<_>>()
+            .join(&format!("{nl}{indent}")),
+        scalar => render_flow(scalar),
+    }
+}
+
+fn render_map_lines(map: &Map<String, Value>, indent: &str, nl: &str) -> String {
+    map.iter().map(|(k, v)| render_entry(k, v, indent, nl)).collect::<Vec<_>>().join(&format!("{nl}{indent}"))
+}
+
+/// Re-parses the fixed text and checks it holds exactly the patched objects.
+fn verify(output: &str, manifests: &Manifests, expected: &[Value]) -> Result<(), FixError> {
+    let limits = Limits { max_bytes: usize::MAX, ..manifests.limits };
+    let reparsed = parse(output, &limits);
+    if reparsed.errors.len() != manifests.errors.len() {
+        let message = reparsed.errors.iter().find(|e| !manifests.errors.iter().any(|o| o.message == e.message));
+        return Err(FixError::Unverified {
+            message: message.map_or_else(|| "the number of unreadable documents changed".into(), |e| e.to_string()),
+        });
+    }
+    if reparsed.objects.len() != expected.len() {
+        return Err(FixError::Unverified {
+            message: format!("{} objects instead of {}", reparsed.objects.len(), expected.len()),
+        });
+    }
+    for (i, (object, want)) in reparsed.objects.iter().zip(expected).enumerate() {
+        if &object.value != want {
+            return Err(FixError::Unverified { message: format!("object {i} reads back as {} instead of {want}", object.value) });
+        }
+    }
+    Ok(())
 }

@@ -114,6 +114,7 @@ pub struct Manifests {
     /// `nodes[i]` is the tree of `objects[i]`.
     nodes: Vec<Node>,
     source: Source,
+    limits: Limits,
 }
 
 /// Parses multi-document YAML (or JSON) into Kubernetes objects. Never panics and never fails

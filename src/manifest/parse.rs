@@ -43,7 +43,7 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
         }
     }
     let Builder { objects, nodes, errors, .. } = builder;
-    Manifests { objects, errors, nodes, source }
+    Manifests { objects, errors, nodes, source, limits: *limits }
 }
 
 struct Builder<'s> {
@@ -218,13 +218,16 @@ impl<'s> Builder<'s> {
                 if let Some(key) = key {
                     return Err((key.start, "a mapping key has no value".into()));
                 }
-                let entries = resolve_mapping(self.source, pairs)?;
+                let first_key = pairs.first().map(|(key, _)| key.start);
                 let node_end = if flow {
                     end
                 } else {
-                    entries.iter().filter(|e| !e.merged).map(|e| e.value.end.max(e.colon_end)).max().unwrap_or(start)
+                    // An empty value (`key:`) has no text of its own.
+                    let value_end = |value: &Node| if value.start == value.end { 0 } else { value.end };
+                    pairs.iter().map(|(key, value)| key.end.max(value_end(value))).max().unwrap_or(start)
                 };
-                self.push(Node { start, end: node_end, kind: Kind::Map { entries, flow }, aliased: false }, anchor)
+                let entries = resolve_mapping(self.source, pairs)?;
+                self.push(Node { start, end: node_end, kind: Kind::Map { entries, flow, first_key }, aliased: false }, anchor)
             }
             Event::Alias(id) => {
                 let doc = self.doc.as_mut().expect("checked above");
@@ -246,6 +249,7 @@ impl<'s> Builder<'s> {
                 self.alias_budget -= anchor.size;
                 let mut node = anchor.node.clone();
                 node.aliased = true;
+                (node.start, node.end) = (start, end);
                 // The copy keeps the anchor's ranges: that is where its text is.
                 self.push(node, 0)
             }

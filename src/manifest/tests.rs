@@ -1,12 +1,448 @@
+use serde_json::{json, Value};
+
 use super::*;
+use crate::engine::{evaluate, Options};
+use crate::settings::Settings;
+
+fn pos(line: usize, column: usize, end_line: usize, end_column: usize) -> Position {
+    Position { line, column, end_line, end_column }
+}
+
+fn parse_ok(text: &str) -> Manifests {
+    let manifests = parse(text, &Limits::default());
+    assert_eq!(manifests.errors, [], "unexpected errors");
+    manifests
+}
+
+fn messages(manifests: &Manifests) -> Vec<(Option<usize>, usize, usize, &str)> {
+    manifests.errors.iter().map(|e| (e.document, e.position.line, e.position.column, e.message.as_str())).collect()
+}
+
+/// Applies `fixes` (object index, patch) and checks the text reads back as the patched objects.
+fn fix_text(text: &str, fixes: &[(usize, Value)]) -> String {
+    let manifests = parse_ok(text);
+    let fixes: Vec<(usize, Fix)> = fixes
+        .iter()
+        .map(|(i, patch)| (*i, Fix { description: "test".into(), patch: serde_json::from_value(patch.clone()).unwrap() }))
+        .collect();
+    let refs: Vec<(usize, &Fix)> = fixes.iter().map(|(i, f)| (*i, f)).collect();
+    let output = apply_fixes(text, &manifests, &refs).unwrap_or_else(|e| panic!("{e}"));
+    // apply_fixes verifies this itself; check it independently too.
+    let mut expected = manifests.values();
+    for (i, fix) in &fixes {
+        json_patch::patch(&mut expected[*i], &fix.patch).unwrap();
+    }
+    assert_eq!(parse_ok(&output).values(), expected);
+    output
+}
+
+use crate::finding::Fix;
+
+const MULTI: &str = "\
+# ServiceAccounts for the shop
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: shop   # the app namespace
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: order-api-sa
+automountServiceAccountToken: false
+";
 
 #[test]
-fn explore() {
-    let text = "# leading comment\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default   # c\n  namespace: \"prod\"  # q\n  labels:\n    a: |\n      text\n\n# out\n    b: 'x'\n---\n---\nkind: List\nitems:\n- kind: Pod\n  spec:\n    containers:\n    - name: a\n      image: x\n- &p {kind: Secret, data: {k: v}}\n- *p\n---\nbase: &b {x: 1, y: 2}\nm:\n  y: 0\n  <<: *b\n  x: 3\nempty:\n---\nfoo: [1, 2\n---\nkind: after\n";
+fn multi_document_positions() {
+    let m = parse_ok(MULTI);
+    assert_eq!(m.objects.len(), 2);
+    assert_eq!((m.objects[1].document, m.objects[1].base_pointer.as_str()), (1, ""));
+    assert_eq!(m.position(0, "/metadata/namespace"), pos(6, 3, 6, 18));
+    assert_eq!(m.position(0, "/metadata"), pos(4, 1, 6, 18));
+    // Missing: the parent's key, or the object's first line (not the comment above it).
+    assert_eq!(m.position(0, "/metadata/labels/app"), pos(4, 1, 4, 9));
+    assert_eq!(m.position(0, "/automountServiceAccountToken"), pos(2, 1, 2, 15));
+    assert_eq!(m.position(0, ""), pos(2, 1, 2, 15));
+    assert_eq!(m.position(1, "/automountServiceAccountToken"), pos(12, 1, 12, 36));
+    assert_eq!(m.position(1, "/metadata/name"), pos(11, 3, 11, 21));
+    assert_eq!(m.position(7, "/x"), pos(1, 1, 1, 1));
+}
+
+#[test]
+fn crlf_line_endings() {
+    let text = MULTI.replace('\n', "\r\n");
+    let m = parse_ok(&text);
+    assert_eq!(m.values(), parse_ok(MULTI).values());
+    assert_eq!(m.position(0, "/metadata/namespace"), pos(6, 3, 6, 18));
+    assert_eq!(m.position(1, "/automountServiceAccountToken"), pos(12, 1, 12, 36));
+}
+
+#[test]
+fn tabs_and_escapes_inside_strings() {
+    let text = "kind: ConfigMap\ndata:\n  a: \"x\\ty\"  # escaped tab\n  b: 'tab\there'\n  c: plain\twith tab\n  d: \"q\\\"uote\"\n";
+    let m = parse_ok(text);
+    assert_eq!(m.objects[0].value["data"], json!({"a": "x\ty", "b": "tab\there", "c": "plain\twith tab", "d": "q\"uote"}));
+    // Quoted values end at their closing quote, not at the comment.
+    assert_eq!(m.position(0, "/data/a"), pos(3, 3, 3, 12));
+    assert_eq!(m.position(0, "/data/b"), pos(4, 3, 4, 16));
+    assert_eq!(m.position(0, "/data/c"), pos(5, 3, 5, 20));
+    assert_eq!(m.position(0, "/data/d"), pos(6, 3, 6, 15));
+}
+
+#[test]
+fn unicode_columns_count_characters() {
+    let m = parse_ok("kind: ConfigMap\ndata: {größe: \"é\", b: 1}\n");
+    assert_eq!(m.position(0, "/data/b"), pos(2, 20, 2, 24));
+}
+
+#[test]
+fn anchors_aliases_and_merge_keys() {
+    let text = "\
+kind: Deployment
+metadata:
+  labels: &labels
+    app: shop
+    tier: web
+spec:
+  selector:
+    matchLabels: *labels
+  template:
+    metadata:
+      labels:
+        <<: *labels
+        tier: api
+        extra: x
+";
+    let m = parse_ok(text);
+    let v = &m.objects[0].value;
+    assert_eq!(v["spec"]["selector"]["matchLabels"], json!({"app": "shop", "tier": "web"}));
+    assert_eq!(v["spec"]["template"]["metadata"]["labels"], json!({"app": "shop", "tier": "api", "extra": "x"}));
+    // An alias is reported where it is used; what it copies, where the anchor wrote it.
+    assert_eq!(m.position(0, "/spec/selector/matchLabels"), pos(8, 5, 8, 25));
+    assert_eq!(m.position(0, "/spec/selector/matchLabels/app"), pos(4, 5, 4, 14));
+    assert_eq!(m.position(0, "/spec/template/metadata/labels/tier"), pos(13, 9, 13, 18));
+    assert_eq!(m.position(0, "/spec/template/metadata/labels/app"), pos(4, 5, 4, 14));
+}
+
+#[test]
+fn merge_keys_follow_go_yaml_v2_order() {
+    // go-yaml v2 applies a merge where it appears: it overrides keys before it, keys after it
+    // override it, and in a list of sources the first one wins.
+    let text = "a: &a {x: 1, z: 1}\nb: &b {x: 2, w: 2}\nm:\n  x: 0\n  <<: [*a, *b]\n  w: 9\n";
+    let m = parse_ok(text);
+    assert_eq!(m.objects[0].value["m"], json!({"x": 1, "z": 1, "w": 9}));
+    let bad = parse("a: &a [1]\nm:\n  <<: *a\n", &Limits::default());
+    assert_eq!(messages(&bad), [(Some(0), 3, 7, "a merge key (<<) needs a mapping or a sequence of mappings")]);
+}
+
+#[test]
+fn comments_and_empty_documents() {
+    let text = "\
+--- # nothing here
+# only a comment
+---
+---
+kind: A # trailing
+# between keys
+name: x
+...
+---
+
+kind: B
+---
+";
+    let m = parse_ok(text);
+    assert_eq!(m.values(), [json!({"kind": "A", "name": "x"}), json!({"kind": "B"})]);
+    assert_eq!(m.objects.iter().map(|o| o.document).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(m.position(0, "/name"), pos(7, 1, 7, 8));
+    assert_eq!(m.position(1, "/kind"), pos(11, 1, 11, 8));
+}
+
+#[test]
+fn syntax_error_mid_file_keeps_documents_before_and_after() {
+    let text = "kind: A\n---\nkind: B\nbad: [1, 2\nnext: 3\n---\nkind: C\n---\nkind: D\n";
     let m = parse(text, &Limits::default());
-    println!("{:#?}", m.objects);
-    println!("{:#?}", m.errors);
-    for (i, p) in [(0, ""), (0, "/metadata/name"), (0, "/metadata/namespace"), (0, "/metadata/labels/a"), (0, "/metadata/labels"), (0, "/metadata/missing"), (0, "/automountServiceAccountToken"), (1, "/spec/containers/0/image"), (1, "/spec/containers/0"), (2, "/data/k"), (3, "/data"), (4, "/m/x"), (4, "/m/y"), (4, "/empty"), (4, "/m")] {
-        println!("{i} {p:30} {:?}", m.position(i, p));
+    assert_eq!(m.values(), [json!({"kind": "A"}), json!({"kind": "C"}), json!({"kind": "D"})]);
+    assert_eq!(m.objects.iter().map(|o| o.document).collect::<Vec<_>>(), [0, 2, 3]);
+    assert_eq!(messages(&m), [(Some(1), 5, 5, "YAML syntax error: illegal placement of ':' indicator")]);
+    assert_eq!(m.position(1, "/kind"), pos(7, 1, 7, 8));
+
+    // An error in the last document: everything before it survives.
+    let m = parse("kind: A\n---\nkind: B\n  bad: indentation\n", &Limits::default());
+    assert_eq!(m.values(), [json!({"kind": "A"})]);
+    assert_eq!(messages(&m), [(Some(1), 4, 6, "YAML syntax error: mapping values are not allowed in this context")]);
+}
+
+#[test]
+fn documents_that_are_not_objects_are_errors() {
+    let m = parse("just a string\n---\n- a\n- b\n---\n42\n---\nkind: Ok\n", &Limits::default());
+    assert_eq!(m.values(), [json!({"kind": "Ok"})]);
+    assert_eq!(
+        messages(&m),
+        [
+            (Some(0), 1, 1, "the document is a string, not a Kubernetes object (a mapping)"),
+            (Some(1), 3, 1, "the document is a sequence, not a Kubernetes object (a mapping); use `kind: List` with `items`"),
+            (Some(2), 6, 1, "the document is a number, not a Kubernetes object (a mapping)"),
+        ]
+    );
+}
+
+#[test]
+fn list_kinds_expand_into_items() {
+    let text = "\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata: {name: a}
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata:
+    name: b
+---
+kind: ServiceAccountList
+items: [{kind: ServiceAccount, metadata: {name: c}}]
+---
+kind: List
+items: null
+";
+    let m = parse_ok(text);
+    let names: Vec<_> = m.objects.iter().map(|o| (o.document, o.base_pointer.as_str(), o.value["metadata"]["name"].as_str().unwrap())).collect();
+    assert_eq!(names, [(0, "/items/0", "a"), (0, "/items/1", "b"), (1, "/items/0", "c")]);
+    assert_eq!(m.position(1, "/metadata/name"), pos(10, 5, 10, 12));
+    assert_eq!(m.position(0, "/metadata/name"), pos(6, 14, 6, 21));
+    // A missing field of an item: the item's first line.
+    assert_eq!(m.position(1, "/automountServiceAccountToken"), pos(7, 3, 7, 17));
+    let bad = parse("kind: List\nitems:\n- 3\n- kind: A\n", &Limits::default());
+    assert_eq!(bad.values(), [json!({"kind": "A"})]);
+    assert_eq!(messages(&bad), [(Some(0), 3, 3, "item 0 of the List is not a Kubernetes object (a mapping)")]);
+}
+
+#[test]
+fn json_input() {
+    let text = "{\"apiVersion\": \"v1\", \"kind\": \"ServiceAccount\",\n \"metadata\": {\"name\": \"default\"}, \"automountServiceAccountToken\": true}\n";
+    let m = parse_ok(text);
+    assert_eq!(m.objects[0].value["automountServiceAccountToken"], json!(true));
+    assert_eq!(m.position(0, "/automountServiceAccountToken"), pos(2, 35, 2, 71));
+    assert_eq!(m.position(0, "/metadata/name"), pos(2, 15, 2, 32));
+}
+
+#[test]
+fn scalars_as_kubernetes_reads_them() {
+    let text = "a: yes\nb: \"yes\"\nc: off\nd: 0x10\ne: 1.5\nf: ~\ng:\nh: 'on'\n1: int key\ntrue: bool key\nport: \"8080\"\n";
+    let m = parse_ok(text);
+    assert_eq!(
+        m.objects[0].value,
+        json!({"a": true, "b": "yes", "c": false, "d": 16, "e": 1.5, "f": null, "g": null, "h": "on",
+               "1": "int key", "true": "bool key", "port": "8080"})
+    );
+    let m = parse("a: 1\na: 2\n---\n? [x]\n: y\n---\nv: .nan\n", &Limits::default());
+    assert_eq!(
+        messages(&m),
+        [
+            (Some(0), 2, 1, "duplicate key \"a\" (first set on line 1)"),
+            (Some(1), 4, 3, "a mapping key is a collection; Kubernetes objects only have string keys"),
+            (Some(2), 7, 4, "`.nan` is not a finite number, which JSON (and so Kubernetes) cannot represent"),
+        ]
+    );
+}
+
+#[test]
+fn alias_bomb_is_rejected_within_the_budget() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
     }
+    text.push_str("---\nkind: Fine\n");
+    let m = parse(&text, &Limits::default());
+    assert_eq!(m.values(), [json!({"kind": "Fine"})]);
+    assert_eq!(messages(&m), [(Some(0), 6, 45, "alias expansion exceeds the limit of 1000000 nodes (a \"billion laughs\" document?)")]);
+    // A small budget stops small expansions too.
+    let m = parse("a: &a [1, 2]\nb: *a\nc: *a\n", &Limits { max_nodes: 5, ..Limits::default() });
+    assert_eq!(messages(&m), [(Some(0), 3, 4, "alias expansion exceeds the limit of 5 nodes (a \"billion laughs\" document?)")]);
+}
+
+#[test]
+fn deep_nesting_is_rejected_without_overflowing_the_stack() {
+    let limits = Limits::default();
+    // Block style: 2 000 levels.
+    let mut text = String::new();
+    for depth in 0..2_000 {
+        text.push_str(&" ".repeat(depth));
+        text.push_str("k:\n");
+    }
+    let m = parse(&text, &limits);
+    assert_eq!(m.objects, []);
+    assert_eq!(messages(&m), [(Some(0), 257, 257, "the document nests deeper than 256 levels")]);
+    // Flow style: saphyr's own limit applies first.
+    let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let m = parse(&text, &limits);
+    assert_eq!(m.errors.len(), 1);
+    assert!(m.errors[0].message.starts_with("YAML syntax error: recursion limit exceeded") || m.errors[0].message.contains("deeper"), "{}", m.errors[0].message);
+    // An alias can make a document deeper than it is written.
+    let m = parse("a: &a [[[1]]]\nb: [[*a]]\n", &Limits { max_depth: 5, ..limits });
+    assert_eq!(messages(&m), [(Some(0), 2, 6, "the document nests deeper than 5 levels")]);
+}
+
+#[test]
+fn oversized_input_is_refused() {
+    let m = parse("kind: A\n", &Limits { max_bytes: 4, ..Limits::default() });
+    assert_eq!(messages(&m), [(None, 1, 1, "the input is 8 bytes, more than the limit of 4 bytes")]);
+}
+
+#[test]
+fn large_input_parses_quickly() {
+    let object = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web}\nspec:\n  template:\n    spec:\n      serviceAccountName: web-sa\n      containers:\n      - name: web\n        image: \"nginx:1.27\"  # pinned\n        args: [--port, \"8080\"]\n";
+    let text = object.repeat(5_000_000 / object.len() + 1);
+    let started = std::time::Instant::now();
+    let m = parse(&text, &Limits::default());
+    let elapsed = started.elapsed();
+    assert_eq!(m.errors, []);
+    assert_eq!(m.objects.len(), 5_000_000 / object.len() + 1);
+    if !cfg!(debug_assertions) {
+        assert!(elapsed.as_millis() < 1000, "5 MB took {elapsed:?}");
+    }
+}
+
+// ---- fixes ----
+
+#[test]
+fn sag001_fix_on_a_service_account() {
+    let manifests = parse_ok(MULTI);
+    let report = evaluate(&manifests.values(), &Settings::default(), &Options::default());
+    let fixes: Vec<(usize, &Fix)> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "SAG001")
+        .map(|f| (f.object_index, f.fix.as_ref().expect("SAG001 is fixable")))
+        .collect();
+    assert_eq!(fixes.len(), 1);
+    let fixed = apply_fixes(MULTI, &manifests, &fixes).unwrap();
+    assert_eq!(
+        fixed,
+        MULTI.replace("namespace: shop   # the app namespace\n", "namespace: shop   # the app namespace\nautomountServiceAccountToken: false\n")
+    );
+    let again = parse_ok(&fixed);
+    assert!(evaluate(&again.values(), &Settings::default(), &Options::default()).findings.iter().all(|f| f.rule_id != "SAG001"));
+}
+
+#[test]
+fn add_into_block_mappings_with_their_own_indentation() {
+    let text = "kind: Pod\nspec:\n    containers:\n        - name: app   # main\n          image: x\n    volumes: []\n";
+    assert_eq!(
+        fix_text(text, &[(0, json!([{"op": "add", "path": "/spec/automountServiceAccountToken", "value": false}]))]),
+        "kind: Pod\nspec:\n    containers:\n        - name: app   # main\n          image: x\n    volumes: []\n    automountServiceAccountToken: false\n"
+    );
+    assert_eq!(
+        fix_text(text, &[(0, json!([{"op": "add", "path": "/spec/containers/0/securityContext", "value": {"runAsNonRoot": true, "caps": ["A"]}}]))]),
+        "kind: Pod\nspec:\n    containers:\n        - name: app   # main\n          image: x\n          securityContext:\n            caps:\n            - A\n            runAsNonRoot: true\n    volumes: []\n"
+    );
+    // Flow style: `, key: value` before the closing brace.
+    assert_eq!(
+        fix_text("metadata: {name: a, labels: {}}\n", &[(0, json!([{"op": "add", "path": "/metadata/labels/app", "value": "yes"}, {"op": "add", "path": "/metadata/namespace", "value": "n"}]))]),
+        // `n` alone would read back as false (YAML 1.1), so it is quoted.
+        "metadata: {name: a, labels: {app: \"yes\"}, namespace: \"n\"}\n"
+    );
+}
+
+#[test]
+fn replace_keeps_comments_and_crlf() {
+    let text = "kind: ServiceAccount\r\nautomountServiceAccountToken: true   # TODO\r\nmetadata:\r\n  name: default\r\n";
+    assert_eq!(
+        fix_text(text, &[(0, json!([{"op": "replace", "path": "/automountServiceAccountToken", "value": false}]))]),
+        "kind: ServiceAccount\r\nautomountServiceAccountToken: false   # TODO\r\nmetadata:\r\n  name: default\r\n"
+    );
+    assert_eq!(
+        fix_text(text, &[(0, json!([{"op": "add", "path": "/metadata/namespace", "value": "prod"}]))]),
+        "kind: ServiceAccount\r\nautomountServiceAccountToken: true   # TODO\r\nmetadata:\r\n  name: default\r\n  namespace: prod\r\n"
+    );
+    // A block scalar replaced by a scalar, a scalar by a mapping.
+    let text = "a: |\n  line one\n  line two\n# kept\nb: 1\n";
+    assert_eq!(
+        fix_text(text, &[(0, json!([{"op": "replace", "path": "/a", "value": "short"}, {"op": "replace", "path": "/b", "value": {"c": 2}}]))]),
+        "a: short\n# kept\nb:\n  c: 2\n"
+    );
+}
+
+#[test]
+fn remove_list_items_and_keys_with_nested_blocks() {
+    let text = "\
+spec:
+  containers:
+  - name: app
+    volumeMounts:
+    - name: token          # the legacy token
+      mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+    - name: data
+      mountPath: /data
+  serviceAccount: legacy   # deprecated
+  volumes:
+  - name: token
+    secret: {secretName: legacy-token}
+";
+    // SAG004-like: add the new field, remove the deprecated one (with its comment).
+    assert_eq!(
+        fix_text(text, &[(0, json!([
+            {"op": "add", "path": "/spec/serviceAccountName", "value": "legacy"},
+            {"op": "remove", "path": "/spec/serviceAccount"}]))]),
+        text.replace("  serviceAccount: legacy   # deprecated\n", "").replace("    secret: {secretName: legacy-token}\n", "    secret: {secretName: legacy-token}\n  serviceAccountName: legacy\n")
+    );
+    // Remove a list item (its two lines) and a key whose value is a nested block.
+    assert_eq!(
+        fix_text(text, &[(0, json!([{"op": "remove", "path": "/spec/containers/0/volumeMounts/0"}])), (0, json!([{"op": "remove", "path": "/spec/volumes"}]))]),
+        "spec:\n  containers:\n  - name: app\n    volumeMounts:\n    - name: data\n      mountPath: /data\n  serviceAccount: legacy   # deprecated\n"
+    );
+    // Removing the last item leaves an empty list, not a null.
+    assert_eq!(
+        fix_text(text, &[(0, json!([{"op": "remove", "path": "/spec/volumes/0"}]))]),
+        text.replace("  volumes:\n  - name: token\n    secret: {secretName: legacy-token}\n", "  volumes: []\n")
+    );
+}
+
+#[test]
+fn sequential_operations_of_one_patch_use_shifting_indices() {
+    // JSON Patch applies in order: after removing item 0, the old item 2 is item 1.
+    let text = "items:\n- a\n- b\n- c\n- d\n";
+    assert_eq!(
+        fix_text(text, &[(0, json!([{"op": "remove", "path": "/items/0"}, {"op": "remove", "path": "/items/1"}, {"op": "add", "path": "/items/-", "value": "e"}]))]),
+        "items:\n- b\n- d\n- e\n"
+    );
+    assert_eq!(fix_text("l: [1, 2, 3]\n", &[(0, json!([{"op": "remove", "path": "/l/2"}, {"op": "add", "path": "/l/0", "value": 0}]))]), "l: [0, 1, 2]\n");
+}
+
+#[test]
+fn fixes_across_documents_apply_bottom_up() {
+    let text = "kind: ServiceAccount\nmetadata: {name: default}\n---\nkind: ServiceAccount\nmetadata:\n  name: default\n";
+    let patch = json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]);
+    assert_eq!(
+        fix_text(text, &[(1, patch.clone()), (0, patch.clone()), (0, patch)]),
+        "kind: ServiceAccount\nmetadata: {name: default}\nautomountServiceAccountToken: false\n---\nkind: ServiceAccount\nmetadata:\n  name: default\nautomountServiceAccountToken: false\n"
+    );
+}
+
+#[test]
+fn unsafe_fixes_are_refused() {
+    let text = "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\nc: *b\n";
+    let manifests = parse_ok(text);
+    let fix = |patch: Value| Fix { description: String::new(), patch: serde_json::from_value(patch).unwrap() };
+    let merged = fix(json!([{"op": "replace", "path": "/m/x", "value": 5}]));
+    assert_eq!(
+        apply_fixes(text, &manifests, &[(0, &merged)]).unwrap_err().to_string(),
+        "object 0: cannot edit /m/x in the text: the field comes from a merge key (<<); edit the merged mapping instead"
+    );
+    let aliased = fix(json!([{"op": "add", "path": "/c/z", "value": 5}]));
+    assert_eq!(
+        apply_fixes(text, &manifests, &[(0, &aliased)]).unwrap_err().to_string(),
+        "object 0: cannot edit /c/z in the text: the field is inside an alias (*name); edit the anchor instead"
+    );
+    let missing = fix(json!([{"op": "remove", "path": "/nope"}]));
+    assert!(matches!(apply_fixes(text, &manifests, &[(0, &missing)]), Err(FixError::Patch { object_index: 0, .. })));
+    assert_eq!(apply_fixes("other", &manifests, &[]), Err(FixError::TextChanged));
+    assert_eq!(apply_fixes(text, &manifests, &[(3, &missing)]), Err(FixError::UnknownObject { object_index: 3 }));
+    // Replacing the whole alias where it is used is fine.
+    let whole = fix(json!([{"op": "replace", "path": "/c", "value": {"x": 2}}]));
+    assert_eq!(apply_fixes(text, &manifests, &[(0, &whole)]).unwrap(), "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\nc:\n  x: 2\n");
 }

@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
 pub(super) struct Node {
-    /// Byte range in the source. For aliased content it is the anchor's range.
+    /// Byte range in the source. An alias's copy spans the `*name` text; the nodes inside it
+    /// keep the anchor's ranges, where their text is.
     pub start: usize,
     pub end: usize,
     pub kind: Kind,
@@ -17,7 +18,9 @@ pub(super) struct Node {
 pub(super) enum Kind {
     Scalar { value: Value, merge_key: bool },
     Seq { items: Vec<Node>, flow: bool },
-    Map { entries: Vec<Entry>, flow: bool },
+    /// `first_key`: where the first key (merge keys included) is written, which gives the
+    /// indentation of new entries.
+    Map { entries: Vec<Entry>, flow: bool, first_key: Option<usize> },
 }
 
 #[derive(Debug, Clone)]

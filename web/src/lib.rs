@@ -121,7 +121,8 @@ pub struct ExemptionOut {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParseErrorOut {
-    pub document: usize,
+    /// 0-based document index; null when the whole input was refused.
+    pub document: Option<usize>,
     pub message: String,
     pub span: Span,
 }
@@ -181,13 +182,13 @@ fn settings_or_default(settings_json: &str) -> (Settings, Option<String>) {
 struct Linted<'t> {
     text: &'t str,
     manifests: Manifests,
-    lines: LineIndex,
+    lines: LineIndex<'t>,
     findings: Vec<Finding>,
     exemptions: Vec<Exemption>,
     ids: Vec<String>,
 }
 
-fn run(text: &str, settings: &Settings) -> Linted<'_> {
+fn run<'t>(text: &'t str, settings: &Settings) -> Linted<'t> {
     let manifests = manifest::parse(text, &manifest::Limits::default());
     let values = manifests.values();
     let report = evaluate(&values, settings, &Options::default());
@@ -237,9 +238,40 @@ impl Linted<'_> {
         self.manifests.objects[object_index].document
     }
 
+    /// The byte range of the YAML document holding object `object_index`, when the object is
+    /// the whole document (not an item of a `List`): from the object's first line to the next
+    /// document marker (`---` or `...` at the start of a line, which always ends a document).
+    fn document_range(&self, object_index: usize) -> Option<(usize, usize)> {
+        let object = &self.manifests.objects[object_index];
+        if !object.base_pointer.is_empty() {
+            return None;
+        }
+        let first_line = self.manifests.position(object_index, "").line - 1;
+        let start = self.lines.line_start(first_line);
+        let end = (first_line + 1..self.lines.line_count())
+            .find(|&line| is_document_marker(self.lines.line_text(line)))
+            .map_or(self.text.len(), |line| self.lines.line_start(line));
+        Some((start, end))
+    }
+
+    /// The fix of one finding as a text edit. Computed on the object's own document where
+    /// possible, so that many fixable findings in a large paste cost time linear in the text.
     fn text_edit(&self, object_index: usize, fix: &Fix) -> Result<TextEdit, String> {
-        let fixed = manifest::apply_fixes(self.text, &self.manifests, &[(object_index, fix)]).map_err(|e| e.to_string())?;
-        let (start, end, insert) = minimal_edit(self.text, &fixed);
+        let local = self.document_range(object_index).and_then(|(start, end)| {
+            let slice = &self.text[start..end];
+            let alone = manifest::parse(slice, &manifest::Limits::default());
+            let same = alone.errors.is_empty()
+                && alone.objects.len() == 1
+                && alone.objects[0].value == self.manifests.objects[object_index].value;
+            same.then_some((start, slice, alone))
+        });
+        let (offset, before, fixed) = match &local {
+            Some((start, slice, alone)) => (*start, *slice, manifest::apply_fixes(slice, alone, &[(0, fix)])),
+            None => (0, self.text, manifest::apply_fixes(self.text, &self.manifests, &[(object_index, fix)])),
+        };
+        let fixed = fixed.map_err(|e| format!("{e:?}"))?;
+        let (start, end, insert) = minimal_edit(before, &fixed);
+        let (start, end) = (offset + start, offset + end);
         let (line, column) = self.lines.line_column(start);
         Ok(TextEdit {
             from: self.lines.utf16_at_byte(start),
@@ -332,6 +364,12 @@ impl Linted<'_> {
             .collect();
         LintOutput { settings_error, input_error: None, summary, objects, findings, exemptions, parse_errors }
     }
+}
+
+fn is_document_marker(line: &str) -> bool {
+    ["---", "..."].iter().any(|marker| {
+        line.strip_prefix(marker).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    })
 }
 
 fn str_at(value: &Value, pointer: &str) -> String {
@@ -434,7 +472,7 @@ pub fn fix_text(text: &str, settings_json: &str, selection: &FixSelection) -> Re
     if chosen.is_empty() {
         return Ok(FixOutput { text: text.to_string(), applied, skipped });
     }
-    let fixed = manifest::apply_fixes(text, &linted.manifests, &chosen).map_err(|e| format!("could not apply the fixes: {e}"))?;
+    let fixed = manifest::apply_fixes(text, &linted.manifests, &chosen).map_err(|e| format!("could not apply the fixes: {e:?}"))?;
     Ok(FixOutput { text: fixed, applied, skipped })
 }
 

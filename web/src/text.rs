@@ -1,24 +1,30 @@
 //! Text positions: 1-based line/column (characters) to UTF-16 offsets, and the smallest edit
 //! between a text and its fixed version.
 
-/// Line starts of a text, with the UTF-16 offset of each, built in one pass.
+/// Line starts of a text, with the UTF-16 offset of each, built in one pass. Lines and columns
+/// are counted as `sa_guard::manifest` counts them: line breaks are `\n`, `\r\n` and a lone `\r`
+/// (as in YAML, and as CodeMirror splits lines), columns are characters, and a byte-order mark
+/// takes no column.
 pub struct LineIndex<'t> {
     text: &'t str,
-    /// Byte offset of each line's first character. Lines end at `\n` (a `\r` before it belongs
-    /// to the line break, as YAML and CodeMirror see it).
+    /// Byte offset of each line's first character.
     starts: Vec<usize>,
     /// UTF-16 offset of each line start.
     starts_utf16: Vec<usize>,
 }
 
+const BOM: char = '\u{FEFF}';
+
 impl<'t> LineIndex<'t> {
     pub fn new(text: &'t str) -> Self {
+        let bytes = text.as_bytes();
         let mut starts = vec![0];
         let mut starts_utf16 = vec![0];
         let mut utf16 = 0;
         for (i, c) in text.char_indices() {
             utf16 += c.len_utf16();
-            if c == '\n' {
+            let line_break = c == '\n' || (c == '\r' && bytes.get(i + 1) != Some(&b'\n'));
+            if line_break {
                 starts.push(i + 1);
                 starts_utf16.push(utf16);
             }
@@ -26,11 +32,21 @@ impl<'t> LineIndex<'t> {
         LineIndex { text, starts, starts_utf16 }
     }
 
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Byte offset where a 0-based line starts (the text's end past the last line).
+    pub fn line_start(&self, index: usize) -> usize {
+        self.starts.get(index).copied().unwrap_or(self.text.len())
+    }
+
     /// The text of a line (0-based index) without its line break.
-    fn line_text(&self, index: usize) -> &'t str {
+    pub fn line_text(&self, index: usize) -> &'t str {
         let start = self.starts[index];
-        let end = self.starts.get(index + 1).map_or(self.text.len(), |&next| next - 1);
-        self.text[start..end].strip_suffix('\r').unwrap_or(&self.text[start..end])
+        let end = self.starts.get(index + 1).copied().unwrap_or(self.text.len());
+        let line = &self.text[start..end];
+        line.strip_suffix("\r\n").or_else(|| line.strip_suffix('\n')).or_else(|| line.strip_suffix('\r')).unwrap_or(line)
     }
 
     /// UTF-16 offset of a 1-based line and character column. Past the end of a line means the
@@ -38,17 +54,24 @@ impl<'t> LineIndex<'t> {
     pub fn utf16_offset(&self, line: usize, column: usize) -> usize {
         let index = line.max(1) - 1;
         if index >= self.starts.len() {
-            return self.starts_utf16.last().copied().unwrap_or(0) + self.line_text(self.starts.len() - 1).encode_utf16().count();
+            return self.text.encode_utf16().count();
         }
-        let within: usize = self.line_text(index).chars().take(column.max(1) - 1).map(char::len_utf16).sum();
-        self.starts_utf16[index] + within
+        let mut offset = self.starts_utf16[index];
+        let mut remaining = column.max(1) - 1;
+        for c in self.line_text(index).chars() {
+            if c != BOM {
+                if remaining == 0 {
+                    break;
+                }
+                remaining -= 1;
+            }
+            offset += c.len_utf16();
+        }
+        offset
     }
 
     fn line_of_byte(&self, byte: usize) -> usize {
-        match self.starts.binary_search(&byte) {
-            Ok(index) => index,
-            Err(next) => next - 1,
-        }
+        self.starts.partition_point(|&start| start <= byte).saturating_sub(1)
     }
 
     /// UTF-16 offset of a byte offset (which must be on a character boundary).
@@ -60,7 +83,7 @@ impl<'t> LineIndex<'t> {
     /// 1-based line and character column of a byte offset.
     pub fn line_column(&self, byte: usize) -> (usize, usize) {
         let index = self.line_of_byte(byte);
-        (index + 1, self.text[self.starts[index]..byte].chars().count() + 1)
+        (index + 1, self.text[self.starts[index]..byte].chars().filter(|&c| c != BOM).count() + 1)
     }
 }
 
@@ -99,6 +122,18 @@ mod tests {
         let x = text.find('x').unwrap();
         assert_eq!(lines.utf16_at_byte(x), 10);
         assert_eq!(lines.line_column(x), (2, 5));
+    }
+
+    #[test]
+    fn lone_carriage_returns_break_lines_and_a_bom_takes_no_column() {
+        let text = "\u{FEFF}a: 1\rb: 2\r\nc: 3";
+        let lines = LineIndex::new(text);
+        assert_eq!(lines.line_count(), 3);
+        assert_eq!(lines.utf16_offset(1, 1), 1);
+        assert_eq!(lines.utf16_offset(2, 1), 6);
+        assert_eq!(lines.utf16_offset(3, 4), 15);
+        assert_eq!(lines.line_text(1), "b: 2");
+        assert_eq!(lines.line_column(text.find('a').unwrap()), (1, 1));
     }
 
     #[test]

@@ -1,0 +1,428 @@
+//! The `sa-guard` binary on fixture trees (tests/fixtures/cli): output of every format, exit
+//! codes, stdin, directories, broken and unreadable inputs, settings, fix, admission requests.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli")
+}
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut command = Command::cargo_bin("sa-guard").unwrap();
+    command.current_dir(dir).args(args);
+    if let Some(input) = stdin {
+        command.write_stdin(input);
+    }
+    let output = command.output().unwrap();
+    Run {
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+        code: output.status.code().expect("exited, not killed by a signal"),
+    }
+}
+
+fn run(args: &[&str]) -> Run {
+    run_in(&fixtures(), args, None)
+}
+
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+const APP_FINDING: &str = "\
+tree/app.yaml:2:1: SAG001 deny the default ServiceAccount does not set automountServiceAccountToken, so every Pod in namespace production that names no ServiceAccount gets an API token mounted
+    object: ServiceAccount production/default at /automountServiceAccountToken
+    help: Set automountServiceAccountToken: false on the default ServiceAccount (kubectl patch serviceaccount default -n <ns> -p '{\"automountServiceAccountToken\": false}').
+    fix: set automountServiceAccountToken: false (sa-guard fix)
+";
+
+const DEPRECATED_FINDING: &str = "\
+tree/nested/deprecated.yml:22:7: SAG004 warn only the deprecated serviceAccount field names the ServiceAccount (order-api-sa); use serviceAccountName
+    object: Deployment staging/order-api at /spec/template/spec/serviceAccount
+    help: Name the ServiceAccount with serviceAccountName and delete the deprecated serviceAccount field.
+    fix: rename serviceAccount to serviceAccountName: order-api-sa (sa-guard fix)
+";
+
+#[test]
+fn text_report_of_a_directory() {
+    let r = run(&["lint", "tree"]);
+    assert_eq!(r.stderr, "");
+    assert_eq!(
+        r.stdout,
+        format!(
+            "{APP_FINDING}{DEPRECATED_FINDING}sa-guard: 2 findings (1 deny, 1 warn) in 5 objects from 3 files; \
+             2 fixable with `sa-guard fix`\n"
+        )
+    );
+    assert_eq!(r.code, 1, "a deny finding fails the run");
+}
+
+#[test]
+fn directories_are_walked_in_order_skipping_hidden_entries_and_other_extensions() {
+    let r = run(&["lint", "--format", "json", "tree"]);
+    let report = json_of(&r.stdout);
+    // tree/.hidden/legacy.yaml (a SAG007 Secret) and tree/notes.txt (not YAML) are not read.
+    assert_eq!(report["summary"], json!({
+        "files": 3, "objects": 5, "findings": 2, "deny": 1, "warn": 1, "fixable": 2, "exempted": 0, "errors": 0
+    }));
+    let files: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(files, ["tree/app.yaml", "tree/nested/deprecated.yml"]);
+    // A file named explicitly is read whatever its extension: notes.txt is not YAML.
+    let r = run(&["lint", "tree/notes.txt"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr, "tree/notes.txt:2:1: error: YAML syntax error: while parsing a flow mapping, did not find expected ',' or '}'\n");
+}
+
+#[test]
+fn stdin_with_dash_and_when_piped_without_paths() {
+    let input = std::fs::read_to_string(fixtures().join("tree/app.yaml")).unwrap();
+    let expected = APP_FINDING.replace("tree/app.yaml", "<stdin>")
+        + "sa-guard: 1 finding (1 deny, 0 warn) in 2 objects from 1 file; 1 fixable with `sa-guard fix`\n";
+    for args in [&["lint", "-"][..], &["lint"][..]] {
+        let r = run_in(&fixtures(), args, Some(&input));
+        assert_eq!((r.stdout.as_str(), r.stderr.as_str(), r.code), (expected.as_str(), "", 1), "{args:?}");
+    }
+}
+
+#[test]
+fn files_and_stdin_form_one_bundle() {
+    // The ServiceAccount comes from stdin, the Deployment naming it from a file: SAG011 stays
+    // silent only because both are evaluated together.
+    let sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: order-api-sa\n  namespace: staging\nautomountServiceAccountToken: false\n";
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = std::fs::read_to_string(fixtures().join("tree/nested/deprecated.yml")).unwrap();
+    let deployment = deployment.split("---\n").nth(1).unwrap().replace("serviceAccount: order-api-sa   # deprecated alias (SAG004, warn)", "serviceAccountName: order-api-sa");
+    std::fs::write(dir.path().join("deployment.yaml"), deployment).unwrap();
+    let r = run_in(dir.path(), &["lint", "deployment.yaml", "-"], Some(sa));
+    assert_eq!(r.stdout, "sa-guard: 0 findings in 2 objects from 2 files\n");
+    assert_eq!(r.code, 0);
+}
+
+#[test]
+fn fail_on_decides_which_level_fails() {
+    let warn_only = run(&["lint", "tree/nested"]);
+    assert_eq!(warn_only.stdout, format!("{DEPRECATED_FINDING}sa-guard: 1 finding (0 deny, 1 warn) in 3 objects from 2 files; 1 fixable with `sa-guard fix`\n"));
+    assert_eq!(warn_only.code, 0, "warnings alone pass by default");
+    assert_eq!(run(&["lint", "--fail-on", "warn", "tree/nested"]).code, 1);
+    assert_eq!(run(&["lint", "--fail-on", "deny", "tree/nested"]).code, 0);
+}
+
+#[test]
+fn clean_input_exits_0() {
+    let r = run(&["lint", "tree/nested/clean.json"]);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str(), r.code), ("sa-guard: 0 findings in 1 object from 1 file\n", "", 0));
+}
+
+#[test]
+fn a_syntax_error_in_one_file_does_not_hide_the_findings_of_another() {
+    let r = run(&["lint", "broken"]);
+    assert_eq!(r.code, 2, "input errors win over findings");
+    assert_eq!(
+        r.stderr,
+        "broken/bad.yaml:6:29: error: YAML syntax error: illegal placement of ':' indicator\n\
+         broken/latin1.yaml:4:12: error: not valid UTF-8 (invalid byte at offset 57)\n"
+    );
+    assert!(r.stdout.starts_with("broken/good.yaml:1:1: SAG001 deny the default ServiceAccount does not set"), "{}", r.stdout);
+    assert!(r.stdout.ends_with(
+        "sa-guard: 1 finding (1 deny, 0 warn) in 1 object from 3 files; 1 fixable with `sa-guard fix`; 2 input errors (see above)\n"
+    ), "{}", r.stdout);
+}
+
+#[test]
+fn an_unreadable_path_is_reported_and_the_others_are_still_checked() {
+    let r = run(&["lint", "missing.yaml", "tree/app.yaml"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr, "missing.yaml: error: cannot read: no such file or directory\n");
+    assert!(r.stdout.starts_with(APP_FINDING), "{}", r.stdout);
+
+    let report = json_of(&run(&["lint", "--format", "json", "missing.yaml"]).stdout);
+    assert_eq!(report["errors"], json!([{"file": "missing.yaml", "message": "cannot read: no such file or directory"}]));
+}
+
+#[test]
+fn settings_files_in_yaml_and_json() {
+    // YAML: `default-sa-automount: "off"` silences SAG001.
+    let r = run(&["lint", "--settings", "settings/sag001-off.yaml", "tree/app.yaml"]);
+    assert_eq!((r.stdout.as_str(), r.code), ("sa-guard: 0 findings in 2 objects from 1 file\n", 0));
+    // A bare YAML `off` is read as the level, as the policy reads the same file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.yaml"), "rules:\n  SAG001: off\n").unwrap();
+    let settings = dir.path().join("s.yaml");
+    let r = run(&["lint", "--settings", settings.to_str().unwrap(), "tree/app.yaml"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // JSON: SAG004 raised to deny fails the run.
+    let r = run(&["lint", "--settings", "settings/sag004-deny.json", "tree/nested"]);
+    assert!(r.stdout.starts_with("tree/nested/deprecated.yml:22:7: SAG004 deny "), "{}", r.stdout);
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn invalid_or_missing_settings_are_usage_errors() {
+    let r = run(&["lint", "--settings", "settings/typo.yaml", "tree"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr.starts_with("sa-guard: settings/typo.yaml: invalid settings: unknown field `exempt_namespace`, expected one of"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["lint", "--settings", "settings/none.yaml", "tree"]);
+    assert_eq!((r.stderr.as_str(), r.code), ("sa-guard: settings/none.yaml: cannot read: no such file or directory\n", 2));
+}
+
+#[test]
+fn namespace_applies_to_objects_without_one() {
+    let manifest = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n";
+    let r = run_in(&fixtures(), &["lint", "--namespace", "team-a", "-"], Some(manifest));
+    assert!(r.stdout.starts_with("<stdin>:1:1: SAG001 deny the default ServiceAccount does not set automountServiceAccountToken, so every Pod in namespace team-a "), "{}", r.stdout);
+    assert!(r.stdout.contains("    object: ServiceAccount team-a/default at /automountServiceAccountToken\n"));
+}
+
+#[test]
+fn exemptions_are_listed() {
+    let manifest = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: kube-system
+  annotations:
+    sa-guard.io/exempt: default-sa-automount
+    sa-guard.io/exempt-reason: managed by the cloud provider
+";
+    let r = run_in(&fixtures(), &["lint", "-"], Some(manifest));
+    assert_eq!(
+        r.stdout,
+        "<stdin>:1:1: SAG001 exempted: sa-guard.io/exempt: managed by the cloud provider (ServiceAccount kube-system/default)\n\
+         sa-guard: 0 findings in 1 object from 1 file; 1 exempted\n"
+    );
+    assert_eq!(r.code, 0);
+}
+
+#[test]
+fn json_findings_carry_exact_positions_and_rule_metadata() {
+    let report = json_of(&run(&["lint", "--format", "json", "tree/nested"]).stdout);
+    assert_eq!(report["findings"], json!([{
+        "ruleId": "SAG004",
+        "ruleSlug": "deprecated-service-account-field",
+        "level": "warn",
+        "file": "tree/nested/deprecated.yml",
+        "line": 22,
+        "column": 7,
+        "endLine": 22,
+        "endColumn": 35,
+        "object": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "staging", "name": "order-api"},
+        "path": "/spec/template/spec/serviceAccount",
+        "message": "only the deprecated serviceAccount field names the ServiceAccount (order-api-sa); use serviceAccountName",
+        "remediation": "Name the ServiceAccount with serviceAccountName and delete the deprecated serviceAccount field.",
+        "fix": {
+            "description": "rename serviceAccount to serviceAccountName: order-api-sa",
+            "patch": [
+                {"op": "add", "path": "/spec/template/spec/serviceAccountName", "value": "order-api-sa"},
+                {"op": "remove", "path": "/spec/template/spec/serviceAccount"}
+            ]
+        },
+        "rule": {
+            "title": "The deprecated serviceAccount field names the ServiceAccount",
+            "category": "identity",
+            "scope": "object",
+            "defaultLevel": "warn",
+            "fixable": true,
+            "helpUri": "https://github.com/sa-guard/sa-guard/blob/main/docs/rules.md#sag004-deprecated-service-account-field"
+        }
+    }]));
+    // The position is where the field is written.
+    let text = std::fs::read_to_string(fixtures().join("tree/nested/deprecated.yml")).unwrap();
+    let line = text.lines().nth(21).unwrap();
+    assert_eq!(&line[6..34], "serviceAccount: order-api-sa");
+}
+
+/// The vendored OASIS schema, with one known defect patched in memory: the pattern of the
+/// `language` properties (of `run` and `toolComponent`) has a stray `]`
+/// (`^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$`), not a valid ECMA-262 regex, so strict validators
+/// refuse the schema. sa-guard never writes `language`.
+fn sarif_validator() -> jsonschema::Validator {
+    const BROKEN: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+    fn patch(value: &mut Value, count: &mut usize) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    if key == "pattern" && child == BROKEN {
+                        *child = json!("^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+                        *count += 1;
+                    } else {
+                        patch(child, count);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| patch(item, count)),
+            _ => {}
+        }
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schema/sarif-schema-2.1.0.json");
+    let mut schema = json_of(&std::fs::read_to_string(path).unwrap());
+    let mut patched = 0;
+    patch(&mut schema, &mut patched);
+    assert_eq!(patched, 2, "the vendored schema changed");
+    jsonschema::options().should_validate_formats(true).build(&schema).expect("the SARIF schema compiles")
+}
+
+fn assert_valid_sarif(validator: &jsonschema::Validator, sarif: &Value) {
+    let errors: Vec<String> = validator.iter_errors(sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "SARIF schema violations:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn sarif_is_valid_2_1_0_with_rules_regions_and_notifications() {
+    let validator = sarif_validator();
+    let r = run(&["lint", "--format", "sarif", "tree", "broken"]);
+    assert_eq!(r.code, 2);
+    let sarif = json_of(&r.stdout);
+    assert_valid_sarif(&validator, &sarif);
+    // The validator does reject what GitHub would reject.
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][0]["level"] = json!("deny");
+    broken["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["region"]["startLine"] = json!(0);
+    assert_eq!(validator.iter_errors(&broken).count(), 2);
+
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), sa_guard::rules::all().len(), "every rule is described, not only those that fired");
+    let sag004 = &rules[3];
+    assert_eq!(sag004["id"], "SAG004");
+    assert_eq!(sag004["name"], "DeprecatedServiceAccountField");
+    assert_eq!(sag004["shortDescription"]["text"], "The deprecated serviceAccount field names the ServiceAccount");
+    assert_eq!(sag004["helpUri"], "https://github.com/sa-guard/sa-guard/blob/main/docs/rules.md#sag004-deprecated-service-account-field");
+    assert_eq!(sag004["defaultConfiguration"]["level"], "warning");
+    assert!(sag004["help"]["markdown"].as_str().unwrap().starts_with("## SAG004 deprecated-service-account-field\n"));
+
+    let located: Vec<(String, String, &str, u64, u64)> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let location = &r["locations"][0]["physicalLocation"];
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                location["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                r["level"].as_str().unwrap(),
+                location["region"]["startLine"].as_u64().unwrap(),
+                location["region"]["startColumn"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(located, [
+        ("SAG001".into(), "tree/app.yaml".into(), "error", 2, 1),
+        ("SAG004".into(), "tree/nested/deprecated.yml".into(), "warning", 22, 7),
+        ("SAG001".into(), "broken/good.yaml".into(), "error", 1, 1),
+    ]);
+    assert_eq!(run["results"][1]["ruleIndex"], 3);
+
+    let invocation = &run["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let notes = invocation["toolExecutionNotifications"].as_array().unwrap();
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[0]["message"]["text"], "YAML syntax error: illegal placement of ':' indicator");
+    assert_eq!(notes[0]["locations"][0]["physicalLocation"]["region"]["startLine"], 6);
+}
+
+#[test]
+fn sarif_of_stdin_and_of_a_clean_run_is_valid() {
+    let validator = sarif_validator();
+    let input = std::fs::read_to_string(fixtures().join("tree/app.yaml")).unwrap();
+    let r = run_in(&fixtures(), &["lint", "--format", "sarif", "-"], Some(&input));
+    let sarif = json_of(&r.stdout);
+    assert_valid_sarif(&validator, &sarif);
+    assert_eq!(sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "%3Cstdin%3E");
+
+    let r = run(&["lint", "--format", "sarif", "tree/nested/clean.json"]);
+    assert_eq!(r.code, 0);
+    let sarif = json_of(&r.stdout);
+    assert_valid_sarif(&validator, &sarif);
+    assert_eq!(sarif["runs"][0]["results"], json!([]));
+    assert_eq!(sarif["runs"][0]["invocations"][0]["executionSuccessful"], true);
+}
+
+#[test]
+fn github_annotations() {
+    let r = run(&["lint", "--format", "github", "tree/nested", "missing.yaml"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stdout,
+        "::error file=missing.yaml,title=sa-guard input error::cannot read: no such file or directory\n\
+         ::warning file=tree/nested/deprecated.yml,line=22,col=7,endLine=22,endColumn=35,title=SAG004 deprecated-service-account-field::\
+         only the deprecated serviceAccount field names the ServiceAccount (order-api-sa); use serviceAccountName \
+         (Deployment staging/order-api at /spec/template/spec/serviceAccount)%0A\
+         Name the ServiceAccount with serviceAccountName and delete the deprecated serviceAccount field.\n\
+         sa-guard: 1 finding (0 deny, 1 warn) in 3 objects from 3 files; 1 fixable with `sa-guard fix`; 1 input error (see above)\n"
+    );
+    assert_eq!(r.stderr, "", "annotations replace stderr messages");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["lint", "--format", "xml", "tree"][..],
+        &["lint", "--fail-on", "info", "tree"][..],
+        &["frobnicate"][..],
+        &["fix", "--write", "-"][..],
+    ] {
+        let r = run_in(&fixtures(), args, Some(""));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn help_shows_examples() {
+    let r = run(&["lint", "--help"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("helm template . | sa-guard lint -"), "{}", r.stdout);
+    assert!(r.stdout.contains("--fail-on <FAIL_ON>"), "{}", r.stdout);
+    let r = run(&["--help"]);
+    assert!(r.stdout.contains("Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error."));
+}
+
+#[test]
+fn admission_requests_one_review_per_object() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run(&["admission-requests", "tree", "--out", out.path().to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut names: Vec<String> =
+        std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, [
+        "001-serviceaccount-production-default.json",
+        "002-serviceaccount-production-order-api-sa.json",
+        "003-serviceaccount-staging-default.json",
+        "004-serviceaccount-staging-order-api-sa.json",
+        "005-deployment-staging-order-api.json",
+    ]);
+    let review = json_of(&std::fs::read_to_string(out.path().join("005-deployment-staging-order-api.json")).unwrap());
+    assert_eq!(review["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(review["kind"], "AdmissionReview");
+    let request = &review["request"];
+    assert_eq!(request["operation"], "CREATE");
+    assert_eq!(request["uid"], "00000000-0000-4000-8000-000000000005");
+    assert_eq!(request["kind"], json!({"group": "apps", "version": "v1", "kind": "Deployment"}));
+    assert_eq!(request["resource"], json!({"group": "apps", "version": "v1", "resource": "deployments"}));
+    assert_eq!((&request["namespace"], &request["name"]), (&json!("staging"), &json!("order-api")));
+    assert_eq!(request["object"]["spec"]["template"]["spec"]["serviceAccount"], "order-api-sa");
+
+    // The policy core reads each request as kwctl would hand it over.
+    let default_sa = json_of(&std::fs::read_to_string(out.path().join("001-serviceaccount-production-default.json")).unwrap());
+    let payload = json!({"request": default_sa["request"], "settings": {}});
+    let verdict = sa_guard::admission::validate(payload.to_string().as_bytes(), &sa_guard::NoCluster);
+    assert!(!verdict.accepted);
+    assert_eq!(verdict.code, Some(403));
+    assert!(verdict.message.unwrap().contains("SAG001"));
+}
