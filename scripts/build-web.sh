@@ -7,12 +7,18 @@ cd "$(dirname "$0")/.."
 source scripts/web-common.sh
 
 _web_log "building the adapter for wasm32-unknown-unknown"
+# The workspace's release profile is tuned for policy.wasm (opt-level z, stripped). The playground
+# lints megabytes while people type, so it is built for speed (its gzipped size stays far under
+# the 300 KB goal); and unstripped, so wasm-bindgen can read the module's target features
+# (wasm-bindgen drops the names and producers sections itself).
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${SA_GUARD_WEB_OPT_LEVEL:-3}"
+export CARGO_PROFILE_RELEASE_STRIP=false
 sa_guard_wasm_build wasm32-unknown-unknown -p sa-guard-web --locked
 wasm="$(sa_guard_wasm_out_dir wasm32-unknown-unknown)/sa_guard_web.wasm"
 
 wasm_bindgen=$(ensure_wasm_bindgen)
 rm -rf "$WEB_PKG"
-"$wasm_bindgen" --target web --no-typescript --out-dir "$WEB_PKG" "$wasm"
+"$wasm_bindgen" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$WEB_PKG" "$wasm"
 
 ensure_npm_deps
 node "$WEB_DIR/build.mjs"

@@ -269,34 +269,44 @@ fn decide(request: &AdmissionPayload, lookup: &dyn ClusterLookup) -> Verdict {
         if let Some((mutated, fixed)) = apply_fixes(object, &report) {
             // Judge the fixed object, so a fix that did not take cannot let the request through.
             let after = run(&mutated);
-            if after.at_least(Level::Deny).next().is_some() {
-                let mut message = denial_message(&after);
-                message.push_str(&format!(
-                    "\nFixed automatically once the findings above are resolved: {}",
-                    fixed.iter().map(|f| format!("[{}] {}", f.rule_id, f.description)).collect::<Vec<_>>().join("; ")
-                ));
-                return Verdict::reject(CODE_DENIED, message)
-                    .with_annotations(annotations)
-                    .with_warnings(warning_lines(&after));
+            if after.at_least(Level::Deny).next().is_none() {
+                let object_name = report.findings[fixed[0].index].object.to_string();
+                let mut warnings: Vec<String> = fixed
+                    .iter()
+                    .map(|f| format!("sa-guard changed {object_name}: {} at {} ([{}])", f.description, f.path, f.rule_id))
+                    .collect();
+                warnings.extend(warning_lines(&after));
+                annotations.insert(
+                    AUDIT_KEY_FIXED.into(),
+                    fixed.iter().map(|f| format!("{} {}: {}", f.rule_id, f.path, f.description)).collect::<Vec<_>>().join("; "),
+                );
+                let mut verdict = Verdict::accept().with_annotations(annotations).with_warnings(warnings);
+                verdict.mutated_object = Some(mutated);
+                return verdict;
             }
-            let object_name = report.findings.first().map(|f| f.object.to_string()).unwrap_or_default();
-            let mut warnings: Vec<String> = fixed
+            // Rejected after all: name the findings no fix covered, at the paths the user wrote.
+            let unfixed: Vec<&Finding> = report
+                .findings
                 .iter()
-                .map(|f| format!("sa-guard changed {object_name}: {} at {} ([{}])", f.description, f.path, f.rule_id))
+                .enumerate()
+                .filter(|(i, f)| f.level >= Level::Deny && !fixed.iter().any(|a| a.index == *i))
+                .map(|(_, f)| f)
                 .collect();
-            warnings.extend(warning_lines(&after));
-            annotations.insert(
-                AUDIT_KEY_FIXED.into(),
-                fixed.iter().map(|f| format!("{} {}: {}", f.rule_id, f.path, f.description)).collect::<Vec<_>>().join("; "),
-            );
-            let mut verdict = Verdict::accept().with_annotations(annotations).with_warnings(warnings);
-            verdict.mutated_object = Some(mutated);
-            return verdict;
+            let listed = if unfixed.is_empty() { after.at_least(Level::Deny).collect() } else { unfixed };
+            let mut message = denial_message(&listed);
+            message.push_str(&format!(
+                "\nFixed automatically once the findings above are resolved: {}",
+                fixed.iter().map(|f| format!("[{}] {}", f.rule_id, f.description)).collect::<Vec<_>>().join("; ")
+            ));
+            return Verdict::reject(CODE_DENIED, message)
+                .with_annotations(annotations)
+                .with_warnings(warning_lines(&report));
         }
     }
 
-    if report.at_least(Level::Deny).next().is_some() {
-        return Verdict::reject(CODE_DENIED, denial_message(&report))
+    let denied: Vec<&Finding> = report.at_least(Level::Deny).collect();
+    if !denied.is_empty() {
+        return Verdict::reject(CODE_DENIED, denial_message(&denied))
             .with_annotations(annotations)
             .with_warnings(warning_lines(&report));
     }
@@ -312,6 +322,8 @@ fn may_mutate(object: &Value, request: &AdmissionPayload) -> bool {
 /// One fix that was applied.
 #[derive(Debug, Clone, PartialEq)]
 struct AppliedFix {
+    /// Index of the finding in the report.
+    index: usize,
     rule_id: String,
     path: String,
     description: String,
@@ -328,7 +340,7 @@ pub const ADMISSION_FIX_RULES: &[&str] = &["SAG001", "SAG002"];
 fn apply_fixes(object: &Value, report: &Report) -> Option<(Value, Vec<AppliedFix>)> {
     let mut mutated = object.clone();
     let mut applied = Vec::new();
-    for finding in report.at_least(Level::Deny) {
+    for (index, finding) in report.findings.iter().enumerate().filter(|(_, f)| f.level >= Level::Deny) {
         let Some(fix) = &finding.fix else { continue };
         if !ADMISSION_FIX_RULES.contains(&finding.rule_id.as_str()) {
             continue;
@@ -337,6 +349,7 @@ fn apply_fixes(object: &Value, report: &Report) -> Option<(Value, Vec<AppliedFix
         if json_patch::patch(&mut candidate, &fix.patch).is_ok() && candidate != mutated {
             mutated = candidate;
             applied.push(AppliedFix {
+                index,
                 rule_id: finding.rule_id.clone(),
                 path: finding.path.clone(),
                 description: fix.description.clone(),
@@ -346,9 +359,9 @@ fn apply_fixes(object: &Value, report: &Report) -> Option<(Value, Vec<AppliedFix
     (!applied.is_empty()).then_some((mutated, applied))
 }
 
-/// The rejection message: every deny-level finding with what to do about it, one per line.
-fn denial_message(report: &Report) -> String {
-    let denied: Vec<&Finding> = report.at_least(Level::Deny).collect();
+/// The rejection message: every finding given (the deny-level ones) with what to do about it,
+/// one per line.
+fn denial_message(denied: &[&Finding]) -> String {
     let subject = denied.first().map(|f| f.object.to_string()).unwrap_or_default();
     let count = match denied.len() {
         1 => "1 finding".to_string(),
@@ -611,7 +624,7 @@ mod tests {
             validate(&serde_json::to_vec(&p).unwrap(), &NoCluster)
         };
         assert_eq!(with_sub_resource("status"), Verdict::accept());
-        assert_eq!(with_sub_resource("ephemeralcontainers").code, Some(403));
+        assert_eq!(with_sub_resource("scale"), Verdict::accept());
         assert_eq!(with_sub_resource("").code, Some(403), "an empty subResource is the main resource");
     }
 
@@ -630,6 +643,115 @@ mod tests {
         assert!(!may_mutate(&pod, &request(Operation::Update, Some("ephemeralcontainers"))));
         let deployment = json!({"kind": "Deployment"});
         assert!(may_mutate(&deployment, &request(Operation::Update, None)));
+    }
+
+    /// checkout-api's Pod as the policy sees it: the ServiceAccount admission plugin has already
+    /// named the default ServiceAccount and injected the token volume.
+    fn checkout_pod() -> Value {
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "checkout-api-9c4b2f-m8nzx", "namespace": "production"},
+            "spec": {
+                "serviceAccountName": "default", "serviceAccount": "default",
+                "containers": [{"name": "checkout-api", "image": "company/checkout-api:2.0.3", "volumeMounts": [
+                    {"name": "kube-api-access-x7k2p", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}
+                ]}],
+                "volumes": [{"name": "kube-api-access-x7k2p", "projected": {"sources": [
+                    {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                    {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
+                ]}}]
+            }
+        })
+    }
+
+    fn pod_request(operation: &str, sub_resource: Option<&str>, pod: Value, settings: Value) -> Verdict {
+        let mut request = json!({"operation": operation, "namespace": "production", "object": pod,
+                                 "kind": {"group": "", "version": "v1", "kind": "Pod"}});
+        if let Some(sub) = sub_resource {
+            request["subResource"] = json!(sub);
+        }
+        validate(&serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap(), &NoCluster)
+    }
+
+    const SAG002_POD_LINE: &str = "[SAG002] Pod production/checkout-api-9c4b2f-m8nzx /spec/automountServiceAccountToken: \
+        the Pod spec does not set automountServiceAccountToken and ServiceAccount production/default was not looked up \
+        because context-aware lookups are off, so its automountServiceAccountToken is unknown; Kubernetes' default is \
+        true, so an API token is mounted";
+    const SAG002_FIX: &str = "set automountServiceAccountToken: false and remove the injected token volume kube-api-access-x7k2p";
+
+    #[test]
+    fn pods_are_fixed_on_create_including_the_injected_token_volume() {
+        let verdict = pod_request("CREATE", None, checkout_pod(), only(&["SAG002"], json!({"mutate": true})));
+        let mut fixed = checkout_pod();
+        fixed["spec"]["automountServiceAccountToken"] = json!(false);
+        fixed["spec"]["volumes"] = json!([]);
+        fixed["spec"]["containers"][0]["volumeMounts"] = json!([]);
+        assert!(verdict.accepted, "{verdict:?}");
+        assert_eq!(verdict.mutated_object, Some(fixed));
+        assert_eq!(verdict.warnings, Some(vec![format!(
+            "sa-guard changed Pod production/checkout-api-9c4b2f-m8nzx: {SAG002_FIX} at /spec/automountServiceAccountToken ([SAG002])"
+        )]));
+        assert_eq!(
+            verdict.audit_annotations.unwrap()["sa-guard.fixed"],
+            format!("SAG002 /spec/automountServiceAccountToken: {SAG002_FIX}")
+        );
+    }
+
+    #[test]
+    fn running_pods_are_never_mutated() {
+        for (operation, sub_resource) in [("UPDATE", None), ("UPDATE", Some("ephemeralcontainers"))] {
+            let verdict = pod_request(operation, sub_resource, checkout_pod(), only(&["SAG002"], json!({"mutate": true})));
+            assert_eq!(verdict.mutated_object, None, "{sub_resource:?}");
+            assert_eq!(verdict.code, Some(403));
+            let message = verdict.message.unwrap();
+            assert!(message.starts_with(&format!(
+                "sa-guard denied Pod production/checkout-api-9c4b2f-m8nzx (1 finding):\n{SAG002_POD_LINE} What to do: "
+            )), "{message}");
+        }
+    }
+
+    #[test]
+    fn ephemeral_containers_are_judged_on_the_whole_pod() {
+        let with_debugger = |mut pod: Value| {
+            pod["spec"]["ephemeralContainers"] = json!([{"name": "debugger", "image": "busybox", "targetContainerName": "checkout-api"}]);
+            pod
+        };
+        let settings = only(&["SAG002"], json!({}));
+        let clean = pod_request("UPDATE", Some("ephemeralcontainers"), with_debugger(checkout_pod_fixed()), settings.clone());
+        assert_eq!(clean, Verdict::accept());
+        let verdict = pod_request("UPDATE", Some("ephemeralcontainers"), with_debugger(checkout_pod()), settings);
+        assert_eq!(verdict.code, Some(403));
+        assert!(verdict.message.unwrap().contains(SAG002_POD_LINE));
+    }
+
+    fn checkout_pod_fixed() -> Value {
+        let mut pod = checkout_pod();
+        pod["spec"]["automountServiceAccountToken"] = json!(false);
+        pod["spec"]["volumes"] = json!([]);
+        pod["spec"]["containers"][0]["volumeMounts"] = json!([]);
+        pod
+    }
+
+    #[test]
+    fn a_finding_no_fix_covers_still_rejects_and_names_the_pending_fix() {
+        let mut pod = checkout_pod();
+        pod["spec"]["volumes"].as_array_mut().unwrap().push(json!(
+            {"name": "token-legacy-client", "projected": {"sources": [{"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}}]}}
+        ));
+        let verdict = pod_request("CREATE", None, pod, only(&["SAG002", "SAG005"], json!({"mutate": true})));
+        assert_eq!(verdict.mutated_object, None);
+        assert_eq!(verdict.code, Some(403));
+        let message = verdict.message.unwrap();
+        let lines: Vec<&str> = message.lines().collect();
+        assert_eq!(lines.len(), 3, "{message}");
+        assert_eq!(lines[0], "sa-guard denied Pod production/checkout-api-9c4b2f-m8nzx (1 finding):");
+        // the path the user wrote (volume 1), not the path in the fixed object (volume 0)
+        assert!(lines[1].starts_with(
+            "[SAG005] Pod production/checkout-api-9c4b2f-m8nzx /spec/volumes/1/projected/sources/0/serviceAccountToken: \
+             the projected token in volume token-legacy-client has no audience"
+        ), "{}", lines[1]);
+        assert_eq!(lines[2], format!("Fixed automatically once the findings above are resolved: [SAG002] {SAG002_FIX}"));
     }
 
     fn finding_with_fix(rule_id: &str, patch: Value) -> Finding {
@@ -665,6 +787,7 @@ mod tests {
         let (mutated, applied) = apply_fixes(&object, &report).unwrap();
         assert_eq!(mutated, json!({"spec": {"a": 1, "automountServiceAccountToken": false}}));
         assert_eq!(applied, vec![AppliedFix {
+            index: 0,
             rule_id: "SAG002".into(),
             path: "/spec".into(),
             description: "SAG002 fix".into()

@@ -204,15 +204,28 @@ impl<'a> PodSpec<'a> {
     }
 }
 
+/// The `expirationSeconds` the ServiceAccount admission plugin writes into the volume it injects
+/// (Kubernetes' `WarnOnlyBoundTokenExpirationSeconds`), whatever lifetime the API server issues.
+pub const INJECTED_TOKEN_EXPIRATION_SECONDS: i64 = 3607;
+
 /// The volume the ServiceAccount admission plugin injects into Pods (`kube-api-access-<suffix>`):
-/// a projected serviceAccountToken without audience plus `kube-root-ca.crt` and the namespace.
-/// It is the automount mechanism itself, so token-shape rules skip it.
+/// one projected serviceAccountToken without audience, for 3607 seconds, at `token`, plus
+/// `kube-root-ca.crt` and the namespace. It is the automount mechanism itself, so token-shape
+/// rules skip it. A volume that only borrows the name (a long lifetime, an audience, a second
+/// token) is not the plugin's and is checked like any other.
 pub fn is_injected_api_access_volume(volume: &Value) -> bool {
     let named = volume.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with("kube-api-access-"));
     let sources = volume.pointer("/projected/sources").and_then(Value::as_array);
+    let is_plugin_token = |token: &Value| {
+        let no_audience = token.get("audience").is_none_or(|a| a.is_null() || a.as_str() == Some(""));
+        no_audience
+            && token.get("expirationSeconds").and_then(as_i64) == Some(INJECTED_TOKEN_EXPIRATION_SECONDS)
+            && token.get("path").and_then(Value::as_str) == Some("token")
+    };
     named
         && sources.is_some_and(|sources| {
-            sources.iter().any(|s| s.get("serviceAccountToken").is_some())
+            let tokens: Vec<&Value> = sources.iter().filter_map(|s| s.get("serviceAccountToken")).collect();
+            matches!(tokens[..], [token] if is_plugin_token(token))
                 && sources.iter().any(|s| s.pointer("/configMap/name").and_then(Value::as_str) == Some("kube-root-ca.crt"))
         })
 }
@@ -300,6 +313,30 @@ mod tests {
         assert_eq!(as_i64(&json!(u64::MAX)), Some(i64::MAX));
         assert_eq!(as_i64(&json!("99999999999999999999999")), Some(i64::MAX));
         assert_eq!(as_i64(&json!("ten")), None);
+    }
+
+    #[test]
+    fn injected_volume_has_the_plugins_exact_token() {
+        let volume = |token: Value| {
+            json!({"name": "kube-api-access-x7k2p", "projected": {"sources": [
+                {"serviceAccountToken": token},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            ]}})
+        };
+        assert!(is_injected_api_access_volume(&volume(json!({"expirationSeconds": 3607, "path": "token"}))));
+        // look-alikes written by hand: a long lifetime, an audience, another path
+        assert!(!is_injected_api_access_volume(&volume(json!({"expirationSeconds": 315360000, "path": "token"}))));
+        assert!(!is_injected_api_access_volume(&volume(json!({"expirationSeconds": 3607, "path": "token", "audience": "vault"}))));
+        assert!(!is_injected_api_access_volume(&volume(json!({"path": "token"}))));
+        assert!(!is_injected_api_access_volume(&volume(json!({"expirationSeconds": 3607, "path": "other"}))));
+        // a second token source rides along
+        let mut two = volume(json!({"expirationSeconds": 3607, "path": "token"}));
+        two["projected"]["sources"].as_array_mut().unwrap().push(json!({"serviceAccountToken": {"path": "t2", "expirationSeconds": 3607}}));
+        assert!(!is_injected_api_access_volume(&two));
+        // not named like the plugin's
+        let mut renamed = volume(json!({"expirationSeconds": 3607, "path": "token"}));
+        renamed["name"] = json!("api-access");
+        assert!(!is_injected_api_access_volume(&renamed));
     }
 
     #[test]

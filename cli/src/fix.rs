@@ -2,11 +2,15 @@
 //! lines stay as they are) and show a unified diff, or write the files with `--write`.
 
 use sa_guard::manifest;
-use sa_guard::Fix;
+use sa_guard::{Finding, Fix};
 use similar::TextDiff;
 
+use crate::input::{Inputs, Source};
 use crate::lint::{evaluate_inputs, write_stdout};
-use crate::{InputArgs, EXIT_INPUT_ERROR};
+use crate::{InputArgs, EXIT_FINDINGS, EXIT_INPUT_ERROR};
+
+/// One fix to apply: the object's index in its file, the fix, the finding it comes from.
+type Planned<'a> = (usize, &'a Fix, &'a Finding);
 
 pub fn run(args: &InputArgs, write: bool) -> u8 {
     if write && args.paths.iter().any(|p| p == "-") {
@@ -20,88 +24,116 @@ pub fn run(args: &InputArgs, write: bool) -> u8 {
             return EXIT_INPUT_ERROR;
         }
     };
+    // apply_fixes patches the values the manifests hold; the evaluation had borrowed them.
     evaluation.inputs.restore_values();
     let inputs = &evaluation.inputs;
-    let mut failed = !inputs.errors.is_empty();
+    let mut input_error = !inputs.errors.is_empty();
     for error in &inputs.errors {
         eprintln!("{error}");
     }
 
-    // Fixes grouped by file, as (object index in that file, fix).
-    let mut per_source: Vec<Vec<(usize, &Fix)>> = vec![Vec::new(); inputs.sources.len()];
+    let mut per_source: Vec<Vec<Planned<'_>>> = vec![Vec::new(); inputs.sources.len()];
     let mut without_fix = 0;
     for finding in &evaluation.findings {
         match &finding.fix {
             Some(fix) => {
                 let (source_index, local) = inputs.owners[finding.object_index];
-                per_source[source_index].push((local, fix));
+                per_source[source_index].push((local, fix, finding));
             }
             None => without_fix += 1,
         }
     }
 
     let mut diff = String::new();
-    let (mut fixed_findings, mut fixed_files) = (0, 0);
-    for (source, fixes) in inputs.sources.iter().zip(&per_source) {
-        if fixes.is_empty() {
+    let (mut fixed_findings, mut fixed_files, mut not_applied) = (0, 0, 0);
+    for (source, planned) in inputs.sources.iter().zip(&per_source) {
+        if planned.is_empty() {
             continue;
         }
-        let fixed = match manifest::apply_fixes(source.manifests.text(), &source.manifests, fixes) {
-            Ok(fixed) => fixed,
-            Err(error) => {
-                eprintln!("{}: error: cannot apply fixes: {error:?}", source.label);
-                failed = true;
-                continue;
-            }
-        };
+        let (fixed, applied) = apply(inputs, source, planned);
+        not_applied += planned.len() - applied;
         if fixed == source.manifests.text() {
             continue;
         }
-        fixed_findings += fixes.len();
+        fixed_findings += applied;
         fixed_files += 1;
         match (&source.path, write) {
             (Some(path), true) => {
                 if let Err(e) = std::fs::write(path, &fixed) {
                     eprintln!("{}: error: cannot write: {e}", source.label);
-                    failed = true;
+                    input_error = true;
                 }
             }
             _ => {
-                let text_diff = TextDiff::from_lines(source.manifests.text(), &fixed);
-                let unified = text_diff
+                // similar marks a missing final newline itself (`\ No newline at end of file`).
+                let unified = TextDiff::from_lines(source.manifests.text(), &fixed)
                     .unified_diff()
                     .context_radius(3)
                     .header(&format!("a/{}", source.label), &format!("b/{}", source.label))
                     .to_string();
-                // similar marks a missing final newline itself (`\ No newline at end of file`).
                 diff.push_str(&unified);
             }
         }
     }
-    if !diff.is_empty() {
-        if let Err(e) = write_stdout(&diff) {
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                eprintln!("sa-guard: cannot write the diff: {e}");
-            }
-            return EXIT_INPUT_ERROR;
+    if let Err(e) = write_stdout(&diff) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("sa-guard: cannot write the diff: {e}");
         }
+        return EXIT_INPUT_ERROR;
     }
-    let verb = if write { "fixed" } else { "would fix" };
-    let mut summary = format!(
-        "sa-guard: {verb} {fixed_findings} finding{} in {fixed_files} file{}",
-        if fixed_findings == 1 { "" } else { "s" },
-        if fixed_files == 1 { "" } else { "s" }
-    );
-    if without_fix > 0 {
-        summary.push_str(&format!(
-            "; {without_fix} finding{} without an automatic fix (see sa-guard lint)",
-            if without_fix == 1 { "" } else { "s" }
-        ));
-    }
-    eprintln!("{summary}");
-    if failed {
+    eprintln!("{}", summary(write, fixed_findings, fixed_files, not_applied, without_fix));
+    if input_error {
         EXIT_INPUT_ERROR
+    } else if not_applied > 0 {
+        EXIT_FINDINGS
     } else {
         0
     }
+}
+
+/// The file's text with as many fixes as apply; returns it and how many were applied. All at
+/// once first; when that fails, one by one, so one fix that cannot be written (a field from a
+/// YAML alias, two fixes on one line) does not hold back the others.
+fn apply(inputs: &Inputs, source: &Source, planned: &[Planned<'_>]) -> (String, usize) {
+    let text = source.manifests.text();
+    let all: Vec<(usize, &Fix)> = planned.iter().map(|&(local, fix, _)| (local, fix)).collect();
+    if let Ok(fixed) = manifest::apply_fixes(text, &source.manifests, &all) {
+        return (fixed, planned.len());
+    }
+    let mut accepted: Vec<(usize, &Fix)> = Vec::new();
+    let mut fixed = text.to_string();
+    for &(local, fix, finding) in planned {
+        accepted.push((local, fix));
+        match manifest::apply_fixes(text, &source.manifests, &accepted) {
+            Ok(text) => fixed = text,
+            Err(error) => {
+                accepted.pop();
+                let (_, span) = inputs.locate(finding.object_index, &finding.path);
+                eprintln!(
+                    "{}:{}:{}: {} fix not applied ({}): {error}",
+                    source.label, span.line, span.column, finding.rule_id, fix.description
+                );
+            }
+        }
+    }
+    (fixed, accepted.len())
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn summary(write: bool, fixed: usize, files: usize, not_applied: usize, without_fix: usize) -> String {
+    let verb = if write { "fixed" } else { "would fix" };
+    let mut line = format!("sa-guard: {verb} {} in {}", plural(fixed, "finding", "findings"), plural(files, "file", "files"));
+    if not_applied > 0 {
+        line.push_str(&format!("; {} could not be applied (see above)", plural(not_applied, "fix", "fixes")));
+    }
+    if without_fix > 0 {
+        line.push_str(&format!("; {} without an automatic fix (see sa-guard lint)", plural(without_fix, "finding", "findings")));
+    }
+    if fixed > 0 && !write {
+        line.push_str("; run with --write to apply");
+    }
+    line
 }

@@ -121,7 +121,11 @@ pub fn run(args: &InputArgs, fail_on: Level, format: Format) -> u8 {
         }
         return EXIT_INPUT_ERROR;
     }
-    exit_code(&outcome, fail_on)
+    let code = exit_code(&outcome, fail_on);
+    // The process ends right after: freeing a large bundle node by node would only cost time.
+    std::mem::forget(outcome);
+    std::mem::forget(evaluation);
+    code
 }
 
 pub fn exit_code(outcome: &Outcome<'_>, fail_on: Level) -> u8 {

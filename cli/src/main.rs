@@ -16,6 +16,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sa_guard::Level;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit status for usage and input errors (clap uses the same for bad arguments).
 pub const EXIT_INPUT_ERROR: u8 = 2;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -65,7 +68,8 @@ enum Command {
         sa-guard fix k8s/             # show what would change\n  \
         sa-guard fix k8s/ --write     # change the files in place\n  \
         sa-guard fix - < app.yaml     # diff for stdin\n\n\
-        Comments and the formatting of untouched lines are kept.")]
+        Comments and the formatting of untouched lines are kept.\n\
+        Exit codes: 0 done, 1 a fix could not be applied, 2 usage or input error.")]
     Fix {
         #[command(flatten)]
         input: InputArgs,

@@ -28,9 +28,19 @@ impl ObjectCluster {
         objects.push(object);
     }
 
+    /// The stored object; every namespace also has the `default` ServiceAccount its controller
+    /// creates (without `automountServiceAccountToken`) until a manifest replaces it.
     pub fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
         let objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
-        objects.iter().find(|o| identity(o) == (api_version, kind, namespace, name)).cloned()
+        let stored = objects.iter().find(|o| identity(o) == (api_version, kind, namespace, name)).cloned();
+        match (stored, api_version, kind, namespace, name) {
+            (None, "v1", "ServiceAccount", Some(ns), "default") => Some(serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": ns}
+            })),
+            (stored, ..) => stored,
+        }
     }
 }
 
@@ -106,6 +116,11 @@ mod tests {
         let err = ask("nope").unwrap_err();
         assert!(err.starts_with("ApiError: serviceaccounts \"nope\" not found: NotFound"), "{err}");
         assert!(err.contains("reason: \"NotFound\", code: 404"), "{err}");
+        // The controller-made default ServiceAccount exists in every namespace.
+        assert_eq!(
+            cluster.get("v1", "ServiceAccount", Some("build"), "default"),
+            Some(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "build"}}))
+        );
     }
 
     #[test]

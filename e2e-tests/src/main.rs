@@ -208,9 +208,15 @@ fn review_command(args: ReviewArgs) -> Result<ExitCode, String> {
     let operation = args.operation.to_ascii_uppercase();
     let object = single_object(&args.file)?;
     let old = args.old.as_deref().map(single_object).transpose()?;
-    let seed = format!("{operation}:{}", args.file.display());
-    let uid = args.uid.unwrap_or_else(|| apiserver::request_uid(&seed));
-    let suffix = apiserver::name_suffix(&args.file.display().to_string());
+    let uid = args.uid.unwrap_or_else(|| apiserver::request_uid(&format!("{operation}:{object}")));
+    // Stable across machines and checkouts: derived from the object, not from the file's path.
+    let identity = |o: &Value, field: &str| o.pointer(field).and_then(Value::as_str).unwrap_or("").to_string();
+    let suffix = apiserver::name_suffix(&format!(
+        "{}/{}/{}",
+        identity(&object, "/kind"),
+        identity(&object, "/metadata/namespace"),
+        identity(&object, "/metadata/name")
+    ));
     let as_admitted = |mut o: Value| {
         if o.get("kind").and_then(Value::as_str) == Some("Pod") {
             // Stored Pods went through the plugin when they were created.

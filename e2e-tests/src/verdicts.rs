@@ -248,7 +248,9 @@ pub fn render(verdicts: &[ObjectVerdict]) -> String {
                         let _ = writeln!(out, "  MUTATED (unreadable patch: {e})");
                     }
                 }
-                if let Some(annotations) = r.audit_annotations.as_ref().filter(|a| !a.is_empty()) {
+                // A denial's message already says everything; an acceptance may have been
+                // decided by an exemption or a fix that only the audit annotations record.
+                if let Some(annotations) = r.audit_annotations.as_ref().filter(|a| r.allowed && !a.is_empty()) {
                     let _ = writeln!(out, "  AUDIT");
                     for (key, value) in annotations {
                         let _ = writeln!(out, "    {key}: {value}");

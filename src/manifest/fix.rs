@@ -269,6 +269,19 @@ impl<'a> Planner<'a> {
         self.edits.push(Edit { start, end, text, object_index, target });
     }
 
+    /// Inserts `line` as a new line after the line holding `after`. It goes at the start of the
+    /// next line, so that deleting the line holding `after` does not overlap it.
+    fn push_line_after(&mut self, object_index: usize, target: String, after: usize, line: String) {
+        let nl = self.newline;
+        let line_end = self.source.line_end(after);
+        if line_end == self.source.text.len() {
+            self.push(object_index, target, line_end, line_end, format!("{nl}{line}"));
+        } else {
+            let at = self.source.next_line_start(after);
+            self.push(object_index, target, at, at, format!("{line}{nl}"));
+        }
+    }
+
     /// A whole-value rewrite makes earlier edits inside that value moot.
     fn supersede(&mut self, object_index: usize, pointer: &str) {
         let inner = format!("{pointer}/");
@@ -289,9 +302,8 @@ impl<'a> Planner<'a> {
         }
         let Some(first_key) = first_key else { return Err("the mapping has no keys".into()) };
         let indent = self.source.indent_before(*first_key);
-        let at = self.source.line_end(map.end);
-        let text = format!("{nl}{indent}{}", render_entry(key, value, &indent, nl));
-        self.push(object_index, pointer, at, at, text);
+        let line = format!("{indent}{}", render_entry(key, value, &indent, nl));
+        self.push_line_after(object_index, pointer, map.end, line);
         Ok(())
     }
 
@@ -371,9 +383,11 @@ impl<'a> Planner<'a> {
                 self.push(object_index, pointer, at, at, format!("{indent}- {body}{nl}"));
             }
             None => {
-                let last = items.last().expect("not empty");
-                let at = self.source.line_end(last.end.max(last.start));
-                self.push(object_index, pointer, at, at, format!("{nl}{indent}- {body}"));
+                // After the last item still there (one removed earlier keeps its line until
+                // the edits are applied).
+                let remaining = self.objects[&object_index].sequences.get(&seq_pointer).and_then(|slots| slots.iter().rev().flatten().next().copied());
+                let last = remaining.map_or_else(|| items.last().expect("not empty"), |i| &items[i]);
+                self.push_line_after(object_index, pointer, last.end.max(last.start), format!("{indent}- {body}"));
             }
         }
         Ok(())
@@ -458,7 +472,13 @@ impl<'a> Planner<'a> {
                 return Err(FixError::Conflict { object_index: edit.object_index, path: edit.target.clone() });
             }
             output.push_str(&text[cursor..edit.start]);
-            output.push_str(&edit.text);
+            // A line appended at the end of a text without a final line break starts with one;
+            // if the line before it was deleted, the output already ends with one.
+            let appended_after_deletion = edit.start == text.len() && output.ends_with('\n');
+            match edit.text.strip_prefix(self.newline).filter(|_| appended_after_deletion) {
+                Some(line) => output.push_str(line),
+                None => output.push_str(&edit.text),
+            }
             cursor = edit.end;
         }
         output.push_str(&text[cursor..]);

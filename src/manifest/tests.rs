@@ -390,6 +390,17 @@ spec:
             {"op": "remove", "path": "/spec/serviceAccount"}]))]),
         text.replace("  serviceAccount: legacy   # deprecated\n", "").replace("    secret: {secretName: legacy-token}\n", "    secret: {secretName: legacy-token}\n  serviceAccountName: legacy\n")
     );
+    // The same when the deprecated field is the last one: the new line goes where it was.
+    assert_eq!(
+        fix_text("spec:\n  containers: []\n  serviceAccount: legacy\nkind: Pod\n", &[(0, json!([
+            {"op": "add", "path": "/spec/serviceAccountName", "value": "legacy"},
+            {"op": "remove", "path": "/spec/serviceAccount"}]))]),
+        "spec:\n  containers: []\n  serviceAccountName: legacy\nkind: Pod\n"
+    );
+    assert_eq!(
+        fix_text("l:\n- a\n- b", &[(0, json!([{"op": "remove", "path": "/l/1"}, {"op": "add", "path": "/l/-", "value": "c"}]))]),
+        "l:\n- a\n- c"
+    );
     // Remove a list item (its two lines) and a key whose value is a nested block.
     assert_eq!(
         fix_text(text, &[(0, json!([{"op": "remove", "path": "/spec/containers/0/volumeMounts/0"}])), (0, json!([{"op": "remove", "path": "/spec/volumes"}]))]),

@@ -1,7 +1,7 @@
-//! Shared by the end-to-end tests: one compiled policy.wasm per test process, fixtures, settings.
+//! Shared by the end-to-end tests: one compiled policy.wasm per test process, fixtures, settings,
+//! and the expected responses built the way policy-server builds them.
 
-#![allow(dead_code)]
-
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -11,7 +11,7 @@ use sa_guard_e2e::cluster::Declared;
 use sa_guard_e2e::host::{Capabilities, HostCall, NoCapabilities, Policy};
 use sa_guard_e2e::metadata::Metadata;
 use sa_guard_e2e::replay::{Replay, Session};
-use sa_guard_e2e::review::{self, AdmissionResponse};
+use sa_guard_e2e::review::{self, AdmissionResponse, Status};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -126,4 +126,63 @@ pub fn with_object(request: &Value, edit: impl FnOnce(&mut Value)) -> Value {
     let mut request = request.clone();
     edit(&mut request["object"]);
     request
+}
+
+/// One finding as the policy reports it.
+pub struct Expected<'a> {
+    pub rule: &'a str,
+    pub path: &'a str,
+    pub message: &'a str,
+}
+
+pub fn finding<'a>(rule: &'a str, path: &'a str, message: &'a str) -> Expected<'a> {
+    Expected { rule, path, message }
+}
+
+fn remediation(rule: &str) -> &'static str {
+    sa_guard::rules::find(rule).unwrap_or_else(|| panic!("no rule {rule}")).meta.remediation
+}
+
+/// `sa-guard.<rule>` audit annotations: `<level> <path>: <message>`, joined with `; ` per rule.
+pub fn audit(level: &str, findings: &[Expected<'_>]) -> BTreeMap<String, String> {
+    let mut annotations: BTreeMap<String, String> = BTreeMap::new();
+    for f in findings {
+        let entry = format!("{level} {}: {}", f.path, f.message);
+        annotations
+            .entry(format!("sa-guard.{}", f.rule))
+            .and_modify(|v| {
+                v.push_str("; ");
+                v.push_str(&entry);
+            })
+            .or_insert(entry);
+    }
+    annotations
+}
+
+/// The rejection of `subject` (e.g. "Pod shop/web") for `findings`, code 403, with every
+/// finding in the message and in the audit annotations.
+pub fn denied(request: &Value, subject: &str, findings: &[Expected<'_>]) -> AdmissionResponse {
+    let count = if findings.len() == 1 { "1 finding".to_string() } else { format!("{} findings", findings.len()) };
+    let mut message = format!("sa-guard denied {subject} ({count}):");
+    for f in findings {
+        message.push_str(&format!("\n[{}] {subject} {}: {} What to do: {}", f.rule, f.path, f.message, remediation(f.rule)));
+    }
+    AdmissionResponse {
+        uid: uid(request),
+        allowed: false,
+        patch_type: None,
+        patch: None,
+        status: Some(Status { message: Some(message), code: Some(403) }),
+        audit_annotations: Some(audit("deny", findings)),
+        warnings: None,
+    }
+}
+
+/// Acceptance with `findings` as warnings (warn level).
+pub fn warned(request: &Value, subject: &str, findings: &[Expected<'_>]) -> AdmissionResponse {
+    AdmissionResponse {
+        audit_annotations: Some(audit("warn", findings)),
+        warnings: Some(findings.iter().map(|f| format!("[{}] {subject} {}: {}", f.rule, f.path, f.message)).collect()),
+        ..plain_accept(&uid(request))
+    }
 }

@@ -1,0 +1,246 @@
+//! Each admission rule denying or warning through policy.wasm, on requests shaped like the API
+//! server's. Settings enable one rule at a time so a verdict shows that rule alone.
+
+use serde_json::json;
+
+use crate::support::*;
+
+const SAG001_MESSAGE: &str = "the default ServiceAccount does not set automountServiceAccountToken, so every Pod in \
+    namespace production that names no ServiceAccount gets an API token mounted";
+
+#[test]
+fn sag001_default_service_account_that_mounts_tokens_is_denied() {
+    for name in ["serviceaccount-default.create", "serviceaccount-default.update", "lesson-checkout-api-serviceaccount-default"] {
+        let request = request(name);
+        let response = evaluate(&request, &only(&["SAG001"], json!({})));
+        // The whole message once literally, to pin the format the other tests build.
+        assert_eq!(
+            response.status.as_ref().unwrap().message.as_deref().unwrap(),
+            "sa-guard denied ServiceAccount production/default (1 finding):\n\
+             [SAG001] ServiceAccount production/default /automountServiceAccountToken: the default ServiceAccount \
+             does not set automountServiceAccountToken, so every Pod in namespace production that names no \
+             ServiceAccount gets an API token mounted What to do: Set automountServiceAccountToken: false on the \
+             default ServiceAccount (kubectl patch serviceaccount default -n <ns> -p \
+             '{\"automountServiceAccountToken\": false}').",
+            "{name}"
+        );
+        assert_eq!(
+            response,
+            denied(&request, "ServiceAccount production/default", &[finding("SAG001", "/automountServiceAccountToken", SAG001_MESSAGE)]),
+            "{name}"
+        );
+    }
+    let hardened = request("serviceaccount-default-hardened.create");
+    assert_eq!(evaluate(&hardened, &only(&["SAG001"], json!({}))), plain_accept("create-serviceaccount-default-hardened"));
+}
+
+/// Where each pod-bearing kind keeps its Pod spec.
+pub const WORKLOADS: &[(&str, &str, &str)] = &[
+    ("deployment-api", "Deployment shop/api", "/spec/template/spec"),
+    ("replicaset-api", "ReplicaSet shop/api-7c9d6b5f4", "/spec/template/spec"),
+    ("statefulset-api", "StatefulSet shop/api", "/spec/template/spec"),
+    ("daemonset-api", "DaemonSet shop/api", "/spec/template/spec"),
+    ("job-api", "Job shop/api-migrate", "/spec/template/spec"),
+    ("cronjob-api", "CronJob shop/api-report", "/spec/jobTemplate/spec/template/spec"),
+    ("replicationcontroller-api", "ReplicationController shop/api", "/spec/template/spec"),
+    ("podtemplate-api", "PodTemplate shop/api", "/template/spec"),
+];
+
+pub const SAG002_API_NOT_LOOKED_UP: &str = "the Pod spec does not set automountServiceAccountToken and ServiceAccount \
+    shop/api was not looked up because context-aware lookups are off, so its automountServiceAccountToken is unknown; \
+    Kubernetes' default is true, so an API token is mounted";
+
+#[test]
+fn sag002_implicit_token_is_denied_in_every_pod_bearing_kind() {
+    for (fixture, subject, spec) in WORKLOADS {
+        for operation in ["create", "update"] {
+            let request = request(&format!("{fixture}.{operation}"));
+            let path = format!("{spec}/automountServiceAccountToken");
+            assert_eq!(
+                evaluate(&request, &only(&["SAG002"], json!({}))),
+                denied(&request, subject, &[finding("SAG002", &path, SAG002_API_NOT_LOOKED_UP)]),
+                "{fixture}.{operation}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sag002_and_sag003_pod_on_the_default_service_account() {
+    let request = request("pod-default-sa.create");
+    let unknown = "the Pod spec does not set automountServiceAccountToken and ServiceAccount shop/default was not \
+        looked up because context-aware lookups are off, so its automountServiceAccountToken is unknown; Kubernetes' \
+        default is true";
+    let sag002 = format!("{unknown}, so an API token is mounted");
+    let sag003 = format!(
+        "serviceAccountName is default, so the workload runs as the namespace's shared default ServiceAccount with an \
+         API token mounted ({unknown})"
+    );
+    assert_eq!(
+        evaluate(&request, &only(&["SAG003"], json!({}))),
+        denied(&request, "Pod shop/web", &[finding("SAG003", "/spec/serviceAccountName", &sag003)])
+    );
+    // Default settings: both, in rule order.
+    assert_eq!(
+        evaluate(&request, &json!({})),
+        denied(
+            &request,
+            "Pod shop/web",
+            &[
+                finding("SAG002", "/spec/automountServiceAccountToken", &sag002),
+                finding("SAG003", "/spec/serviceAccountName", &sag003),
+            ]
+        )
+    );
+    // A dedicated ServiceAccount without a token: nothing to say.
+    let worker = request("pod-no-token.create");
+    assert_eq!(evaluate(&worker, &json!({})), plain_accept("create-pod-no-token"));
+}
+
+#[test]
+fn sag004_deprecated_service_account_field_warns() {
+    // Only a hand-written request can carry it: the API server copies serviceAccount into
+    // serviceAccountName before admission.
+    let request = request("handwritten-deployment-deprecated-field");
+    let sag004 = finding(
+        "SAG004",
+        "/spec/template/spec/serviceAccount",
+        "only the deprecated serviceAccount field names the ServiceAccount (api); use serviceAccountName",
+    );
+    assert_eq!(evaluate(&request, &json!({})), warned(&request, "Deployment shop/api", &[sag004]));
+    let deny = json!({"rules": {"SAG004": "deny"}});
+    let request_deny = evaluate(&request, &deny);
+    assert_eq!(request_deny.status.as_ref().and_then(|s| s.code), Some(403));
+}
+
+const REPORTER: &str = "Pod shop/reporter";
+const TOKEN: &str = "/spec/volumes/0/projected/sources/0/serviceAccountToken";
+
+#[test]
+fn sag005_projected_token_for_the_api_server_is_denied() {
+    let request = request("pod-projected-api-token.create");
+    let path = format!("{TOKEN}/audience");
+    assert_eq!(
+        evaluate(&request, &only(&["SAG005"], json!({}))),
+        denied(
+            &request,
+            REPORTER,
+            &[finding(
+                "SAG005",
+                &path,
+                "the projected token in volume api-token has audience \"https://kubernetes.default.svc\", which is in denied_audiences"
+            )]
+        )
+    );
+}
+
+#[test]
+fn sag006_long_lived_projected_token_warns() {
+    let request = request("pod-projected-api-token.create");
+    let path = format!("{TOKEN}/expirationSeconds");
+    let sag006 = finding(
+        "SAG006",
+        &path,
+        "the projected token in volume api-token lives 86400 seconds, longer than max_token_expiration_seconds (3600)",
+    );
+    assert_eq!(evaluate(&request, &only(&["SAG006"], json!({}))), warned(&request, REPORTER, &[sag006]));
+    // A day is within a two-day maximum.
+    let relaxed = only(&["SAG006"], json!({"max_token_expiration_seconds": 172800}));
+    assert_eq!(evaluate(&request, &relaxed), plain_accept("create-pod-projected-api-token"));
+}
+
+#[test]
+fn sag007_legacy_token_secret_and_secrets_list_are_denied() {
+    let secret = request("secret-legacy-token.create");
+    assert_eq!(
+        evaluate(&secret, &only(&["SAG007"], json!({}))),
+        denied(
+            &secret,
+            "Secret production/order-api-sa-token",
+            &[finding(
+                "SAG007",
+                "/type",
+                "a Secret of type kubernetes.io/service-account-token holds a token for ServiceAccount order-api-sa \
+                 that never expires, readable by anyone who can read Secrets in namespace production"
+            )]
+        )
+    );
+    let sa = request("serviceaccount-legacy-secrets.update");
+    assert_eq!(
+        evaluate(&sa, &only(&["SAG007"], json!({}))),
+        denied(
+            &sa,
+            "ServiceAccount ci/build-bot",
+            &[finding(
+                "SAG007",
+                "/secrets",
+                "the ServiceAccount lists Secrets under secrets (build-bot-token-x8k2d), the legacy way of attaching \
+                 long-lived token Secrets; Pods get short-lived projected tokens without it"
+            )]
+        )
+    );
+}
+
+const DEFAULT_EDIT_SAG008: &str = "the default ServiceAccount of namespace production is bound to ClusterRole edit in \
+    namespace production: every Pod in production that names no ServiceAccount inherits these permissions";
+const DEFAULT_EDIT_SAG009: &str = "ServiceAccount production/default is bound to the built-in ClusterRole edit in \
+    namespace production: read and write on most namespaced objects, including Secrets, pods/exec and running Pods as \
+    any ServiceAccount of the namespace";
+
+#[test]
+fn sag008_default_service_account_with_a_role_is_denied() {
+    let request = request("rolebinding-default-edit.create");
+    assert_eq!(
+        evaluate(&request, &only(&["SAG008"], json!({}))),
+        denied(&request, "RoleBinding production/default-edit", &[finding("SAG008", "/subjects/0", DEFAULT_EDIT_SAG008)])
+    );
+}
+
+#[test]
+fn sag009_service_account_with_a_privileged_built_in_role_is_denied() {
+    let request = request("clusterrolebinding-cluster-admin.create");
+    assert_eq!(
+        evaluate(&request, &only(&["SAG009"], json!({}))),
+        denied(
+            &request,
+            "ClusterRoleBinding deploy-bot-cluster-admin",
+            &[finding(
+                "SAG009",
+                "/subjects/0",
+                "ServiceAccount ci/deploy-bot is bound to the built-in ClusterRole cluster-admin across the cluster: \
+                 every verb on every resource"
+            )]
+        )
+    );
+    // The lesson's quiz: edit for the default ServiceAccount trips both binding rules.
+    let edit = request("rolebinding-default-edit.update");
+    assert_eq!(
+        evaluate(&edit, &json!({})),
+        denied(
+            &edit,
+            "RoleBinding production/default-edit",
+            &[finding("SAG008", "/subjects/0", DEFAULT_EDIT_SAG008), finding("SAG009", "/subjects/0", DEFAULT_EDIT_SAG009)]
+        )
+    );
+    // The lesson's read-only binding passes.
+    let order_api = request("rolebinding-order-api.create");
+    assert_eq!(evaluate(&order_api, &json!({})), plain_accept("create-rolebinding-order-api"));
+}
+
+#[test]
+fn sag010_binding_to_every_service_account_is_denied() {
+    let request = request("rolebinding-all-serviceaccounts.create");
+    assert_eq!(
+        evaluate(&request, &only(&["SAG010"], json!({}))),
+        denied(
+            &request,
+            "RoleBinding production/every-sa-reads-configmaps",
+            &[finding(
+                "SAG010",
+                "/subjects/0",
+                "Group system:serviceaccounts is bound to Role configmap-reader in namespace production: every \
+                 ServiceAccount in the cluster and so every Pod with a token gets these permissions"
+            )]
+        )
+    );
+}
