@@ -122,6 +122,10 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: app-{i}-aggregate
+aggregationRule:
+  clusterRoleSelectors:
+    - matchLabels:
+        aggregate-to: app-{i}
 rules: []
 ---
 apiVersion: rbac.authorization.k8s.io/v1

@@ -43,6 +43,10 @@ pub struct Bundle<'a> {
     roles: HashMap<Key<'a>, usize>,
     cluster_roles: HashMap<&'a str, usize>,
     secrets: HashMap<Key<'a>, usize>,
+    /// Every ClusterRole, in order, and by label: aggregation selectors look candidates up
+    /// instead of scanning the bundle once per aggregating role (quadratic in manifest mode).
+    cluster_role_indices: Vec<usize>,
+    cluster_roles_by_label: HashMap<&'a str, HashMap<&'a str, Vec<usize>>>,
 }
 
 impl<'a> Bundle<'a> {
@@ -63,6 +67,13 @@ impl<'a> Bundle<'a> {
                 }
                 "ClusterRole" => {
                     bundle.cluster_roles.entry(obj.name).or_insert(index);
+                    bundle.cluster_role_indices.push(index);
+                    let labels = value.pointer("/metadata/labels").and_then(Value::as_object);
+                    for (key, label) in labels.into_iter().flatten() {
+                        if let Some(label) = label.as_str() {
+                            bundle.cluster_roles_by_label.entry(key.as_str()).or_default().entry(label).or_default().push(index);
+                        }
+                    }
                 }
                 "Secret" => {
                     bundle.secrets.entry(key).or_insert(index);
@@ -88,6 +99,17 @@ impl<'a> Bundle<'a> {
 
     pub fn secret(&self, namespace: Option<&str>, name: &str) -> Option<&Obj<'a>> {
         self.secrets.get(&(namespace, name)).map(|&i| &self.objects[i])
+    }
+
+    /// Every ClusterRole, in order.
+    pub fn cluster_roles<'s>(&'s self) -> impl Iterator<Item = &'s Obj<'a>> + 's {
+        self.cluster_role_indices.iter().map(|&i| &self.objects[i])
+    }
+
+    /// The ClusterRoles whose label `key` is `value`, in order.
+    pub fn cluster_roles_labelled<'s>(&'s self, key: &str, value: &str) -> impl Iterator<Item = &'s Obj<'a>> + 's {
+        let indices = self.cluster_roles_by_label.get(key).and_then(|values| values.get(value));
+        indices.into_iter().flatten().map(|&i| &self.objects[i])
     }
 
     pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s Obj<'a>> + 's {

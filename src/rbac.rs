@@ -175,15 +175,29 @@ pub fn aggregated_cluster_roles<'a>(role: &Value, bundle: &Bundle<'a>) -> Vec<Ob
         else {
             continue;
         };
-        for candidate in bundle.of_kind("ClusterRole") {
-            if std::ptr::eq(candidate.value, role) || seen.contains(&candidate.index) {
-                continue;
-            }
-            let labels = candidate.value.pointer("/metadata/labels").and_then(Value::as_object);
-            if selectors.iter().any(|s| selector_matches(s, labels)) {
-                seen.insert(candidate.index);
-                found.push(*candidate);
-                pending.push(candidate.value);
+        for selector in selectors {
+            // Every matchLabels entry must hold, so the ClusterRoles carrying the first one are
+            // the only candidates (looked up, not scanned: linear for a bundle of many
+            // aggregating roles). Without matchLabels every ClusterRole is a candidate.
+            let first_label = selector.get("matchLabels").and_then(Value::as_object).and_then(|m| m.iter().next());
+            let candidates: Box<dyn Iterator<Item = &Obj<'a>> + '_> = match first_label {
+                Some((key, value)) => match value.as_str() {
+                    Some(value) => Box::new(bundle.cluster_roles_labelled(key, value)),
+                    // a label value is a string: a selector asking for anything else matches nothing
+                    None => Box::new(std::iter::empty()),
+                },
+                None => Box::new(bundle.cluster_roles()),
+            };
+            for candidate in candidates {
+                if std::ptr::eq(candidate.value, role) || seen.contains(&candidate.index) {
+                    continue;
+                }
+                let labels = candidate.value.pointer("/metadata/labels").and_then(Value::as_object);
+                if selector_matches(selector, labels) {
+                    seen.insert(candidate.index);
+                    found.push(*candidate);
+                    pending.push(candidate.value);
+                }
             }
         }
     }
@@ -310,5 +324,29 @@ mod tests {
         let bundle = Bundle::new(&objects, None);
         let names: Vec<&str> = aggregated_cluster_roles(&objects[0], &bundle).iter().map(|o| o.name).collect();
         assert_eq!(names, ["middle", "leaf"]);
+    }
+
+    #[test]
+    fn aggregation_selectors_of_every_shape() {
+        let objects = [
+            json!({"kind": "ClusterRole", "metadata": {"name": "top"}, "aggregationRule": {"clusterRoleSelectors": [
+                {"matchLabels": {"a": "1", "b": "2"}},
+                {"matchExpressions": [{"key": "c", "operator": "Exists"}]},
+                {"matchLabels": {"n": 1}},
+            ]}}),
+            json!({"kind": "ClusterRole", "metadata": {"name": "only-a", "labels": {"a": "1"}}}),
+            json!({"kind": "ClusterRole", "metadata": {"name": "a-and-b", "labels": {"b": "2", "a": "1"}}}),
+            json!({"kind": "ClusterRole", "metadata": {"name": "has-c", "labels": {"c": ""}}}),
+            json!({"kind": "ClusterRole", "metadata": {"name": "numeric", "labels": {"n": "1"}}}),
+            json!({"kind": "Role", "metadata": {"name": "not-a-cluster-role", "labels": {"a": "1", "b": "2"}}}),
+        ];
+        let bundle = Bundle::new(&objects, None);
+        let names: Vec<&str> = aggregated_cluster_roles(&objects[0], &bundle).iter().map(|o| o.name).collect();
+        assert_eq!(names, ["a-and-b", "has-c"]);
+        // an empty selector selects every ClusterRole but the aggregating one
+        let everything = [json!({"kind": "ClusterRole", "metadata": {"name": "all"}, "aggregationRule": {"clusterRoleSelectors": [{}]}}), objects[1].clone()];
+        let bundle = Bundle::new(&everything, None);
+        let names: Vec<&str> = aggregated_cluster_roles(&everything[0], &bundle).iter().map(|o| o.name).collect();
+        assert_eq!(names, ["only-a"]);
     }
 }

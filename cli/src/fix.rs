@@ -65,11 +65,17 @@ pub fn run(args: &InputArgs, write: bool) -> u8 {
                 }
             }
             _ => {
+                // git's a/ b/ prefixes for relative paths (`git apply`, `patch -p1`), none for absolute ones.
+                let (old, new) = if source.label.starts_with('/') {
+                    (source.label.clone(), source.label.clone())
+                } else {
+                    (format!("a/{}", source.label), format!("b/{}", source.label))
+                };
                 // similar marks a missing final newline itself (`\ No newline at end of file`).
                 let unified = TextDiff::from_lines(source.manifests.text(), &fixed)
                     .unified_diff()
                     .context_radius(3)
-                    .header(&format!("a/{}", source.label), &format!("b/{}", source.label))
+                    .header(&old, &new)
                     .to_string();
                 diff.push_str(&unified);
             }

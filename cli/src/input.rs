@@ -105,9 +105,17 @@ pub fn load(paths: &[String]) -> Inputs {
         let path = PathBuf::from(path);
         match std::fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => {
+                let before = files.len();
                 if let Err(error) = walk(&path, &mut files) {
                     inputs.errors.push(error);
                     inputs.unreadable += 1;
+                } else if files.len() == before {
+                    // A security check that silently passes on a wrong path is worse than none.
+                    inputs.errors.push(InputError {
+                        file: label(&path),
+                        span: None,
+                        message: "no .yaml, .yml or .json files in this directory".into(),
+                    });
                 }
             }
             // Files, and anything else (FIFOs, /dev/stdin): let the read report the problem.

@@ -348,6 +348,23 @@ pub fn sarif(outcome: &Outcome<'_>) -> String {
             result
         })
         .collect();
+    // Exempted findings stay visible as suppressed results, with the annotation's reason.
+    let suppressed = outcome.exemptions.iter().map(|exempted| {
+        let e = exempted.exemption;
+        let rule_index = all.iter().position(|r| r.meta.id == e.rule_id).expect("registered rule");
+        json!({
+            "ruleId": e.rule_id,
+            "ruleIndex": rule_index,
+            "level": sarif_level(rule_meta(&e.rule_id).default_level),
+            "message": {"text": format!("{} at {} is exempt: {}", e.object, pointer_or_root(&e.path), e.reason)},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": uri_reference(exempted.file)},
+                "region": sarif_region(exempted.span),
+            }}],
+            "suppressions": [{"kind": "inSource", "justification": e.reason}],
+        })
+    });
+    let results: Vec<Value> = results.into_iter().chain(suppressed).collect();
     let notifications: Vec<Value> = outcome
         .errors
         .iter()

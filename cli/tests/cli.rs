@@ -206,6 +206,22 @@ metadata:
          sa-guard: 0 findings in 1 object from 1 file; 1 exempted\n"
     );
     assert_eq!(r.code, 0);
+
+    // In SARIF an exempted finding is a suppressed result carrying the reason.
+    let r = run_in(&fixtures(), &["lint", "--format", "sarif", "-"], Some(manifest));
+    let sarif = json_of(&r.stdout);
+    assert_valid_sarif(&sarif_validator(), &sarif);
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "SAG001");
+    assert_eq!(result["suppressions"], json!([{"kind": "inSource", "justification": "sa-guard.io/exempt: managed by the cloud provider"}]));
+}
+
+#[test]
+fn a_directory_without_manifests_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("README.md"), "# not a manifest\n").unwrap();
+    let r = run_in(dir.path(), &["lint", "."], None);
+    assert_eq!((r.stderr.as_str(), r.code), (".: error: no .yaml, .yml or .json files in this directory\n", 2));
 }
 
 #[test]
@@ -425,4 +441,68 @@ fn admission_requests_one_review_per_object() {
     assert!(!verdict.accepted);
     assert_eq!(verdict.code, Some(403));
     assert!(verdict.message.unwrap().contains("SAG001"));
+}
+
+#[test]
+fn fix_prints_a_diff_then_writes_keeping_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(fixtures().join("fix/app.yaml")).unwrap();
+    std::fs::write(dir.path().join("app.yaml"), &original).unwrap();
+
+    let r = run_in(dir.path(), &["fix", "app.yaml"], None);
+    assert_eq!(
+        r.stdout,
+        "--- a/app.yaml\n+++ b/app.yaml\n@@ -4,6 +4,7 @@\n \
+         metadata:\n   \
+         name: default            # created by Kubernetes in every namespace\n   \
+         namespace: production\n\
+         +automountServiceAccountToken: false\n \
+         ---\n \
+         apiVersion: v1\n \
+         kind: ServiceAccount\n"
+    );
+    assert_eq!(r.stderr, "sa-guard: would fix 1 finding in 1 file; run with --write to apply\n");
+    assert_eq!(r.code, 0);
+    assert_eq!(std::fs::read_to_string(dir.path().join("app.yaml")).unwrap(), original, "no --write, no change");
+
+    let r = run_in(dir.path(), &["fix", "--write", "app.yaml"], None);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str(), r.code), ("", "sa-guard: fixed 1 finding in 1 file\n", 0));
+    let fixed = std::fs::read_to_string(dir.path().join("app.yaml")).unwrap();
+    assert_eq!(fixed, original.replace("  namespace: production\n---", "  namespace: production\nautomountServiceAccountToken: false\n---"));
+
+    // Nothing left to fix or to report.
+    let r = run_in(dir.path(), &["fix", "app.yaml"], None);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str(), r.code), ("", "sa-guard: would fix 0 findings in 0 files\n", 0));
+    assert_eq!(run_in(dir.path(), &["lint", "app.yaml"], None).code, 0);
+}
+
+#[test]
+fn fix_of_a_whole_bundle_and_of_stdin() {
+    let r = run(&["fix", "tree"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.starts_with("--- a/tree/app.yaml\n+++ b/tree/app.yaml\n"), "{}", r.stdout);
+    assert!(r.stdout.contains(
+        "--- a/tree/nested/deprecated.yml\n+++ b/tree/nested/deprecated.yml\n@@ -19,7 +19,7 @@\n       labels:\n         app: order-api\n     spec:\n\
+         -      serviceAccount: order-api-sa   # deprecated alias (SAG004, warn)\n"
+    ), "{}", r.stdout);
+    assert_eq!(r.stderr, "sa-guard: would fix 2 findings in 2 files; run with --write to apply\n");
+
+    let input = std::fs::read_to_string(fixtures().join("tree/app.yaml")).unwrap();
+    let r = run_in(&fixtures(), &["fix", "-"], Some(&input));
+    assert!(r.stdout.starts_with("--- a/<stdin>\n+++ b/<stdin>\n@@ -4,6 +4,7 @@\n"), "{}", r.stdout);
+    assert_eq!(r.code, 0);
+}
+
+#[test]
+fn fix_reports_what_it_cannot_write_and_exits_1() {
+    let r = run(&["fix", "fix/alias.yaml"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, "", "no partial fix of an object that is also an alias");
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", r.stderr);
+    assert!(lines[1].starts_with(
+        "fix/alias.yaml:9:5: SAG001 fix not applied (set automountServiceAccountToken: false): object 1: cannot edit \
+         /automountServiceAccountToken in the text: the field is inside an alias"
+    ), "{}", r.stderr);
+    assert_eq!(lines[2], "sa-guard: would fix 0 findings in 0 files; 2 fixes could not be applied (see above)");
 }

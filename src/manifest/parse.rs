@@ -172,13 +172,13 @@ impl<'s> Builder<'s> {
             }
             _ if self.doc.as_ref().is_none_or(|doc| doc.poisoned) => Ok(()),
             Event::Scalar(text, style, anchor, tag) => {
-                let value = scalar::resolve(&text, style, tag.as_deref()).map_err(|message| (start, message))?;
                 let merge_key = text == "<<"
                     && match scalar::core_tag(tag.as_deref()) {
                         None => style == ScalarStyle::Plain,
                         Some(tag) => tag == "merge",
                     };
                 let (start, end) = self.scalar_range(&text, style, start, end);
+                let value = scalar::resolve(text, style, tag.as_deref()).map_err(|message| (start, message))?;
                 self.push(Node { start, end, kind: Kind::Scalar { value, merge_key }, aliased: false }, anchor)
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -322,17 +322,18 @@ impl<'s> Builder<'s> {
             .unwrap_or(false)
             && root.entry("items").is_some_and(|e| matches!(e.value.kind, Kind::Seq { .. } | Kind::Scalar { value: Value::Null, .. }));
         if !is_list {
-            self.objects.push(SourceObject { value: root.to_value(), document, base_pointer: String::new() });
+            let mut root = root;
+            self.objects.push(SourceObject { value: root.take_value(), document, base_pointer: String::new() });
             self.nodes.push(root);
             return;
         }
         let Kind::Map { entries, .. } = root.kind else { unreachable!("checked above") };
         let Some(items) = entries.into_iter().find(|e| e.key == "items") else { return };
         let Kind::Seq { items, .. } = items.value.kind else { return }; // `items: null`: an empty list
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, mut item) in items.into_iter().enumerate() {
             if matches!(item.kind, Kind::Map { .. }) {
                 self.objects.push(SourceObject {
-                    value: item.to_value(),
+                    value: item.take_value(),
                     document,
                     base_pointer: format!("/items/{i}"),
                 });
@@ -366,17 +367,24 @@ fn json_kind(value: &Value) -> &'static str {
 /// must not check one value while the API server keeps the other.
 fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entry>, Failure> {
     let mut entries: Vec<Entry> = Vec::with_capacity(pairs.len());
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(pairs.len());
-    let set = |entries: &mut Vec<Entry>, index: &mut HashMap<String, usize>, entry: Entry| match index.get(&entry.key) {
-        Some(&i) => entries[i] = entry,
+    // Most mappings are small: a hash index only pays off for large ones.
+    let mut index: Option<HashMap<String, usize>> = (pairs.len() > 16).then(|| HashMap::with_capacity(pairs.len()));
+    let find = |entries: &[Entry], index: &Option<HashMap<String, usize>>, key: &str| match index {
+        Some(index) => index.get(key).copied(),
+        None => entries.iter().position(|e| e.key == key),
+    };
+    let set = |entries: &mut Vec<Entry>, index: &mut Option<HashMap<String, usize>>, entry: Entry| match find(entries, index, &entry.key) {
+        Some(i) => entries[i] = entry,
         None => {
-            index.insert(entry.key.clone(), entries.len());
+            if let Some(index) = index.as_mut() {
+                index.insert(entry.key.clone(), entries.len());
+            }
             entries.push(entry);
         }
     };
     for (key, mut value) in pairs {
-        let (key_value, merge_key) = match &key.kind {
-            Kind::Scalar { value, merge_key } => (value, *merge_key),
+        let (key_value, merge_key) = match key.kind {
+            Kind::Scalar { value, merge_key } => (value, merge_key),
             _ => return Err((key.start, "a mapping key is a collection; Kubernetes objects only have string keys".into())),
         };
         if merge_key {
@@ -397,7 +405,7 @@ fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entr
             continue;
         }
         let name = scalar::key_string(key_value).map_err(|message| (key.start, message))?;
-        if let Some(&i) = index.get(&name) {
+        if let Some(i) = find(&entries, &index, &name) {
             if !entries[i].merged {
                 let (line, _) = source.line_col(entries[i].key_start);
                 return Err((key.start, format!("duplicate key \"{name}\" (first set on line {line})")));

@@ -3,6 +3,8 @@
 //! integers, `_` separators are ignored, `2024-01-02` is a timestamp), and then converts the
 //! result to JSON. Quoted scalars are always strings.
 
+use std::borrow::Cow;
+
 use saphyr_parser::{ScalarStyle, Tag};
 use serde_json::{Number, Value};
 
@@ -20,19 +22,20 @@ pub(super) fn core_tag(tag: Option<&Tag>) -> Option<&str> {
 }
 
 /// Resolves one scalar to its JSON value, or explains why Kubernetes would reject it.
-pub(super) fn resolve(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+/// Takes the parser's text by value so that strings, the common case, are moved, not copied.
+pub(super) fn resolve(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     match core_tag(tag) {
         // A non-specific `!` or a custom tag: go-yaml keeps the text.
-        Some("") | Some("str") | Some("binary") => Ok(Value::String(text.to_owned())),
-        None if style != ScalarStyle::Plain => Ok(Value::String(text.to_owned())),
-        None => resolve_plain(text),
+        Some("") | Some("str") | Some("binary") => Ok(Value::String(text.into_owned())),
+        None if style != ScalarStyle::Plain => Ok(Value::String(text.into_owned())),
+        None => Ok(resolve_plain_typed(&text)?.unwrap_or_else(|| Value::String(text.into_owned()))),
         Some(wanted @ ("bool" | "int" | "float" | "null" | "timestamp" | "merge")) => {
-            let resolved = resolve_plain(text)?;
+            let resolved = resolve_plain(&text)?;
             let matches = match (wanted, &resolved) {
                 ("bool", Value::Bool(_)) | ("null", Value::Null) => true,
                 ("int", Value::Number(n)) => n.is_i64() || n.is_u64(),
                 ("float", Value::Number(n)) => return Ok(Value::Number(float_as_json(n.as_f64().unwrap_or(0.0)).unwrap_or(n.clone()))),
-                ("timestamp", Value::String(s)) => s != text,
+                ("timestamp", Value::String(s)) => *s != *text,
                 ("merge", Value::String(s)) => s == "<<",
                 _ => false,
             };
@@ -48,10 +51,15 @@ pub(super) fn resolve(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Resu
 
 /// go-yaml v2's `resolve` for an untagged plain scalar, then the JSON conversion.
 pub(super) fn resolve_plain(text: &str) -> Result<Value, String> {
+    Ok(resolve_plain_typed(text)?.unwrap_or_else(|| Value::String(text.to_owned())))
+}
+
+/// [`resolve_plain`], with `None` for a string.
+fn resolve_plain_typed(text: &str) -> Result<Option<Value>, String> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Ok(Value::Bool(true)),
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return Ok(Value::Bool(false)),
+        "" | "~" | "null" | "Null" | "NULL" => return Ok(Some(Value::Null)),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Ok(Some(Value::Bool(true))),
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return Ok(Some(Value::Bool(false))),
         ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" => {
             return Err(format!("`{text}` is not a finite number, which JSON (and so Kubernetes) cannot represent"));
         }
@@ -61,27 +69,27 @@ pub(super) fn resolve_plain(text: &str) -> Result<Value, String> {
     if first == b'.' {
         if is_yaml_style_float(text) {
             if let Ok(f) = text.parse::<f64>() {
-                return float_value(text, f);
+                return float_value(text, f).map(Some);
             }
         }
-        return Ok(Value::String(text.to_owned()));
+        return Ok(None);
     }
     if !(first.is_ascii_digit() || first == b'+' || first == b'-') {
-        return Ok(Value::String(text.to_owned()));
+        return Ok(None);
     }
     if let Some(timestamp) = date_only_timestamp(text) {
-        return Ok(Value::String(timestamp));
+        return Ok(Some(Value::String(timestamp)));
     }
     let plain: String = text.chars().filter(|&c| c != '_').collect();
     if let Some(n) = parse_go_int(&plain) {
-        return Ok(Value::Number(n));
+        return Ok(Some(Value::Number(n)));
     }
     if is_yaml_style_float(&plain) {
         if let Ok(f) = plain.parse::<f64>() {
-            return float_value(text, f);
+            return float_value(text, f).map(Some);
         }
     }
-    Ok(Value::String(text.to_owned()))
+    Ok(None)
 }
 
 fn float_value(text: &str, f: f64) -> Result<Value, String> {
@@ -199,9 +207,9 @@ fn date_only_timestamp(s: &str) -> Option<String> {
 }
 
 /// A mapping key as a JSON object key, as sigs.k8s.io/yaml converts them.
-pub(super) fn key_string(key: &Value) -> Result<String, String> {
+pub(super) fn key_string(key: Value) -> Result<String, String> {
     match key {
-        Value::String(s) => Ok(s.clone()),
+        Value::String(s) => Ok(s),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Null => Err("a mapping key is null; Kubernetes objects only have string keys".into()),
@@ -274,13 +282,13 @@ mod tests {
     #[test]
     fn tags_force_or_reject_a_type() {
         let tag = |suffix: &str| Tag { handle: CORE_TAG_HANDLE.into(), suffix: suffix.into() };
-        assert_eq!(resolve("yes", ScalarStyle::Plain, Some(&tag("str"))), Ok(json!("yes")));
-        assert_eq!(resolve("5", ScalarStyle::DoubleQuoted, Some(&tag("int"))), Ok(json!(5)));
-        assert_eq!(resolve("5", ScalarStyle::Plain, Some(&tag("float"))), Ok(json!(5)));
-        assert_eq!(resolve("five", ScalarStyle::Plain, Some(&tag("int"))), Err("cannot decode `five` as a !!int".into()));
-        assert_eq!(resolve("yes", ScalarStyle::SingleQuoted, None), Ok(json!("yes")));
+        assert_eq!(resolve("yes".into(), ScalarStyle::Plain, Some(&tag("str"))), Ok(json!("yes")));
+        assert_eq!(resolve("5".into(), ScalarStyle::DoubleQuoted, Some(&tag("int"))), Ok(json!(5)));
+        assert_eq!(resolve("5".into(), ScalarStyle::Plain, Some(&tag("float"))), Ok(json!(5)));
+        assert_eq!(resolve("five".into(), ScalarStyle::Plain, Some(&tag("int"))), Err("cannot decode `five` as a !!int".into()));
+        assert_eq!(resolve("yes".into(), ScalarStyle::SingleQuoted, None), Ok(json!("yes")));
         let custom = Tag { handle: "!".into(), suffix: "thing".into() };
-        assert_eq!(resolve("12", ScalarStyle::Plain, Some(&custom)), Ok(json!("12")));
+        assert_eq!(resolve("12".into(), ScalarStyle::Plain, Some(&custom)), Ok(json!("12")));
     }
 
     #[test]
@@ -289,7 +297,7 @@ mod tests {
             let rendered = render_scalar(&json!(s), true);
             let style = if rendered.starts_with('"') { ScalarStyle::DoubleQuoted } else { ScalarStyle::Plain };
             let text: String = if style == ScalarStyle::Plain { rendered.clone() } else { serde_json::from_str(&rendered).unwrap() };
-            assert_eq!(resolve(&text, style, None), Ok(json!(s)), "{s:?} rendered as {rendered}");
+            assert_eq!(resolve(text.into(), style, None), Ok(json!(s)), "{s:?} rendered as {rendered}");
         }
         assert_eq!(render_scalar(&json!("order-api-sa"), false), "order-api-sa");
         assert_eq!(render_scalar(&json!("yes"), false), "\"yes\"");

@@ -399,8 +399,11 @@ spec:
     );
     assert_eq!(
         fix_text("l:\n- a\n- b", &[(0, json!([{"op": "remove", "path": "/l/1"}, {"op": "add", "path": "/l/-", "value": "c"}]))]),
-        "l:\n- a\n- c"
+        "l:\n- a\n- c\n"
     );
+    // Appending at the end of a text without a final line break.
+    assert_eq!(fix_text("a: 1\nb: 2", &[(0, json!([{"op": "remove", "path": "/b"}, {"op": "add", "path": "/c", "value": 3}]))]), "a: 1\nc: 3");
+    assert_eq!(fix_text("a: 1", &[(0, json!([{"op": "add", "path": "/c", "value": 3}]))]), "a: 1\nc: 3");
     // Remove a list item (its two lines) and a key whose value is a nested block.
     assert_eq!(
         fix_text(text, &[(0, json!([{"op": "remove", "path": "/spec/containers/0/volumeMounts/0"}])), (0, json!([{"op": "remove", "path": "/spec/volumes"}]))]),

@@ -16,6 +16,7 @@ pub(super) struct Node {
 
 #[derive(Debug, Clone)]
 pub(super) enum Kind {
+    /// `value` is moved into the object's value after parsing (see [`Node::take_value`]).
     Scalar { value: Value, merge_key: bool },
     Seq { items: Vec<Node>, flow: bool },
     /// `first_key`: where the first key (merge keys included) is written, which gives the
@@ -36,14 +37,16 @@ pub(super) struct Entry {
 }
 
 impl Node {
-    pub fn to_value(&self) -> Value {
-        match &self.kind {
-            Kind::Scalar { value, .. } => value.clone(),
-            Kind::Seq { items, .. } => Value::Array(items.iter().map(Node::to_value).collect()),
+    /// The JSON value, moving the scalars out (they are left null): once an object's value is
+    /// built, its tree only serves positions and fixes, which need ranges and keys.
+    pub fn take_value(&mut self) -> Value {
+        match &mut self.kind {
+            Kind::Scalar { value, .. } => std::mem::take(value),
+            Kind::Seq { items, .. } => Value::Array(items.iter_mut().map(Node::take_value).collect()),
             Kind::Map { entries, .. } => {
                 let mut map = Map::new();
                 for entry in entries {
-                    map.insert(entry.key.clone(), entry.value.to_value());
+                    map.insert(entry.key.clone(), entry.value.take_value());
                 }
                 Value::Object(map)
             }

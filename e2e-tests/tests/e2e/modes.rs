@@ -18,7 +18,7 @@ const SAG001_MESSAGE: &str = "the default ServiceAccount does not set automountS
 
 #[test]
 fn warn_level_accepts_with_warnings() {
-    let request = request("serviceaccount-default.create");
+    let request = fixture("serviceaccount-default.create");
     let settings = only(&["SAG001"], json!({"rules": {"default-sa-automount": "warn"}}));
     assert_eq!(
         evaluate(&request, &settings),
@@ -37,7 +37,7 @@ fn exempted(uid: &str, entry: &str) -> AdmissionResponse {
 
 #[test]
 fn exempt_namespaces_accept_and_audit_why() {
-    let request = request("serviceaccount-default.create");
+    let request = fixture("serviceaccount-default.create");
     let settings = json!({"exempt_namespaces": ["kube-*", "production"]});
     assert_eq!(
         evaluate(&request, &settings),
@@ -47,14 +47,14 @@ fn exempt_namespaces_accept_and_audit_why() {
         )
     );
     // Cluster-scoped objects have no namespace to exempt.
-    let crb = request("clusterrolebinding-cluster-admin.create");
+    let crb = fixture("clusterrolebinding-cluster-admin.create");
     let response = evaluate(&crb, &json!({"exempt_namespaces": ["*"]}));
     assert!(!response.allowed);
 }
 
 #[test]
 fn exemption_annotation_needs_a_reason_and_is_audited() {
-    let request = request("serviceaccount-default-exempt.create");
+    let request = fixture("serviceaccount-default-exempt.create");
     assert_eq!(
         evaluate(&request, &json!({})),
         exempted(
@@ -76,13 +76,13 @@ fn exemption_annotation_needs_a_reason_and_is_audited() {
 
 #[test]
 fn allow_listed_service_accounts_may_have_a_token() {
-    let deployment = request("deployment-api.create");
+    let deployment = fixture("deployment-api.create");
     assert_eq!(
         evaluate(&deployment, &json!({"allowed_token_service_accounts": ["shop/api"]})),
         plain_accept("create-deployment-api")
     );
     // An explicit opt-in counts only for allow-listed ServiceAccounts when that is required.
-    let operator = request("pod-explicit-token.create");
+    let operator = fixture("pod-explicit-token.create");
     assert_eq!(evaluate(&operator, &json!({})), plain_accept("create-pod-explicit-token"));
     let strict = json!({"require_allowlisted_opt_in": true});
     assert_eq!(
@@ -108,7 +108,7 @@ fn patch_of(response: &AdmissionResponse) -> Value {
 
 #[test]
 fn mutation_fixes_the_default_service_account() {
-    let request = request("serviceaccount-default.create");
+    let request = fixture("serviceaccount-default.create");
     let response = evaluate(&request, &json!({"mutate": true}));
     assert_eq!(patch_of(&response), json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]));
     assert_eq!(
@@ -135,7 +135,7 @@ fn mutation_fixes_the_default_service_account() {
 
 #[test]
 fn mutation_of_a_new_pod_sets_the_field_and_drops_the_injected_token() {
-    let request = request("pod-default-sa.create");
+    let request = fixture("pod-default-sa.create");
     let volume = request["object"]["spec"]["volumes"][0]["name"].as_str().unwrap().to_string();
     assert!(volume.starts_with("kube-api-access-"), "the fixture carries the injected volume: {volume}");
     let response = evaluate(&request, &json!({"mutate": true}));
@@ -179,11 +179,11 @@ fn mutation_of_a_new_pod_sets_the_field_and_drops_the_injected_token() {
 
 #[test]
 fn mutation_fixes_workload_templates_of_every_kind() {
-    for (fixture, subject, spec) in crate::rules::WORKLOADS {
-        let request = request(&format!("{fixture}.update"));
+    for (name, subject, spec) in crate::rules::WORKLOADS {
+        let request = fixture(&format!("{name}.update"));
         let response = evaluate(&request, &json!({"mutate": true}));
         let path = format!("{spec}/automountServiceAccountToken");
-        assert_eq!(patch_of(&response), json!([{"op": "add", "path": path, "value": false}]), "{fixture}");
+        assert_eq!(patch_of(&response), json!([{"op": "add", "path": path, "value": false}]), "{name}");
         assert_eq!(
             response,
             AdmissionResponse {
@@ -196,9 +196,9 @@ fn mutation_fixes_workload_templates_of_every_kind() {
                 warnings: Some(vec![format!(
                     "sa-guard changed {subject}: set automountServiceAccountToken: false at {path} ([SAG002])"
                 )]),
-                ..plain_accept(&format!("update-{fixture}"))
+                ..plain_accept(&format!("update-{name}"))
             },
-            "{fixture}"
+            "{name}"
         );
     }
 }
@@ -206,12 +206,12 @@ fn mutation_fixes_workload_templates_of_every_kind() {
 #[test]
 fn running_pods_and_deletions_are_never_mutated() {
     // A Pod's spec is immutable once created: the update is judged, not patched.
-    let update = request("pod-default-sa.update");
+    let update = fixture("pod-default-sa.update");
     let response = evaluate(&update, &json!({"mutate": true}));
     assert!(!response.allowed);
     assert_eq!((response.patch, response.patch_type), (None, None));
 
-    let delete = request("serviceaccount-default.delete");
+    let delete = fixture("serviceaccount-default.delete");
     assert_eq!(delete["object"], Value::Null);
     assert_eq!(evaluate(&delete, &json!({"mutate": true})), plain_accept("delete-serviceaccount-default"));
     assert_eq!(evaluate(&delete, &json!({})), plain_accept("delete-serviceaccount-default"));
@@ -225,7 +225,7 @@ fn service_account_lookup() -> Value {
 
 #[test]
 fn context_aware_reads_the_service_account_from_the_host() {
-    let request = request("deployment-api.create");
+    let request = fixture("deployment-api.create");
     let settings = json!({"context_aware": true});
     let (response, calls) = evaluate_replay(&request, &settings, "sa-api-automount-false");
     assert_eq!(response, plain_accept("create-deployment-api"));
@@ -290,7 +290,7 @@ fn context_aware_reads_the_service_account_from_the_host() {
 
 #[test]
 fn failed_lookups_follow_on_lookup_failure() {
-    let request = request("deployment-api.create");
+    let request = fixture("deployment-api.create");
     let session = session("sa-api-lookup-error");
     let host_error = session.exchanges[0].response.clone().unwrap_err();
     // What the SDK makes of the host's error before the policy sees it.
@@ -313,7 +313,7 @@ fn failed_lookups_follow_on_lookup_failure() {
 
 #[test]
 fn context_aware_reads_the_role_a_binding_grants() {
-    let request = request("rolebinding-pod-exec.create");
+    let request = fixture("rolebinding-pod-exec.create");
     // Without the look-up a Role that is not built in cannot be judged.
     assert_eq!(evaluate(&request, &json!({})), plain_accept("create-rolebinding-pod-exec"));
     let (response, calls) = evaluate_replay(&request, &json!({"context_aware": true}), "role-pod-debugger");
@@ -335,7 +335,7 @@ fn context_aware_reads_the_role_a_binding_grants() {
 #[test]
 fn no_host_calls_unless_context_aware() {
     for name in ["deployment-api.create", "pod-default-sa.create", "rolebinding-pod-exec.create"] {
-        let (_, calls) = evaluate_with(&request(name), &json!({}), Arc::new(NoCapabilities));
+        let (_, calls) = evaluate_with(&fixture(name), &json!({}), Arc::new(NoCapabilities));
         assert_eq!(calls, vec![], "{name}");
     }
 }
@@ -343,7 +343,7 @@ fn no_host_calls_unless_context_aware() {
 #[test]
 fn a_host_without_capabilities_is_a_failed_lookup() {
     // kwctl without --allow-context-aware: the host refuses, the policy applies on_lookup_failure.
-    let request = request("deployment-api.create");
+    let request = fixture("deployment-api.create");
     let (response, calls) =
         evaluate_with(&request, &json!({"context_aware": true, "on_lookup_failure": "allow"}), Arc::new(NoCapabilities));
     assert_eq!(response, plain_accept("create-deployment-api"));

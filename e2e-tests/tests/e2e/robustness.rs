@@ -14,7 +14,7 @@ use crate::support::*;
 
 #[test]
 fn the_injected_api_access_volume_is_not_a_projected_token_finding() {
-    let request = request("pod-default-sa.create");
+    let request = fixture("pod-default-sa.create");
     let spec = &request["object"]["spec"];
     // The fixture is what the API server delivers: the plugin's volume, mounted everywhere, and
     // the deprecated field filled in by the v1 conversion.
@@ -28,7 +28,7 @@ fn the_injected_api_access_volume_is_not_a_projected_token_finding() {
     assert_eq!(spec["serviceAccount"], spec["serviceAccountName"]);
 
     for operation in ["create", "update"] {
-        let request = request(&format!("pod-default-sa.{operation}"));
+        let request = fixture(&format!("pod-default-sa.{operation}"));
         let settings = only(&["SAG004", "SAG005", "SAG006"], json!({"rules": {"SAG006": "deny"}}));
         assert_eq!(evaluate(&request, &settings), plain_accept(&format!("{operation}-pod-default-sa")));
         // Even with a maximum below the injected 3607 seconds.
@@ -40,7 +40,7 @@ fn the_injected_api_access_volume_is_not_a_projected_token_finding() {
 #[test]
 fn a_hand_written_copy_of_the_injected_volume_in_a_template_is_a_finding() {
     // Same volume, written into a Deployment to get an API token despite automount: false.
-    let request = with_object(&request("deployment-api.create"), |o| {
+    let request = with_object(&fixture("deployment-api.create"), |o| {
         let spec = &mut o["spec"]["template"]["spec"];
         spec["automountServiceAccountToken"] = json!(false);
         spec["volumes"] = json!([injected_volume("kube-api-access-abcde")]);
@@ -132,7 +132,7 @@ fn malformed_payloads_are_answered_with_400() {
 
 #[test]
 fn truncated_requests_never_trap() {
-    let request = request("pod-default-sa.create");
+    let request = fixture("pod-default-sa.create");
     let payload = serde_json::to_vec(&json!({"request": request, "settings": {"mutate": true, "context_aware": true}})).unwrap();
     let evaluator = policy().instantiate(Arc::new(NoCapabilities)).unwrap();
     let step = (payload.len() / 150).max(1);
@@ -146,7 +146,7 @@ fn truncated_requests_never_trap() {
 
 #[test]
 fn odd_shapes_in_valid_json_are_judged_not_trapped_on() {
-    let base = request("pod-default-sa.create");
+    let base = fixture("pod-default-sa.create");
     let odd = [json!(null), json!("x"), json!(-1), json!(1e300), json!([]), json!([null, {}, "a"]), json!({})];
     let places = ["/spec", "/spec/containers", "/spec/volumes", "/spec/volumes/0/projected", "/spec/containers/0/env", "/metadata", "/metadata/annotations", "/spec/serviceAccountName", "/spec/automountServiceAccountToken"];
     let evaluator = policy().instantiate(Arc::new(NoCapabilities)).unwrap();
@@ -169,7 +169,7 @@ fn odd_shapes_in_valid_json_are_judged_not_trapped_on() {
 #[test]
 fn a_three_megabyte_request_is_answered() {
     // The API server's request size limit.
-    let request = with_object(&request("pod-no-token.create"), |o| {
+    let request = with_object(&fixture("pod-no-token.create"), |o| {
         o["metadata"]["annotations"] = json!({"bulk": "x".repeat(3 * 1024 * 1024)});
     });
     let response = evaluate(&request, &json!({}));

@@ -11,7 +11,7 @@ const SAG001_MESSAGE: &str = "the default ServiceAccount does not set automountS
 #[test]
 fn sag001_default_service_account_that_mounts_tokens_is_denied() {
     for name in ["serviceaccount-default.create", "serviceaccount-default.update", "lesson-checkout-api-serviceaccount-default"] {
-        let request = request(name);
+        let request = fixture(name);
         let response = evaluate(&request, &only(&["SAG001"], json!({})));
         // The whole message once literally, to pin the format the other tests build.
         assert_eq!(
@@ -30,7 +30,7 @@ fn sag001_default_service_account_that_mounts_tokens_is_denied() {
             "{name}"
         );
     }
-    let hardened = request("serviceaccount-default-hardened.create");
+    let hardened = fixture("serviceaccount-default-hardened.create");
     assert_eq!(evaluate(&hardened, &only(&["SAG001"], json!({}))), plain_accept("create-serviceaccount-default-hardened"));
 }
 
@@ -52,14 +52,14 @@ pub const SAG002_API_NOT_LOOKED_UP: &str = "the Pod spec does not set automountS
 
 #[test]
 fn sag002_implicit_token_is_denied_in_every_pod_bearing_kind() {
-    for (fixture, subject, spec) in WORKLOADS {
+    for (name, subject, spec) in WORKLOADS {
         for operation in ["create", "update"] {
-            let request = request(&format!("{fixture}.{operation}"));
+            let request = fixture(&format!("{name}.{operation}"));
             let path = format!("{spec}/automountServiceAccountToken");
             assert_eq!(
                 evaluate(&request, &only(&["SAG002"], json!({}))),
                 denied(&request, subject, &[finding("SAG002", &path, SAG002_API_NOT_LOOKED_UP)]),
-                "{fixture}.{operation}"
+                "{name}.{operation}"
             );
         }
     }
@@ -67,7 +67,7 @@ fn sag002_implicit_token_is_denied_in_every_pod_bearing_kind() {
 
 #[test]
 fn sag002_and_sag003_pod_on_the_default_service_account() {
-    let request = request("pod-default-sa.create");
+    let request = fixture("pod-default-sa.create");
     let unknown = "the Pod spec does not set automountServiceAccountToken and ServiceAccount shop/default was not \
         looked up because context-aware lookups are off, so its automountServiceAccountToken is unknown; Kubernetes' \
         default is true";
@@ -93,7 +93,7 @@ fn sag002_and_sag003_pod_on_the_default_service_account() {
         )
     );
     // A dedicated ServiceAccount without a token: nothing to say.
-    let worker = request("pod-no-token.create");
+    let worker = fixture("pod-no-token.create");
     assert_eq!(evaluate(&worker, &json!({})), plain_accept("create-pod-no-token"));
 }
 
@@ -101,7 +101,7 @@ fn sag002_and_sag003_pod_on_the_default_service_account() {
 fn sag004_deprecated_service_account_field_warns() {
     // Only a hand-written request can carry it: the API server copies serviceAccount into
     // serviceAccountName before admission.
-    let request = request("handwritten-deployment-deprecated-field");
+    let request = fixture("handwritten-deployment-deprecated-field");
     let sag004 = finding(
         "SAG004",
         "/spec/template/spec/serviceAccount",
@@ -118,7 +118,7 @@ const TOKEN: &str = "/spec/volumes/0/projected/sources/0/serviceAccountToken";
 
 #[test]
 fn sag005_projected_token_for_the_api_server_is_denied() {
-    let request = request("pod-projected-api-token.create");
+    let request = fixture("pod-projected-api-token.create");
     let path = format!("{TOKEN}/audience");
     assert_eq!(
         evaluate(&request, &only(&["SAG005"], json!({}))),
@@ -136,7 +136,7 @@ fn sag005_projected_token_for_the_api_server_is_denied() {
 
 #[test]
 fn sag006_long_lived_projected_token_warns() {
-    let request = request("pod-projected-api-token.create");
+    let request = fixture("pod-projected-api-token.create");
     let path = format!("{TOKEN}/expirationSeconds");
     let sag006 = finding(
         "SAG006",
@@ -151,7 +151,7 @@ fn sag006_long_lived_projected_token_warns() {
 
 #[test]
 fn sag007_legacy_token_secret_and_secrets_list_are_denied() {
-    let secret = request("secret-legacy-token.create");
+    let secret = fixture("secret-legacy-token.create");
     assert_eq!(
         evaluate(&secret, &only(&["SAG007"], json!({}))),
         denied(
@@ -165,7 +165,7 @@ fn sag007_legacy_token_secret_and_secrets_list_are_denied() {
             )]
         )
     );
-    let sa = request("serviceaccount-legacy-secrets.update");
+    let sa = fixture("serviceaccount-legacy-secrets.update");
     assert_eq!(
         evaluate(&sa, &only(&["SAG007"], json!({}))),
         denied(
@@ -189,7 +189,7 @@ const DEFAULT_EDIT_SAG009: &str = "ServiceAccount production/default is bound to
 
 #[test]
 fn sag008_default_service_account_with_a_role_is_denied() {
-    let request = request("rolebinding-default-edit.create");
+    let request = fixture("rolebinding-default-edit.create");
     assert_eq!(
         evaluate(&request, &only(&["SAG008"], json!({}))),
         denied(&request, "RoleBinding production/default-edit", &[finding("SAG008", "/subjects/0", DEFAULT_EDIT_SAG008)])
@@ -198,7 +198,7 @@ fn sag008_default_service_account_with_a_role_is_denied() {
 
 #[test]
 fn sag009_service_account_with_a_privileged_built_in_role_is_denied() {
-    let request = request("clusterrolebinding-cluster-admin.create");
+    let request = fixture("clusterrolebinding-cluster-admin.create");
     assert_eq!(
         evaluate(&request, &only(&["SAG009"], json!({}))),
         denied(
@@ -213,7 +213,7 @@ fn sag009_service_account_with_a_privileged_built_in_role_is_denied() {
         )
     );
     // The lesson's quiz: edit for the default ServiceAccount trips both binding rules.
-    let edit = request("rolebinding-default-edit.update");
+    let edit = fixture("rolebinding-default-edit.update");
     assert_eq!(
         evaluate(&edit, &json!({})),
         denied(
@@ -223,13 +223,13 @@ fn sag009_service_account_with_a_privileged_built_in_role_is_denied() {
         )
     );
     // The lesson's read-only binding passes.
-    let order_api = request("rolebinding-order-api.create");
+    let order_api = fixture("rolebinding-order-api.create");
     assert_eq!(evaluate(&order_api, &json!({})), plain_accept("create-rolebinding-order-api"));
 }
 
 #[test]
 fn sag010_binding_to_every_service_account_is_denied() {
-    let request = request("rolebinding-all-serviceaccounts.create");
+    let request = fixture("rolebinding-all-serviceaccounts.create");
     assert_eq!(
         evaluate(&request, &only(&["SAG010"], json!({}))),
         denied(

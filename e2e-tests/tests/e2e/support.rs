@@ -42,7 +42,7 @@ pub fn metadata() -> Metadata {
 }
 
 /// The AdmissionRequest of `fixtures/requests/<name>.json`.
-pub fn request(name: &str) -> Value {
+pub fn fixture(name: &str) -> Value {
     let path = fixtures().join("requests").join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let review: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -57,7 +57,7 @@ pub fn all_requests() -> Vec<(String, Value)> {
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(String::from))
         .collect();
     names.sort();
-    names.into_iter().map(|n| (n.clone(), request(&n))).collect()
+    names.into_iter().map(|n| (n.clone(), fixture(&n))).collect()
 }
 
 pub fn session(name: &str) -> Session {

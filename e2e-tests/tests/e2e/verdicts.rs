@@ -114,7 +114,8 @@ fn pods_in_manifests_get_the_service_account_plugins_token_volume() {
     .unwrap();
     let objects = verdicts::read_manifest(&path).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    let verdicts = run(&objects, json!({}));
+    // Look-ups on: the ServiceAccount applied first is what the policy reads for Pod a.
+    let verdicts = run(&objects, json!({"context_aware": true}));
     let pod = |i: usize| verdicts[i].request.as_ref().unwrap()["object"]["spec"].clone();
     // The ServiceAccount applied first disables auto-mount: no volume for Pod a.
     assert_eq!(pod(1).get("volumes"), None);

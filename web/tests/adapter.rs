@@ -1,0 +1,311 @@
+//! The playground adapter, natively: what the page receives for a given text and settings.
+//! Positions are pinned exactly; UTF-16 offsets are checked against the text itself.
+
+use serde_json::{json, Value};
+
+use sa_guard_web::{check_settings, fix_text, lint_report, rule_catalog, Anchor, FindingOut, FixSelection, LintOutput, Span};
+
+/// UTF-16 offset of the first occurrence of `needle`, as JavaScript's `text.indexOf(needle)`.
+fn js_index(text: &str, needle: &str) -> usize {
+    let byte = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in the text"));
+    text[..byte].encode_utf16().count()
+}
+
+/// Apply a text edit the way the page does (UTF-16 offsets).
+fn apply_edit(text: &str, from: usize, to: usize, insert: &str) -> String {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let mut out: Vec<u16> = units[..from].to_vec();
+    out.extend(insert.encode_utf16());
+    out.extend(&units[to..]);
+    String::from_utf16(&out).expect("edit on character boundaries")
+}
+
+fn only<'a>(output: &'a LintOutput, rule: &str) -> Vec<&'a FindingOut> {
+    output.findings.iter().filter(|f| f.rule_id == rule).collect()
+}
+
+fn span(line: usize, column: usize, end_line: usize, end_column: usize, from: usize, to: usize) -> Span {
+    Span { line, column, end_line, end_column, from, to }
+}
+
+const TWO_DEFAULT_SAS: &str = "\
+# production: automount not set
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: production
+---
+# staging: automount explicitly on
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: staging
+automountServiceAccountToken: true   # the lesson says: false
+";
+
+#[test]
+fn multi_document_positions_of_present_and_missing_fields() {
+    let text = TWO_DEFAULT_SAS;
+    let output = lint_report(text, "");
+    assert_eq!(output.settings_error, None);
+    assert!(output.parse_errors.is_empty());
+    assert_eq!(output.objects.iter().map(|o| (o.document, o.line)).collect::<Vec<_>>(), [(0, 2), (1, 9)]);
+
+    let findings = only(&output, "SAG001");
+    assert_eq!(findings.len(), 2);
+    // Missing field: reported on the object's first line.
+    let missing = findings[0];
+    assert_eq!(missing.id, "0:SAG001:/automountServiceAccountToken");
+    assert_eq!((missing.document, missing.anchor), (0, Anchor::Parent));
+    let first = js_index(text, "apiVersion: v1");
+    assert_eq!(missing.span, span(2, 1, 2, 15, first, first + "apiVersion: v1".len()));
+    // Present field: from the key to the end of the value, without the comment.
+    let present = findings[1];
+    assert_eq!((present.document, present.anchor), (1, Anchor::Field));
+    let at = js_index(text, "automountServiceAccountToken: true");
+    assert_eq!(present.span, span(14, 1, 14, 35, at, at + 34));
+    assert_eq!(present.object.namespace.as_deref(), Some("staging"));
+    assert_eq!(present.docs_anchor, "sag001-default-sa-automount");
+    assert_eq!(present.title, "The default ServiceAccount mounts its token into Pods");
+
+    // The fix of the present field rewrites the value in place, keeping the comment.
+    let edit = present.fix.as_ref().and_then(|f| f.edit.as_ref()).expect("a text edit");
+    let fixed = apply_edit(text, edit.from, edit.to, &edit.insert);
+    assert!(fixed.ends_with("automountServiceAccountToken: false   # the lesson says: false\n"), "{fixed}");
+    assert_eq!((edit.line, edit.column), (14, 31));
+    // The missing field is added to the first document only.
+    let edit = missing.fix.as_ref().and_then(|f| f.edit.as_ref()).expect("a text edit");
+    let fixed = apply_edit(text, edit.from, edit.to, &edit.insert);
+    assert_eq!(only(&lint_report(&fixed, ""), "SAG001").len(), 1);
+    assert!(fixed.starts_with("# production: automount not set\napiVersion: v1\n"));
+}
+
+#[test]
+fn crlf_positions_and_fixes_keep_crlf() {
+    let text = TWO_DEFAULT_SAS.replace('\n', "\r\n");
+    let output = lint_report(&text, "");
+    let findings = only(&output, "SAG001");
+    let at = js_index(&text, "automountServiceAccountToken: true");
+    // Same lines and columns as with LF; offsets count the extra \r of each line above.
+    assert_eq!(findings[1].span, span(14, 1, 14, 35, at, at + 34));
+    assert_eq!(at, js_index(TWO_DEFAULT_SAS, "automountServiceAccountToken: true") + 13);
+
+    let fixed = fix_text(&text, "", &FixSelection::Ids(vec![findings[0].id.clone(), findings[1].id.clone()])).unwrap();
+    assert_eq!(fixed.applied.len(), 2);
+    assert!(fixed.skipped.is_empty());
+    assert_eq!(fixed.text.matches('\n').count(), fixed.text.matches("\r\n").count(), "only CRLF line breaks: {:?}", fixed.text);
+    assert!(only(&lint_report(&fixed.text, ""), "SAG001").is_empty());
+    // Each finding's own edit, applied alone, matches what fix_text does for that finding.
+    for finding in &findings {
+        let edit = finding.fix.as_ref().unwrap().edit.as_ref().unwrap();
+        let alone = fix_text(&text, "", &FixSelection::Ids(vec![finding.id.clone()])).unwrap();
+        assert_eq!(apply_edit(&text, edit.from, edit.to, &edit.insert), alone.text);
+    }
+}
+
+#[test]
+fn utf16_offsets_after_non_ascii_text() {
+    let text = "# déjà vu 🚀🚀\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  annotations:\n    note: \"ünïcödé 🚀\"\nautomountServiceAccountToken: yes\n";
+    let output = lint_report(text, "");
+    let finding = only(&output, "SAG001")[0];
+    let at = js_index(text, "automountServiceAccountToken");
+    assert_eq!(finding.span, span(8, 1, 8, 34, at, at + 33));
+    // "yes" is YAML 1.1 true, as Kubernetes reads it; the fix replaces just that value.
+    let edit = finding.fix.as_ref().unwrap().edit.as_ref().unwrap();
+    assert_eq!((edit.from, edit.to, edit.insert.as_str()), (at + 30, at + 33, "false"));
+    assert!(apply_edit(text, edit.from, edit.to, &edit.insert).ends_with("automountServiceAccountToken: false\n"));
+}
+
+#[test]
+fn anchors_and_aliases() {
+    let text = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: production
+  labels:
+    automount: &on \"true\"
+automountServiceAccountToken: *on
+";
+    let output = lint_report(text, "");
+    assert!(output.parse_errors.is_empty(), "{:?}", output.parse_errors);
+    let finding = only(&output, "SAG001")[0];
+    let at = js_index(text, "automountServiceAccountToken: *on");
+    assert_eq!(finding.span, span(8, 1, 8, 34, at, at + 33));
+    assert_eq!(finding.anchor, Anchor::Field);
+    let fix = finding.fix.as_ref().unwrap();
+    let edit = fix.edit.as_ref().expect("the alias itself is replaced");
+    let fixed = apply_edit(text, edit.from, edit.to, &edit.insert);
+    assert!(fixed.ends_with("automountServiceAccountToken: false\n"), "{fixed}");
+    assert!(fixed.contains("automount: &on \"true\""), "the anchored value is left alone");
+}
+
+#[test]
+fn a_syntax_error_mid_file_keeps_the_other_documents() {
+    let text = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: a
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken
+data:
+  key: [unclosed
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: c
+";
+    let output = lint_report(text, "");
+    assert_eq!(output.parse_errors.len(), 1);
+    let error = &output.parse_errors[0];
+    assert_eq!(error.document, Some(1));
+    assert_eq!((error.span.line, error.span.column), (13, 1));
+    assert!(error.message.contains("flow sequence"), "{}", error.message);
+    assert_eq!(output.summary.parse_errors, 1);
+    let findings = only(&output, "SAG001");
+    assert_eq!(findings.iter().map(|f| (f.document, f.span.line)).collect::<Vec<_>>(), [(0, 1), (2, 14)]);
+    // Fixes still work around the broken document, which is left as it was.
+    let fixed = fix_text(text, "", &FixSelection::All(sa_guard_web::AllMarker::All)).unwrap();
+    assert_eq!(fixed.applied.len(), 2);
+    assert!(fixed.text.contains("  key: [unclosed\n"));
+    let relinted = lint_report(&fixed.text, "");
+    assert!(only(&relinted, "SAG001").is_empty());
+    assert_eq!(relinted.parse_errors.len(), 1);
+}
+
+#[test]
+fn fix_round_trip_on_the_lesson_checkout_api() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/checkout-api.yaml")).unwrap();
+    let output = lint_report(&text, "");
+    let sag001 = only(&output, "SAG001");
+    assert_eq!(sag001.len(), 1);
+    let line = text.lines().position(|l| l == "apiVersion: v1").unwrap() + 1;
+    assert_eq!(sag001[0].span.line, line);
+
+    let fixable: Vec<&FindingOut> = output.findings.iter().filter(|f| f.fix.is_some()).collect();
+    assert!(!fixable.is_empty());
+    for finding in &fixable {
+        let fix = finding.fix.as_ref().unwrap();
+        assert_eq!(fix.edit_error, None, "{}: {:?}", finding.id, fix.edit_error);
+        let edit = fix.edit.as_ref().unwrap();
+        let by_edit = apply_edit(&text, edit.from, edit.to, &edit.insert);
+        let by_id = fix_text(&text, "", &FixSelection::Ids(vec![finding.id.clone()])).unwrap();
+        assert_eq!(by_edit, by_id.text, "{}", finding.id);
+        assert!(!lint_report(&by_edit, "").findings.iter().any(|f| f.id == finding.id), "{} is gone after its fix", finding.id);
+    }
+    let all = fix_text(&text, "", &FixSelection::All(sa_guard_web::AllMarker::All)).unwrap();
+    assert_eq!(all.applied.len(), fixable.len());
+    assert!(lint_report(&all.text, "").findings.iter().all(|f| f.fix.is_none()));
+    // Comments survive.
+    assert!(all.text.contains("# Created automatically in every namespace"));
+
+    let unknown = fix_text(&text, "", &FixSelection::Ids(vec!["9:SAG001:/nope".into()])).unwrap();
+    assert_eq!(unknown.text, text);
+    assert_eq!(unknown.skipped[0].reason, "no such finding in this text (relint first)");
+}
+
+#[test]
+fn settings_change_levels_and_bad_settings_fall_back_to_defaults_with_the_message() {
+    let warn = lint_report(TWO_DEFAULT_SAS, r#"{"rules": {"default-sa-automount": "warn"}}"#);
+    assert!(only(&warn, "SAG001").iter().all(|f| f.level == sa_guard::Level::Warn));
+    assert_eq!((warn.summary.deny, warn.summary.warn), (0, 2));
+
+    let off = lint_report(TWO_DEFAULT_SAS, r#"{"rules": {"SAG001": "off"}}"#);
+    assert!(only(&off, "SAG001").is_empty());
+
+    let exempt = lint_report(TWO_DEFAULT_SAS, r#"{"exempt_namespaces": ["stag*"]}"#);
+    assert_eq!(only(&exempt, "SAG001").len(), 1);
+    assert_eq!(exempt.exemptions.len(), 1);
+    assert_eq!(exempt.exemptions[0].reason, "namespace staging is exempt by settings");
+    assert_eq!(exempt.exemptions[0].span.line, 14);
+
+    let bad = lint_report(TWO_DEFAULT_SAS, r#"{"max_token_expiration_seconds": 300}"#);
+    assert_eq!(
+        bad.settings_error.as_deref(),
+        Some("invalid settings: max_token_expiration_seconds: 300 is below the Kubernetes minimum of 600")
+    );
+    assert_eq!(only(&bad, "SAG001").len(), 2, "linted with the defaults");
+    assert!(fix_text(TWO_DEFAULT_SAS, r#"{"max_token_expiration_seconds": 300}"#, &FixSelection::Ids(vec![]))
+        .unwrap_err()
+        .starts_with("invalid settings: max_token_expiration_seconds"));
+}
+
+#[test]
+fn validate_settings_gives_the_policy_messages() {
+    let check = check_settings(r#"{"exempt_namespace": ["kube-system"]}"#);
+    assert!(!check.valid);
+    assert!(check.message.unwrap().starts_with("invalid settings: unknown field `exempt_namespace`"));
+    let check = check_settings(r#"{"allowed_token_service_accounts": ["kyverno"]}"#);
+    assert_eq!(check.message.as_deref(), Some("invalid settings: allowed_token_service_accounts: `kyverno` is not of the form namespace/name"));
+    let check = check_settings("{}");
+    assert!(check.valid);
+    assert_eq!(check.settings.unwrap().max_token_expiration_seconds, 3600);
+}
+
+#[test]
+fn rule_catalog_is_the_rules_metadata() {
+    let catalog = rule_catalog();
+    assert_eq!(catalog.len(), 14);
+    let ids: Vec<&str> = catalog.iter().map(|r| r.id).collect();
+    assert_eq!(ids[0], "SAG001");
+    assert_eq!(ids[13], "SAG014");
+    let sag001 = &catalog[0];
+    assert_eq!(sag001.docs_anchor, "sag001-default-sa-automount");
+    assert!(sag001.documentation.starts_with("Every namespace has a `default` ServiceAccount"));
+    assert!(sag001.fixable);
+    let value = serde_json::to_value(sag001).unwrap();
+    assert_eq!(value["defaultLevel"], "deny");
+    assert_eq!(value["scope"], "object");
+    assert_eq!(value["category"], "token-mounting");
+}
+
+#[test]
+fn wasm_exports_speak_json() {
+    let output: Value = serde_json::from_str(&sa_guard_web::lint(TWO_DEFAULT_SAS, "")).unwrap();
+    let finding = &output["findings"][0];
+    for key in ["id", "ruleId", "ruleSlug", "level", "object", "objectIndex", "document", "path", "message", "remediation", "docsAnchor", "span", "fix"] {
+        assert!(finding.get(key).is_some(), "findings have {key}: {finding}");
+    }
+    assert_eq!(finding["span"]["endLine"], 2);
+    assert_eq!(finding["fix"]["patch"], json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]));
+    assert!(finding["fix"]["edit"]["insert"].as_str().unwrap().contains("automountServiceAccountToken: false"));
+    assert_eq!(output["summary"]["fixable"], 2);
+
+    let fixed: Value = serde_json::from_str(&sa_guard_web::fix(TWO_DEFAULT_SAS, "", "\"all\"")).unwrap();
+    assert_eq!(fixed["applied"].as_array().unwrap().len(), 2);
+    let wrong: Value = serde_json::from_str(&sa_guard_web::fix(TWO_DEFAULT_SAS, "", "\"some\"")).unwrap();
+    assert_eq!(wrong["error"], "the selection must be \"all\" or a list of finding ids");
+
+    let rules: Value = serde_json::from_str(&sa_guard_web::rules()).unwrap();
+    assert_eq!(rules.as_array().unwrap().len(), 14);
+    let check: Value = serde_json::from_str(&sa_guard_web::validate_settings("{\"mutate\": 1}")).unwrap();
+    assert_eq!(check["valid"], false);
+    assert!(check["message"].as_str().unwrap().starts_with("invalid settings: invalid type: integer `1`, expected a boolean"));
+}
+
+#[test]
+fn empty_huge_and_non_kubernetes_input() {
+    let empty = lint_report("", "");
+    assert!(empty.findings.is_empty() && empty.parse_errors.is_empty() && empty.objects.is_empty());
+
+    let huge = "#".repeat(sa_guard_web::MAX_INPUT_BYTES + 1);
+    let output = lint_report(&huge, "");
+    assert_eq!(output.input_error.as_deref(), Some("the input is 16.0 MB; the playground lints up to 16 MB (use the sa-guard CLI for more)"));
+    assert!(fix_text(&huge, "", &FixSelection::Ids(vec![])).is_err());
+
+    // A bare scalar document is not an object: an error on its line, never a panic.
+    let output = lint_report("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: x}\n---\njust text\n", "");
+    assert_eq!(output.objects.len(), 1);
+    assert_eq!(output.parse_errors.len(), 1);
+    assert_eq!((output.parse_errors[0].document, output.parse_errors[0].span.line), (Some(1), 5));
+}
