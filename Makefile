@@ -1,7 +1,7 @@
 # Every target is a script under scripts/, so CI and people run the same steps.
 # Toolchain choice (rustup target vs Debian packages) lives in scripts/toolchain.sh.
 
-.PHONY: all policy annotated run test test-rust e2e e2e-kwctl bench web serve test-web bench-web cli docs bench-cli fuzz clean
+.PHONY: bench-core all policy annotated run test test-rust e2e e2e-kwctl bench web serve test-web bench-web cli docs bench-cli fuzz clean
 
 all: policy
 
@@ -50,7 +50,10 @@ docs:              ## regenerate docs/rules.md from the rules
 bench-cli:
 	bash scripts/bench-cli.sh
 
-fuzz:              ## run each fuzz target for a bounded time
+bench-core:        ## manifest-mode cost per object, 1 250 to 10 000 objects (fails if superlinear)
+	bash scripts/bench-core.sh
+
+fuzz:              ## run each fuzz target for a bounded time (--smoke: 20 s each)
 	bash scripts/fuzz.sh
 
 clean:

@@ -148,6 +148,22 @@ accepted_plain() {
   denied_for "RoleBinding production/every-sa-reads-configmaps" SAG010 /subjects/0
 }
 
+@test "SAG013: static cloud keys in the environment are denied" {
+  kwctl_run pod-aws-keys.create "$(only SAG013)"
+  expect '.allowed == false and .status.code == 403
+    and (.status.message | startswith("sa-guard denied Pod analytics/report-exporter (2 findings):\n[SAG013] Pod analytics/report-exporter /spec/containers/0/env/0: container report-exporter sets AWS_ACCESS_KEY_ID inline"))
+    and (.status.message | contains("\n[SAG013] Pod analytics/report-exporter /spec/containers/0/env/1: container report-exporter sets AWS_SECRET_ACCESS_KEY inline"))'
+}
+
+@test "SAG014: a kubeconfig that skips TLS verification is denied" {
+  kwctl_run configmap-insecure-kubeconfig.create "$(only SAG014)"
+  denied_for "ConfigMap production/legacy-client-kubeconfig" SAG014 /data/kubeconfig
+  kwctl_run secret-insecure-kubeconfig.update "$(only SAG014)"
+  denied_for "Secret production/legacy-client-kubeconfig" SAG014 /stringData/config
+  kwctl_run configmap-app-settings.create "$(only SAG014)"
+  accepted_plain
+}
+
 @test "warn level: accepted with warnings" {
   kwctl_run serviceaccount-default.create "$(only SAG001 '{"rules": {"default-sa-automount": "warn"}}')"
   warned_for "ServiceAccount production/default" SAG001 /automountServiceAccountToken

@@ -8,6 +8,8 @@
 # $CARGO_TARGET_DIR/fuzz-corpus/<target> and is kept between runs. A crash is saved to
 # fuzz/artifacts/<target>/ and fails the script; reproduce it with
 #   scripts/fuzz.sh --reproduce TARGET fuzz/artifacts/TARGET/crash-...
+# and keep it as a test in tests/fuzz_regressions.rs (and, once it passes, as a
+# fuzz/corpus/<target>/seed-regression-* seed; fuzz/make-seeds.py regenerates the other seeds).
 #
 # Toolchain: cargo-fuzz passes nightly flags (-Zsanitizer, -Cpasses=sancov-module), so the build
 # runs with RUSTC_BOOTSTRAP=1 on the native toolchain of scripts/toolchain.sh (Debian's rustc 1.96

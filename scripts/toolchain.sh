@@ -53,6 +53,8 @@ else
   fi
   CARGO=/usr/bin/cargo
   export RUSTC=/usr/bin/rustc
+  # Doctests run rustdoc, which must be the same release as rustc (it reads its .rlib files).
+  export RUSTDOC=/usr/bin/rustdoc
 fi
 export CARGO
 

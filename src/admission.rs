@@ -34,6 +34,18 @@ pub const AUDIT_KEY_EXEMPTED: &str = "sa-guard.exempted";
 /// Audit annotation listing what the policy changed in the object (with `mutate: true`).
 pub const AUDIT_KEY_FIXED: &str = "sa-guard.fixed";
 
+/// At most this many findings are listed in a rejection message, in the warnings and per audit
+/// annotation; the rest are counted ("… and 12 more"). A generated object can hold thousands of
+/// findings, and the API server and audit log must not receive megabytes of text.
+pub const MAX_LISTED_FINDINGS: usize = 50;
+
+/// "and 3 more findings (…)" when `total` exceeds what was listed.
+fn more_line(total: usize) -> Option<String> {
+    (total > MAX_LISTED_FINDINGS).then(|| {
+        format!("… and {} more (run `sa-guard lint` on the object for the full list)", total - MAX_LISTED_FINDINGS)
+    })
+}
+
 /// The policy's answer, serialized as the SDK's `ValidationResponse`: every field is present and
 /// `null` when unset (the SDK does not skip `None`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,7 +151,7 @@ impl AdmissionPayload {
         };
         // Settings first: invalid settings are a configuration error whatever the request.
         let settings = parse_settings(root.remove("settings").unwrap_or(Value::Null))?;
-        let request = match root.remove("request") {
+        let mut request = match root.remove("request") {
             None => return Err(format!("{CONTEXT}: `request` is missing")),
             Some(Value::Object(request)) => request,
             Some(other) => return Err(format!("{CONTEXT}: `request` must be an object, found {}", json_type(&other))),
@@ -166,16 +178,18 @@ impl AdmissionPayload {
         let sub_resource = optional_string(&request, &["subResource", "sub_resource"])?.filter(|s| !s.is_empty());
         let namespace = optional_string(&request, &["namespace"])?.filter(|s| !s.is_empty());
 
-        let object = match request.get("object") {
+        // Taken out rather than cloned: it is most of the payload (up to the API server's 3 MB).
+        let present = request.contains_key("object");
+        let object = match request.remove("object") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(_)) => request.get("object").cloned(),
+            Some(object @ Value::Object(_)) => Some(object),
             Some(other) => {
-                return Err(format!("{CONTEXT}: `request.object` must be an object, found {}", json_type(other)))
+                return Err(format!("{CONTEXT}: `request.object` must be an object, found {}", json_type(&other)))
             }
         };
         let object = match (operation, object) {
             (Operation::Create | Operation::Update, None) => {
-                let how = if request.contains_key("object") { "null" } else { "missing" };
+                let how = if present { "null" } else { "missing" };
                 return Err(format!(
                     "{CONTEXT}: `request.object` is {how}; {} requests carry the object being admitted",
                     if operation == Operation::Create { "CREATE" } else { "UPDATE" }
@@ -244,13 +258,11 @@ fn json_type(value: &Value) -> &'static str {
 }
 
 fn decide(request: &AdmissionPayload, lookup: &dyn ClusterLookup) -> Verdict {
-    let Some(object) = &request.object else {
-        // DELETE and CONNECT: nothing is being created; a mutation would be refused anyway.
+    // DELETE and CONNECT admit nothing new (and a mutation of a deleted object is refused).
+    let Some(object) = request.object.as_ref().filter(|_| matches!(request.operation, Operation::Create | Operation::Update))
+    else {
         return Verdict::accept();
     };
-    if matches!(request.operation, Operation::Delete | Operation::Connect) {
-        return Verdict::accept();
-    }
     match request.sub_resource.as_deref() {
         None => {}
         // `kubectl debug` adds containers to a running Pod; the object is the whole Pod.
@@ -368,37 +380,45 @@ fn denial_message(denied: &[&Finding]) -> String {
         n => format!("{n} findings"),
     };
     let mut message = format!("sa-guard denied {subject} ({count}):");
-    for finding in denied {
+    for finding in denied.iter().take(MAX_LISTED_FINDINGS) {
         message.push_str(&format!("\n{} What to do: {}", finding.one_line(), finding.remediation));
+    }
+    if let Some(more) = more_line(denied.len()) {
+        message.push('\n');
+        message.push_str(&more);
     }
     message
 }
 
 /// Warn-level findings, one line each.
 fn warning_lines(report: &Report) -> Vec<String> {
-    report.findings.iter().filter(|f| f.level == Level::Warn).map(Finding::one_line).collect()
+    let warned: Vec<&Finding> = report.findings.iter().filter(|f| f.level == Level::Warn).collect();
+    let mut lines: Vec<String> = warned.iter().take(MAX_LISTED_FINDINGS).map(|f| f.one_line()).collect();
+    lines.extend(more_line(warned.len()));
+    lines
 }
 
 /// `sa-guard.<rule id>` per rule with findings (all of them, "deny"/"warn" prefixed) and
 /// `sa-guard.exempted` for the exemptions with their reasons.
 fn audit_annotations(report: &Report) -> BTreeMap<String, String> {
-    let mut annotations: BTreeMap<String, String> = BTreeMap::new();
+    let mut entries: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for finding in &report.findings {
         let entry = format!("{} {}: {}", finding.level, finding.path, finding.message);
-        append(&mut annotations, format!("{AUDIT_KEY_PREFIX}{}", finding.rule_id), entry);
+        entries.entry(format!("{AUDIT_KEY_PREFIX}{}", finding.rule_id)).or_default().push(entry);
     }
     for exemption in &report.exemptions {
         let entry = format!("{} {}: {}", exemption.rule_id, exemption.path, exemption.reason);
-        append(&mut annotations, AUDIT_KEY_EXEMPTED.to_string(), entry);
+        entries.entry(AUDIT_KEY_EXEMPTED.to_string()).or_default().push(entry);
     }
-    annotations
-}
-
-fn append(annotations: &mut BTreeMap<String, String>, key: String, entry: String) {
-    annotations.entry(key).and_modify(|v| {
-        v.push_str("; ");
-        v.push_str(&entry);
-    }).or_insert(entry);
+    entries
+        .into_iter()
+        .map(|(key, list)| {
+            let mut listed: Vec<&str> = list.iter().take(MAX_LISTED_FINDINGS).map(String::as_str).collect();
+            let more = more_line(list.len());
+            listed.extend(more.as_deref());
+            (key, listed.join("; "))
+        })
+        .collect()
 }
 
 /// Reads a host error from Kubewarden's `kubernetes/get_resource`: the API server's 404 is an
@@ -484,6 +504,46 @@ mod tests {
             )])),
             warnings: None,
         });
+    }
+
+    /// A Pod with `count` projected tokens, each without audience and living a day.
+    fn pod_with_tokens(count: usize) -> Value {
+        let volumes: Vec<Value> = (0..count)
+            .map(|i| json!({"name": format!("t{i}"), "projected": {"sources": [{"serviceAccountToken": {"path": "t", "expirationSeconds": 86400}}]}}))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "many", "namespace": "production"},
+               "spec": {"automountServiceAccountToken": false, "containers": [], "volumes": volumes}})
+    }
+
+    #[test]
+    fn long_finding_lists_are_capped_and_counted() {
+        let verdict = run("CREATE", pod_with_tokens(MAX_LISTED_FINDINGS + 7), only(&["SAG005", "SAG006"], json!({})));
+        let message = verdict.message.unwrap();
+        let lines: Vec<&str> = message.lines().collect();
+        assert_eq!(lines[0], "sa-guard denied Pod production/many (57 findings):");
+        assert_eq!(lines.len(), 1 + MAX_LISTED_FINDINGS + 1);
+        assert!(lines[1].starts_with("[SAG005] Pod production/many /spec/volumes/0/projected/sources/0/serviceAccountToken: "), "{}", lines[1]);
+        assert!(lines[1..=MAX_LISTED_FINDINGS].iter().all(|l| l.starts_with("[SAG005] ") && l.contains(" What to do: ")));
+        assert_eq!(lines[51], "… and 7 more (run `sa-guard lint` on the object for the full list)");
+
+        let warnings = verdict.warnings.unwrap();
+        assert_eq!(warnings.len(), MAX_LISTED_FINDINGS + 1);
+        assert!(warnings[0].starts_with("[SAG006] Pod production/many /spec/volumes/0/projected/sources/0/serviceAccountToken/expirationSeconds: "), "{}", warnings[0]);
+        assert_eq!(warnings[50], "… and 7 more (run `sa-guard lint` on the object for the full list)");
+
+        let annotations = verdict.audit_annotations.unwrap();
+        let sag005: Vec<&str> = annotations["sa-guard.SAG005"].split("; ").collect();
+        assert_eq!(sag005.len(), MAX_LISTED_FINDINGS + 1);
+        assert!(sag005[0].starts_with("deny /spec/volumes/0/projected/sources/0/serviceAccountToken: "), "{}", sag005[0]);
+        assert_eq!(sag005[50], "… and 7 more (run `sa-guard lint` on the object for the full list)");
+    }
+
+    #[test]
+    fn a_short_list_has_no_count_line() {
+        let verdict = run("CREATE", pod_with_tokens(MAX_LISTED_FINDINGS), only(&["SAG005"], json!({})));
+        let message = verdict.message.unwrap();
+        assert_eq!(message.lines().count(), 1 + MAX_LISTED_FINDINGS);
+        assert!(!message.contains("more (run"));
     }
 
     #[test]

@@ -58,15 +58,17 @@ impl<'a> Bundle<'a> {
                 if CLUSTER_SCOPED.contains(&kind) { None } else { k8s::namespace(value).or(default_namespace) };
             let obj = Obj { index, value, kind, name: k8s::name(value), namespace };
             let key = (namespace, obj.name);
+            // An object defined twice is what the last definition says: `kubectl apply` applies
+            // the documents in order, and the cluster keeps the last one.
             match kind {
                 "ServiceAccount" => {
-                    bundle.service_accounts.entry(key).or_insert(index);
+                    bundle.service_accounts.insert(key, index);
                 }
                 "Role" => {
-                    bundle.roles.entry(key).or_insert(index);
+                    bundle.roles.insert(key, index);
                 }
                 "ClusterRole" => {
-                    bundle.cluster_roles.entry(obj.name).or_insert(index);
+                    bundle.cluster_roles.insert(obj.name, index);
                     bundle.cluster_role_indices.push(index);
                     let labels = value.pointer("/metadata/labels").and_then(Value::as_object);
                     for (key, label) in labels.into_iter().flatten() {
@@ -76,7 +78,7 @@ impl<'a> Bundle<'a> {
                     }
                 }
                 "Secret" => {
-                    bundle.secrets.entry(key).or_insert(index);
+                    bundle.secrets.insert(key, index);
                 }
                 _ => {}
             }
@@ -119,5 +121,28 @@ impl<'a> Bundle<'a> {
     /// Objects that carry a Pod spec.
     pub fn workloads<'s>(&'s self) -> impl Iterator<Item = (&'s Obj<'a>, k8s::PodSpec<'a>)> + 's {
         self.objects.iter().filter_map(|o| k8s::pod_spec(o.value).map(|spec| (o, spec)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_last_definition_of_an_object_wins_as_with_kubectl_apply() {
+        let objects = [
+            json!({"kind": "ServiceAccount", "metadata": {"name": "ci", "namespace": "build"}, "automountServiceAccountToken": false}),
+            json!({"kind": "ServiceAccount", "metadata": {"name": "ci", "namespace": "build"}}),
+            json!({"kind": "ClusterRole", "metadata": {"name": "r"}, "rules": []}),
+            json!({"kind": "ClusterRole", "metadata": {"name": "r", "labels": {"a": "1"}}, "rules": [{"verbs": ["*"]}]}),
+        ];
+        let bundle = Bundle::new(&objects, None);
+        assert_eq!(bundle.service_account(Some("build"), "ci").map(|o| o.index), Some(1));
+        assert_eq!(bundle.cluster_role("r").map(|o| o.index), Some(3));
+        // the label index keeps both definitions in order; the role look-up decides which counts
+        assert_eq!(bundle.cluster_roles_labelled("a", "1").map(|o| o.index).collect::<Vec<_>>(), [3]);
+        assert_eq!(bundle.cluster_roles().map(|o| o.index).collect::<Vec<_>>(), [2, 3]);
     }
 }

@@ -34,7 +34,7 @@ pub enum OnLookupFailure {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    /// Level per rule, keyed by id (`SAG002`) or slug (`workload-token-automount`).
+    /// Level per rule, keyed by id (`SAG002`) or slug (`implicit-token-automount`).
     pub rules: BTreeMap<String, Level>,
     /// Namespaces (patterns with `*` and `?`) whose objects are not checked at all.
     pub exempt_namespaces: Vec<String>,

@@ -250,30 +250,43 @@ fn non_empty_name(field: &Field) -> Option<&str> {
     }
 }
 
-/// Should SAG002 report this workload? Kubernetes: the ServiceAccount is `serviceAccountName`,
+/// What SAG002 must do with a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sag002 {
+    Silent,
+    /// A token nobody asked for, or a value that is not a boolean: reported with the fix
+    /// `automountServiceAccountToken: false`.
+    ReportsWithFix,
+    /// An explicit `true` that require_allowlisted_opt_in does not accept: reported, but a
+    /// decision to review, so no fix.
+    ReportsWithoutFix,
+}
+
+/// SAG002's decision for this workload. Kubernetes: the ServiceAccount is `serviceAccountName`,
 /// else the deprecated `serviceAccount`, else `default`; the token is mounted per the Pod's
 /// `automountServiceAccountToken`, else the ServiceAccount's, else `true`. SAG002 reports a
 /// mounted token nobody asked for (or, with `require_allowlisted_opt_in`, any mounted token of
 /// a ServiceAccount not allow-listed) and a Pod value that is not a boolean.
-fn sag002_expected(case: &Case, workload: &Workload) -> bool {
+fn sag002_expected(case: &Case, workload: &Workload) -> Sag002 {
     let namespace = workload.namespace.or(case.default_namespace);
     let name = non_empty_name(&workload.service_account_name)
         .or_else(|| non_empty_name(&workload.deprecated_service_account))
         .unwrap_or("default");
     if case.allow_ci && namespace == Some("shop") && name == "ci" {
-        return false;
+        return Sag002::Silent;
     }
     let defined = case.service_accounts.iter().find(|sa| sa.namespace.or(case.default_namespace) == namespace && sa.name == name);
     let explicit = match k8s_bool(&workload.automount) {
-        Some(Err(())) => return true,
+        Some(Err(())) => return Sag002::ReportsWithFix,
         Some(Ok(pod)) => Some(pod),
         // an unknown ServiceAccount is read as unset: Kubernetes' default then applies
         None => defined.and_then(|sa| k8s_bool(&sa.automount)).and_then(Result::ok),
     };
     match explicit {
-        Some(false) => false,
-        Some(true) => case.require_allowlisted_opt_in,
-        None => true,
+        Some(false) => Sag002::Silent,
+        Some(true) if case.require_allowlisted_opt_in => Sag002::ReportsWithoutFix,
+        Some(true) => Sag002::Silent,
+        None => Sag002::ReportsWithFix,
     }
 }
 
@@ -294,11 +307,12 @@ proptest! {
             let found: Vec<&Finding> =
                 report.findings.iter().filter(|f| f.rule_id == "SAG002" && f.object_index == index).collect();
             let expected = sag002_expected(&case, workload);
-            prop_assert_eq!(found.len(), usize::from(expected), "workload {}: {:?}\nfindings: {:#?}", index, workload, found);
-            if expected {
+            let reports = expected != Sag002::Silent;
+            prop_assert_eq!(found.len(), usize::from(reports), "workload {}: {:?}\nfindings: {:#?}", index, workload, found);
+            if reports {
                 let path = format!("{}/automountServiceAccountToken", KINDS[workload.kind].2);
                 prop_assert_eq!(&found[0].path, &path);
-                prop_assert!(found[0].fix.is_some(), "SAG002 always offers a fix");
+                prop_assert_eq!(found[0].fix.is_some(), expected == Sag002::ReportsWithFix, "{:?}", expected);
             }
         }
     }
@@ -376,20 +390,22 @@ fn the_reference_model_reads_the_lessons_examples() {
         default_namespace: None,
     };
     // checkout-api: default ServiceAccount, nothing set
-    assert!(sag002_expected(&case, &workload(Field::Absent, Field::Absent)));
+    assert_eq!(sag002_expected(&case, &workload(Field::Absent, Field::Absent)), Sag002::ReportsWithFix);
     // order-api: explicit true
-    assert!(!sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!(true)))));
+    assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!(true)))), Sag002::Silent);
+    let strict = Case { require_allowlisted_opt_in: true, ..case.clone() };
+    assert_eq!(sag002_expected(&strict, &workload(Field::Set(json!("app")), Field::Set(json!(true)))), Sag002::ReportsWithoutFix);
     // payment-processor-like: the ServiceAccount says off
-    assert!(!sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Null)));
+    assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Null)), Sag002::Silent);
     // the Pod's value wins over the ServiceAccount's
-    assert!(!sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!("yes")))));
-    assert!(sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!("maybe")))));
+    assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!("yes")))), Sag002::Silent);
+    assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!("maybe")))), Sag002::ReportsWithFix);
     // allow-listed
-    assert!(!sag002_expected(&case, &workload(Field::Set(json!("ci")), Field::Absent)));
+    assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("ci")), Field::Absent)), Sag002::Silent);
     // the deprecated field names the ServiceAccount only when serviceAccountName is empty
     let mut deprecated = workload(Field::Set(json!("")), Field::Absent);
     deprecated.deprecated_service_account = Field::Set(json!("app"));
-    assert!(!sag002_expected(&case, &deprecated));
+    assert_eq!(sag002_expected(&case, &deprecated), Sag002::Silent);
     deprecated.service_account_name = Field::Set(json!("default"));
-    assert!(sag002_expected(&case, &deprecated));
+    assert_eq!(sag002_expected(&case, &deprecated), Sag002::ReportsWithFix);
 }

@@ -5,7 +5,7 @@ use sa_guard::manifest;
 use sa_guard::{Finding, Fix};
 use similar::TextDiff;
 
-use crate::input::{Inputs, Source};
+use crate::input::{self, Inputs, Source};
 use crate::lint::{evaluate_inputs, write_stdout};
 use crate::{InputArgs, EXIT_FINDINGS, EXIT_INPUT_ERROR};
 
@@ -13,7 +13,8 @@ use crate::{InputArgs, EXIT_FINDINGS, EXIT_INPUT_ERROR};
 type Planned<'a> = (usize, &'a Fix, &'a Finding);
 
 pub fn run(args: &InputArgs, write: bool) -> u8 {
-    if write && args.paths.iter().any(|p| p == "-") {
+    let reads_stdin = input::effective_paths(&args.paths).is_ok_and(|paths| paths.iter().any(|p| p == "-"));
+    if write && reads_stdin {
         eprintln!("sa-guard: --write cannot write to stdin; drop --write to get a diff");
         return EXIT_INPUT_ERROR;
     }

@@ -107,8 +107,9 @@ enum Command {
 
 #[derive(Args)]
 pub struct InputArgs {
-    /// Files or directories (.yaml, .yml, .json, recursively); - reads stdin.
-    #[arg(value_name = "PATHS", default_value = "-")]
+    /// Files or directories (.yaml, .yml, .json, recursively); - reads stdin, as does no path
+    /// when stdin is a pipe.
+    #[arg(value_name = "PATHS")]
     pub paths: Vec<String>,
     /// Settings file (YAML or JSON), the same format as the policy's settings.
     #[arg(long, value_name = "FILE")]

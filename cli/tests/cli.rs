@@ -392,6 +392,7 @@ fn usage_errors_exit_2() {
         &["lint", "--fail-on", "info", "tree"][..],
         &["frobnicate"][..],
         &["fix", "--write", "-"][..],
+        &["fix", "--write"][..],
     ] {
         let r = run_in(&fixtures(), args, Some(""));
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);

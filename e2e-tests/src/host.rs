@@ -82,7 +82,6 @@ pub struct SettingsResponse {
 pub struct Policy {
     pub path: PathBuf,
     pub size: usize,
-    engine: Engine,
     pre: WasmtimeEngineProviderPre,
     deadline_ticks: u64,
     ticker_stop: Arc<AtomicBool>,
@@ -123,7 +122,7 @@ impl Policy {
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
         let deadline_ticks = (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        Ok(Policy { path: path.to_path_buf(), size: bytes.len(), engine, pre, deadline_ticks, ticker_stop })
+        Ok(Policy { path: path.to_path_buf(), size: bytes.len(), pre, deadline_ticks, ticker_stop })
     }
 
     /// A fresh instance (its own memory) whose host calls go to `capabilities`.
@@ -148,7 +147,7 @@ impl Policy {
         };
         let host = WapcHost::new(Box::new(provider), Some(Box::new(callback)))
             .map_err(|e| format!("cannot initialise the module: {e}"))?;
-        Ok(Evaluator { host, log, _engine: self.engine.clone() })
+        Ok(Evaluator { host, log })
     }
 }
 
@@ -185,8 +184,6 @@ fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
 pub struct Evaluator {
     host: WapcHost,
     log: Arc<Mutex<Vec<HostCall>>>,
-    // Keeps the engine alive as long as the instance.
-    _engine: Engine,
 }
 
 impl Evaluator {

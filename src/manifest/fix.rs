@@ -61,10 +61,12 @@ pub fn apply_fixes(text: &str, manifests: &Manifests, fixes: &[(usize, &Fix)]) -
     if text != source.text {
         return Err(FixError::TextChanged);
     }
-    let mut expected = manifests.values();
+    // The patched objects; the others are expected unchanged.
+    let mut patched_objects: HashMap<usize, Value> = HashMap::new();
     let mut planner = Planner { source, newline: source.newline(), edits: Vec::new(), objects: HashMap::new() };
     for &(object_index, fix) in fixes {
-        let Some(current) = expected.get(object_index) else { return Err(FixError::UnknownObject { object_index }) };
+        let Some(original) = manifests.objects.get(object_index) else { return Err(FixError::UnknownObject { object_index }) };
+        let current = patched_objects.get(&object_index).unwrap_or(&original.value);
         let mut patched = current.clone();
         json_patch::patch(&mut patched, &fix.patch)
             .map_err(|e| FixError::Patch { object_index, message: e.to_string() })?;
@@ -75,13 +77,18 @@ pub fn apply_fixes(text: &str, manifests: &Manifests, fixes: &[(usize, &Fix)]) -
         for operation in fix.patch.iter() {
             planner.plan(object_index, root, operation)?;
         }
-        expected[object_index] = patched;
+        patched_objects.insert(object_index, patched);
     }
     if planner.edits.is_empty() {
         return Ok(text.to_owned());
     }
-    let output = planner.apply()?;
-    verify(&output, manifests, &expected)?;
+    let (output, applied) = planner.apply()?;
+    let expected = Expected { manifests, patched: &patched_objects };
+    // The per-document shortcut needs every document boundary to be where it was; after a
+    // syntax error, where the parser resumes depends on the text that follows, so re-read it all.
+    if !manifests.errors.is_empty() || !documents_read_back(&output, &expected, &applied) {
+        verify(&output, &expected)?;
+    }
     Ok(output)
 }
 
@@ -269,6 +276,20 @@ impl<'a> Planner<'a> {
         self.edits.push(Edit { start, end, text, object_index, target });
     }
 
+    /// The indentation of a block mapping's keys: that of a key starting its line (or of its
+    /// `?` for an explicit key), else the column of the first key (after `- `).
+    fn map_indent(&self, entries: &[Entry], first_key: usize) -> String {
+        let source = self.source;
+        // An explicit key (`? key`) starts at its `?`.
+        let entry_start = |key: usize| {
+            let before = source.trim_back(0, key);
+            if before > 0 && source.text.as_bytes()[before - 1] == b'?' && source.starts_line(before - 1) { before - 1 } else { key }
+        };
+        let starts = std::iter::once(first_key).chain(entries.iter().filter(|e| !e.merged).map(|e| e.key_start)).map(entry_start);
+        let at = starts.clone().find(|&k| source.starts_line(k)).unwrap_or(entry_start(first_key));
+        source.indent_before(at)
+    }
+
     /// Inserts `line` as a new line after the line holding `after`. It goes at the start of the
     /// next line, so that deleting the line holding `after` does not overlap it.
     fn push_line_after(&mut self, object_index: usize, target: String, after: usize, line: String) {
@@ -294,14 +315,16 @@ impl<'a> Planner<'a> {
         if *flow {
             let key_text = render_scalar(&Value::String(key.to_owned()), true);
             let pair = format!("{key_text}: {}", render_flow(value));
-            return match entries.iter().filter(|e| !e.merged).map(|e| e.value.end.max(e.colon_end)).max() {
-                Some(last_end) => Ok(self.push(object_index, pointer, last_end, last_end, format!(", {pair}"))),
-                None if first_key.is_none() => Ok(self.push(object_index, pointer, map.end - 1, map.end - 1, pair)),
-                None => Err("the flow mapping only has merge keys".into()),
+            let (at, text) = match entries.iter().filter(|e| !e.merged).map(|e| e.value.end.max(e.colon_end)).max() {
+                Some(last_end) => (last_end, format!(", {pair}")),
+                None if first_key.is_none() => (map.end - 1, pair),
+                None => return Err("the flow mapping only has merge keys".into()),
             };
+            self.push(object_index, pointer, at, at, text);
+            return Ok(());
         }
         let Some(first_key) = first_key else { return Err("the mapping has no keys".into()) };
-        let indent = self.source.indent_before(*first_key);
+        let indent = self.map_indent(entries, *first_key);
         let line = format!("{indent}{}", render_entry(key, value, &indent, nl));
         self.push_line_after(object_index, pointer, map.end, line);
         Ok(())
@@ -365,11 +388,13 @@ impl<'a> Planner<'a> {
         let pointer = format!("{seq_pointer}/+");
         if *flow {
             let rendered = render_flow(value);
-            return match (before, items.last()) {
-                (Some((_, item)), _) => Ok(self.push(object_index, pointer, item.start, item.start, format!("{rendered}, "))),
-                (None, Some(last)) => Ok(self.push(object_index, pointer, last.end, last.end, format!(", {rendered}"))),
-                (None, None) => Ok(self.push(object_index, pointer, seq.end - 1, seq.end - 1, rendered)),
+            let (at, text) = match (before, items.last()) {
+                (Some((_, item)), _) => (item.start, format!("{rendered}, ")),
+                (None, Some(last)) => (last.end, format!(", {rendered}")),
+                (None, None) => (seq.end - 1, rendered),
             };
+            self.push(object_index, pointer, at, at, text);
+            return Ok(());
         }
         let first = items.first().ok_or("the sequence is empty")?;
         let first_dash = self.source.dash_before(first.start).ok_or("cannot find the sequence's first dash")?;
@@ -460,13 +485,15 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    /// Applies the edits in one pass (equivalent to bottom-up), refusing overlaps.
-    fn apply(mut self) -> Result<String, FixError> {
+    /// Applies the edits in one pass (equivalent to bottom-up), refusing overlaps. Also returns
+    /// what was applied: (object, start, end, length of the inserted text).
+    fn apply(mut self) -> Result<(String, Vec<Applied>), FixError> {
         // Stable: insertions at the same offset keep the order of the fixes.
         self.edits.sort_by_key(|e| (e.start, e.end));
         let text = &self.source.text;
         let mut output = String::with_capacity(text.len() + 256);
         let mut cursor = 0;
+        let mut applied = Vec::with_capacity(self.edits.len());
         for edit in &self.edits {
             if edit.start < cursor {
                 return Err(FixError::Conflict { object_index: edit.object_index, path: edit.target.clone() });
@@ -475,14 +502,16 @@ impl<'a> Planner<'a> {
             // A line appended at the end of a text without a final line break starts with one;
             // if the line before it was deleted, the output already ends with one.
             let appended_after_deletion = edit.start == text.len() && output.ends_with('\n');
-            match edit.text.strip_prefix(self.newline).filter(|_| appended_after_deletion) {
-                Some(line) => output.push_str(line),
-                None => output.push_str(&edit.text),
-            }
+            let inserted = match edit.text.strip_prefix(self.newline).filter(|_| appended_after_deletion) {
+                Some(line) => line,
+                None => &edit.text,
+            };
+            output.push_str(inserted);
+            applied.push(Applied { object_index: edit.object_index, start: edit.start, end: edit.end, inserted: inserted.len() });
             cursor = edit.end;
         }
         output.push_str(&text[cursor..]);
-        Ok(output)
+        Ok((output, applied))
     }
 }
 
@@ -560,8 +589,82 @@ fn render_map_lines(map: &Map<String, Value>, indent: &str, nl: &str) -> String 
     map.iter().map(|(k, v)| render_entry(k, v, indent, nl)).collect::<Vec<_>>().join(&format!("{nl}{indent}"))
 }
 
+/// An edit as applied: `text[start..end]` became `inserted` bytes.
+struct Applied {
+    object_index: usize,
+    start: usize,
+    end: usize,
+    inserted: usize,
+}
+
+/// The quick check: re-parses only the documents that were edited, each on its own, and
+/// compares their objects. A document that reads back alone, error-free and with its `---`
+/// lines untouched, reads back the same inside the whole text (anchors do not cross documents).
+/// `false` means "not shown", and the whole text is then checked.
+/// What each object must read back as.
+struct Expected<'a> {
+    manifests: &'a Manifests,
+    patched: &'a HashMap<usize, Value>,
+}
+
+impl Expected<'_> {
+    fn value(&self, object_index: usize) -> &Value {
+        self.patched.get(&object_index).unwrap_or(&self.manifests.objects[object_index].value)
+    }
+}
+
+fn documents_read_back(output: &str, expected: &Expected<'_>, applied: &[Applied]) -> bool {
+    let manifests = expected.manifests;
+    let document_of = |object_index: usize| manifests.objects[object_index].document;
+    let mut edited: Vec<usize> = applied.iter().map(|a| document_of(a.object_index)).collect();
+    edited.sort_unstable();
+    edited.dedup();
+    let delta = |a: &Applied| a.inserted as isize - (a.end - a.start) as isize;
+    for document in edited {
+        let Some(&Some((start, end))) = manifests.documents.get(document) else { return false };
+        let mut before = 0isize;
+        let mut inside = 0isize;
+        for a in applied {
+            let owner = document_of(a.object_index);
+            let in_place = match owner.cmp(&document) {
+                std::cmp::Ordering::Less => a.end <= start,
+                std::cmp::Ordering::Equal => start <= a.start && a.end <= end,
+                std::cmp::Ordering::Greater => a.start >= end,
+            };
+            if !in_place {
+                return false;
+            }
+            match owner.cmp(&document) {
+                std::cmp::Ordering::Less => before += delta(a),
+                std::cmp::Ordering::Equal => inside += delta(a),
+                std::cmp::Ordering::Greater => {}
+            }
+        }
+        let new_start = (start as isize + before) as usize;
+        let new_end = (end as isize + before + inside) as usize;
+        let Some(slice) = output.get(new_start..new_end) else { return false };
+        // The document's first line (`---`) and the next one's are where they were.
+        let text = &manifests.source.text;
+        let same_at = |old: usize, new: usize| {
+            let old_line = &text[old..text[old..].find('\n').map_or(text.len(), |i| old + i)];
+            !(old_line.starts_with("---") || old_line.starts_with("...")) || output[new..].starts_with(old_line)
+        };
+        if !same_at(start, new_start) || !same_at(end, new_end) {
+            return false;
+        }
+        let alone = parse(slice, &Limits { max_bytes: usize::MAX, ..manifests.limits });
+        let want: Vec<&Value> =
+            (0..manifests.objects.len()).filter(|&i| manifests.objects[i].document == document).map(|i| expected.value(i)).collect();
+        if !alone.errors.is_empty() || alone.objects.len() != want.len() || alone.objects.iter().zip(want).any(|(o, w)| &o.value != w) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Re-parses the fixed text and checks it holds exactly the patched objects.
-fn verify(output: &str, manifests: &Manifests, expected: &[Value]) -> Result<(), FixError> {
+fn verify(output: &str, expected: &Expected<'_>) -> Result<(), FixError> {
+    let manifests = expected.manifests;
     let limits = Limits { max_bytes: usize::MAX, ..manifests.limits };
     let reparsed = parse(output, &limits);
     if reparsed.errors.len() != manifests.errors.len() {
@@ -570,12 +673,13 @@ fn verify(output: &str, manifests: &Manifests, expected: &[Value]) -> Result<(),
             message: message.map_or_else(|| "the number of unreadable documents changed".into(), |e| e.to_string()),
         });
     }
-    if reparsed.objects.len() != expected.len() {
+    if reparsed.objects.len() != manifests.objects.len() {
         return Err(FixError::Unverified {
-            message: format!("{} objects instead of {}", reparsed.objects.len(), expected.len()),
+            message: format!("{} objects instead of {}", reparsed.objects.len(), manifests.objects.len()),
         });
     }
-    for (i, (object, want)) in reparsed.objects.iter().zip(expected).enumerate() {
+    for (i, object) in reparsed.objects.iter().enumerate() {
+        let want = expected.value(i);
         if &object.value != want {
             return Err(FixError::Unverified { message: format!("object {i} reads back as {} instead of {want}", object.value) });
         }

@@ -23,8 +23,9 @@
 //! * **Fixes** ([`apply_fixes`]) turn each RFC 6902 operation into a text edit against the
 //!   original tree: insert a `key: value` line at the mapping's indentation (or `, key: value`
 //!   in flow style), rewrite a value's range, delete an entry's or an item's lines. Edits are
-//!   applied bottom-up, and the result is re-parsed and compared with the JSON-patched objects
-//!   before it is returned, so a fix never silently produces something else.
+//!   applied in one pass over the sorted edits (the same as bottom-up, so no offset shifts),
+//!   and the result is re-parsed and compared with the JSON-patched objects before it is
+//!   returned, so a fix never silently produces something else.
 //!
 //! Builds for `wasm32-unknown-unknown`: no file system, threads or clocks.
 
@@ -55,7 +56,7 @@ pub struct Limits {
 
 impl Default for Limits {
     /// 64 MiB, 256 levels (a Deployment is about 12 deep), one million alias-created nodes:
-    /// plenty for real manifests, and a billion-laughs document fails after a few milliseconds.
+    /// plenty for real manifests, while a billion-laughs document stops at a million copies.
     fn default() -> Self {
         Limits { max_bytes: 64 << 20, max_depth: 256, max_nodes: 1_000_000 }
     }
@@ -115,6 +116,9 @@ pub struct Manifests {
     nodes: Vec<Node>,
     source: Source,
     limits: Limits,
+    /// Byte range of each document read without error, by document index: lets a fix be
+    /// verified by re-parsing only the documents it changed.
+    documents: Vec<Option<(usize, usize)>>,
 }
 
 /// Parses multi-document YAML (or JSON) into Kubernetes objects. Never panics and never fails
@@ -177,11 +181,11 @@ impl Manifests {
 }
 
 /// RFC 6901 token escaping (`~` → `~0`, `/` → `~1`).
-pub(crate) fn escape_token(token: &str) -> String {
+fn escape_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-pub(crate) fn unescape_token(token: &str) -> String {
+fn unescape_token(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }
 

@@ -27,6 +27,7 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
         errors: Vec::new(),
         next_document: 0,
         doc: None,
+        documents: Vec::new(),
     };
     if text.len() > limits.max_bytes {
         builder.errors.push(ParseError {
@@ -36,14 +37,13 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
         });
     } else {
         let mut offset = 0;
-        loop {
-            let Err(error) = builder.run(offset) else { break };
+        while let Err(error) = builder.run(offset) {
             let Some(resume) = builder.recover(error, offset) else { break };
             offset = resume;
         }
     }
-    let Builder { objects, nodes, errors, .. } = builder;
-    Manifests { objects, errors, nodes, source, limits: *limits }
+    let Builder { objects, nodes, errors, documents, .. } = builder;
+    Manifests { objects, errors, nodes, source, limits: *limits, documents }
 }
 
 struct Builder<'s> {
@@ -56,6 +56,8 @@ struct Builder<'s> {
     errors: Vec<ParseError>,
     next_document: usize,
     doc: Option<Document>,
+    /// Byte range of each document that was read without error, by document index.
+    documents: Vec<Option<(usize, usize)>>,
 }
 
 /// The document being built.
@@ -165,6 +167,11 @@ impl<'s> Builder<'s> {
             Event::DocumentEnd => {
                 if let Some(doc) = self.doc.take() {
                     if !doc.poisoned {
+                        // The end event spans the next `---` or the `...`: the document ends before it.
+                        if self.documents.len() <= doc.index {
+                            self.documents.resize(doc.index + 1, None);
+                        }
+                        self.documents[doc.index] = Some((doc.start, start));
                         self.finish_document(doc);
                     }
                 }
@@ -177,7 +184,8 @@ impl<'s> Builder<'s> {
                         None => style == ScalarStyle::Plain,
                         Some(tag) => tag == "merge",
                     };
-                let (start, end) = self.scalar_range(&text, style, start, end);
+                let has_properties = anchor != 0 || tag.is_some();
+                let (start, end) = self.scalar_range(&text, style, has_properties, start, end);
                 let value = scalar::resolve(text, style, tag.as_deref()).map_err(|message| (start, message))?;
                 self.push(Node { start, end, kind: Kind::Scalar { value, merge_key }, aliased: false }, anchor)
             }
@@ -188,8 +196,10 @@ impl<'s> Builder<'s> {
                 }
                 let is_map = matches!(event, Event::MappingStart(..));
                 let opener = if is_map { b'{' } else { b'[' };
-                let flow = end > start && self.source.text.as_bytes()[end - 1] == opener;
-                let start = if flow { self.source.skip_properties(start).min(end - 1) } else { start };
+                // A flow collection's span covers its opening bracket (and any blanks after it).
+                let opening = self.source.skip_properties(start);
+                let flow = end > start && opening < end && self.source.text.as_bytes()[opening] == opener;
+                let start = if flow { opening } else { start };
                 doc.stack.push(if is_map {
                     Frame::Map { start, flow, anchor, pairs: Vec::new(), key: None }
                 } else {
@@ -227,6 +237,8 @@ impl<'s> Builder<'s> {
                     pairs.iter().map(|(key, value)| key.end.max(value_end(value))).max().unwrap_or(start)
                 };
                 let entries = resolve_mapping(self.source, pairs)?;
+                // `key:` with an empty value ends at its colon.
+                let node_end = entries.iter().filter(|e| !e.merged).map(|e| e.colon_end).fold(node_end, usize::max);
                 self.push(Node { start, end: node_end, kind: Kind::Map { entries, flow, first_key }, aliased: false }, anchor)
             }
             Event::Alias(id) => {
@@ -259,7 +271,7 @@ impl<'s> Builder<'s> {
     /// The byte range of a scalar, correcting saphyr's spans: quoted scalars end at the closing
     /// quote, block scalars start at their header and end with their last content line, and an
     /// empty plain scalar (`key:` with no value) is empty.
-    fn scalar_range(&self, text: &str, style: ScalarStyle, start: usize, end: usize) -> (usize, usize) {
+    fn scalar_range(&self, text: &str, style: ScalarStyle, has_properties: bool, start: usize, end: usize) -> (usize, usize) {
         match style {
             ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => (start, self.source.quoted_end(start, end)),
             ScalarStyle::Literal | ScalarStyle::Folded => {
@@ -267,6 +279,8 @@ impl<'s> Builder<'s> {
                 let content_end = if text.is_empty() { header + 1 } else { self.source.block_scalar_end(start, end) };
                 (header.min(start), content_end.max(header + 1))
             }
+            // Only its properties (`key: &anchor`) are written.
+            ScalarStyle::Plain if text.is_empty() && has_properties => (start, self.source.trim_back(start, self.source.skip_properties(start))),
             // saphyr spans an empty plain scalar up to the next token; the mapping moves it after the colon.
             ScalarStyle::Plain if text.is_empty() => (start, start),
             ScalarStyle::Plain => (start, self.source.trim_back(start, end)),

@@ -79,15 +79,11 @@ impl Source {
         self.text[start..byte].bytes().all(|b| b == b' ' || b == b'\t')
     }
 
-    /// The blanks before `byte` on its line, when only blanks precede it; else that many spaces.
+    /// Spaces up to the column of `byte`: the indentation of something written there. (A tab
+    /// or `- ` before it counts as one column per character, as saphyr counts columns.)
     pub fn indent_before(&self, byte: usize) -> String {
         let start = self.line_starts[self.line_of(byte)];
-        let prefix = &self.text[start..byte];
-        if prefix.bytes().all(|b| b == b' ' || b == b'\t') {
-            prefix.to_owned()
-        } else {
-            " ".repeat(prefix.chars().count())
-        }
+        " ".repeat(self.text[start..byte].chars().filter(|&c| c != '\u{FEFF}').count())
     }
 
     /// The text's line break: CRLF when it uses CRLF anywhere, else LF.
@@ -112,7 +108,7 @@ impl Source {
                 at += 1;
             }
             if at < bytes.len() && (bytes[at] == b'&' || bytes[at] == b'!') {
-                while at < bytes.len() && !matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r') {
+                while at < bytes.len() && !matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}') {
                     at += 1;
                 }
             } else {

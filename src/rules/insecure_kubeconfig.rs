@@ -1,10 +1,43 @@
+use serde_json::Value;
+
 use crate::declare_rule;
 use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
+use crate::k8s;
 use crate::meta::{Category, Scope};
+use crate::rules::static_cloud_credentials::stored_values;
+
+/// The kubeconfig field (a cluster's) that turns off verification of the API server's certificate.
+const INSECURE_SKIP: &str = "insecure-skip-tls-verify";
 
 declare_rule! {
-    /// TODO(helper): documentation — why it matters, what fires, what does not, the fix.
+    /// A Kubernetes client proves who it is with its token; it knows it is talking to the real
+    /// API server only by verifying the server's certificate against the cluster CA. The lesson
+    /// is blunt: the mounted `ca.crt` "is the cluster's CA certificate. Without it, the
+    /// Kubernetes client library can't verify the API server's TLS certificate and will either
+    /// fail or (dangerously) skip verification … Never configure a Kubernetes client with
+    /// insecure-skip-tls-verify: true in production." A kubeconfig with that setting hands its
+    /// token to anyone who can intercept or redirect the connection (a spoofed DNS name, a
+    /// compromised node or sidecar), and the token then works against the real API server.
+    ///
+    /// Fires on: a ConfigMap value (`data`, or `binaryData` base64-decoded) or a Secret value
+    /// (`data` base64-decoded, or `stringData`) that sets `insecure-skip-tls-verify` to true —
+    /// in YAML as `true`, `"true"`, `yes`, `on` (any case, quoted or not, also on the next line),
+    /// or in JSON as `"insecure-skip-tls-verify": true`. Path `/data/<key>` (or `/stringData/<key>`,
+    /// `/binaryData/<key>`, the key escaped); the message gives the line within the value. One
+    /// finding per value, at its first such line.
+    ///
+    /// Does not fire on: the setting at `false` (or `no`, `off`); the text in a comment line or
+    /// after a `#` that starts a comment; longer names that merely contain it; values that are
+    /// not valid base64 in `data` of a Secret. The value is scanned line by line, in linear
+    /// time, without parsing it, so a broken kubeconfig is read as far as it goes.
+    ///
+    /// Fix: remove the setting and give the cluster entry its CA: `certificate-authority:
+    /// /var/run/secrets/kubernetes.io/serviceaccount/ca.crt` for a client inside the cluster (or
+    /// better, no kubeconfig at all: client libraries use the mounted `ca.crt` and token by
+    /// themselves), or `certificate-authority-data` with the cluster CA for a client outside it.
+    ///
+    /// No peer (kube-linter, Checkov, Kubescape, Kyverno, Polaris, Trivy) checks this.
     pub static RULE = {
         id: "SAG014",
         slug: "insecure-kubeconfig",
@@ -13,11 +46,247 @@ declare_rule! {
         default_level: Level::Deny,
         scope: Scope::Object,
         fixable: false,
-        remediation: "TODO(helper)",
-        references: &[],
+        remediation: "Remove insecure-skip-tls-verify and set certificate-authority to the mounted \
+            /var/run/secrets/kubernetes.io/serviceaccount/ca.crt (in the cluster) or certificate-authority-data to the \
+            cluster CA (outside it); in-cluster clients need no kubeconfig at all.",
+        references: &[
+            "Lesson 39: ca.crt matters — never configure a Kubernetes client with insecure-skip-tls-verify: true in \
+             production",
+            "Kubernetes documentation: Organizing Cluster Access Using kubeconfig Files",
+        ],
         peers: &[],
         check: check,
     };
 }
 
-fn check(_cx: &Cx<'_>, _out: &mut Emitter<'_>) {}
+fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
+    for obj in cx.bundle.objects.iter().filter(|o| o.kind == "ConfigMap" || o.kind == "Secret") {
+        for value in stored_values(obj) {
+            let text = String::from_utf8_lossy(&value.bytes);
+            let Some((line, setting)) = insecure_skip_setting(&text) else { continue };
+            let message = format!(
+                "{} key {} holds a kubeconfig with {INSECURE_SKIP}: {setting} (line {line}), so its client does not \
+                 verify the API server's certificate and sends its credentials to whoever answers",
+                obj.kind, value.key
+            );
+            out.report(obj, value.path, message);
+        }
+    }
+}
+
+/// The first line (1-based) that sets `insecure-skip-tls-verify` to true, with the value as written.
+fn insecure_skip_setting(text: &str) -> Option<(usize, &str)> {
+    // Most stored values (certificates, configs, blobs) never mention the key: one byte scan
+    // rules them out before the per-line work.
+    if !contains_ignoring_ascii_case(text.as_bytes(), INSECURE_SKIP.as_bytes()) {
+        return None;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for (index, line) in lines.iter().enumerate() {
+        let content = without_comment(line);
+        // ASCII lowering keeps byte offsets; client-go matches field names ignoring case.
+        let lowered = content.to_ascii_lowercase();
+        let mut from = 0;
+        while let Some(found) = lowered[from..].find(INSECURE_SKIP) {
+            let start = from + found;
+            from = start + INSECURE_SKIP.len();
+            if !starts_a_key(lowered.as_bytes(), start) {
+                continue;
+            }
+            let next_line = lines.get(index + 1).copied();
+            let Some(value) = value_after_key(&content[from..], next_line) else { continue };
+            if k8s::as_bool(&Value::String(value.to_string())) == Some(true) {
+                return Some((index + 1, value));
+            }
+        }
+    }
+    None
+}
+
+/// Whether `haystack` contains `needle` (lowercase ASCII), comparing ASCII case-insensitively.
+fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else { return true };
+    haystack.len() >= needle.len()
+        && (0..=haystack.len() - needle.len()).any(|at| {
+            haystack[at].to_ascii_lowercase() == first && haystack[at + 1..at + needle.len()].eq_ignore_ascii_case(rest)
+        })
+}
+
+/// The line up to a `#` that starts a comment: at the start or after whitespace, outside quoted
+/// scalars (a quote opens one only where a scalar can start, so `don't` opens nothing).
+fn without_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' && q == b'"' {
+                    escaped = true;
+                } else if b == q {
+                    quote = None;
+                }
+            }
+            None if (b == b'"' || b == b'\'') && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b':' | b'{' | b'[' | b',')) => {
+                quote = Some(b)
+            }
+            None if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) => return &line[..i],
+            None => {}
+        }
+    }
+    line
+}
+
+/// Whether the match at `start` is the whole key, not part of a longer name (`--insecure-...`,
+/// `my-insecure-...`).
+fn starts_a_key(line: &[u8], start: usize) -> bool {
+    start == 0 || matches!(line[start - 1], b' ' | b'\t' | b'{' | b',' | b'"' | b'\'')
+}
+
+/// The scalar after `<key>: `, unquoted; on the next line when the key ends its line (YAML
+/// allows the value there). `None` when what follows is not a key/value separator.
+fn value_after_key<'t>(after_key: &'t str, next_line: Option<&'t str>) -> Option<&'t str> {
+    let rest = after_key.strip_prefix(['"', '\'']).unwrap_or(after_key).trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start();
+    if !rest.is_empty() {
+        return Some(scalar(rest));
+    }
+    let next = without_comment(next_line?).trim();
+    // a new key (or a nested mapping) is not a value
+    (!next.contains(':')).then(|| scalar(next))
+}
+
+/// A YAML/JSON scalar at the start of `text`: quoted, or up to a separator. A `!!bool`-style tag
+/// is skipped.
+fn scalar(text: &str) -> &str {
+    let text = match text.strip_prefix("!!") {
+        Some(tagged) => tagged.find(char::is_whitespace).map_or("", |end| tagged[end..].trim_start()),
+        None => text,
+    };
+    if let Some(quote) = text.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let inner = &text[1..];
+        return inner.find(quote).map_or(inner, |end| &inner[..end]);
+    }
+    let end = text.find([',', '}', ']', ' ', '\t']).unwrap_or(text.len());
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::insecure_skip_setting;
+    use crate::rules::testing::{admit_without_cluster, lint, located};
+
+    const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n  - name: production\n    cluster:\n      \
+        server: https://kubernetes.default.svc\n      insecure-skip-tls-verify: true\nusers:\n  - name: legacy-client\n";
+
+    fn config_map(data: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "client", "namespace": "production"}, "data": data})
+    }
+
+    fn b64(text: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(text)
+    }
+
+    #[test]
+    fn fires_on_a_config_map_kubeconfig() {
+        let findings = lint("SAG014", &[config_map(json!({"kubeconfig": KUBECONFIG, "other": "x: 1"}))]);
+        assert_eq!(located(&findings), [(
+            "/data/kubeconfig",
+            "ConfigMap key kubeconfig holds a kubeconfig with insecure-skip-tls-verify: true (line 7), so its client \
+             does not verify the API server's certificate and sends its credentials to whoever answers"
+        )]);
+        assert_eq!(findings[0].object.to_string(), "ConfigMap production/client");
+    }
+
+    #[test]
+    fn fires_on_secret_data_and_string_data_at_admission() {
+        let findings = admit_without_cluster("SAG014", json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ci-kubeconfig", "namespace": "build"},
+            "data": {"config/prod": b64(KUBECONFIG), "broken": "not base64!"},
+            "stringData": {"config.json": r#"{"clusters": [{"cluster": {"server": "https://a #1", "insecure-skip-tls-verify":true}}]}"#},
+        }));
+        assert_eq!(located(&findings), [
+            (
+                "/data/config~1prod",
+                "Secret key config/prod holds a kubeconfig with insecure-skip-tls-verify: true (line 7), so its client \
+                 does not verify the API server's certificate and sends its credentials to whoever answers"
+            ),
+            (
+                "/stringData/config.json",
+                "Secret key config.json holds a kubeconfig with insecure-skip-tls-verify: true (line 1), so its client \
+                 does not verify the API server's certificate and sends its credentials to whoever answers"
+            ),
+        ]);
+    }
+
+    #[test]
+    fn yaml_spellings_of_true() {
+        for (text, expected) in [
+            ("insecure-skip-tls-verify: true", Some((1, "true"))),
+            ("    insecure-skip-tls-verify: \"true\"  # for now", Some((1, "true"))),
+            ("  insecure-skip-tls-verify: 'yes'", Some((1, "yes"))),
+            ("insecure-skip-tls-verify: On", Some((1, "On"))),
+            ("Insecure-Skip-TLS-Verify: TRUE", Some((1, "TRUE"))),
+            ("cluster: {server: x, insecure-skip-tls-verify: y}", Some((1, "y"))),
+            ("- insecure-skip-tls-verify: !!bool true", Some((1, "true"))),
+            ("a: 1\ninsecure-skip-tls-verify:\n  true\n", Some((2, "true"))),
+            (r#"{"insecure-skip-tls-verify": false, "x": {"insecure-skip-tls-verify" : true}}"#, Some((1, "true"))),
+            ("insecure-skip-tls-verify: false\ninsecure-skip-tls-verify: yes", Some((2, "yes"))),
+        ] {
+            assert_eq!(insecure_skip_setting(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn false_comments_and_look_alikes_pass() {
+        for text in [
+            "insecure-skip-tls-verify: false",
+            "insecure-skip-tls-verify: \"no\"",
+            "insecure-skip-tls-verify: off",
+            "# insecure-skip-tls-verify: true",
+            "    #insecure-skip-tls-verify: true",
+            "server: https://x # insecure-skip-tls-verify: true",
+            "name: don't # insecure-skip-tls-verify: true",
+            "my-insecure-skip-tls-verify: true",
+            "args: [--insecure-skip-tls-verify=true]",
+            "insecure-skip-tls-verify-x: true",
+            "insecure-skip-tls-verify: truest",
+            "insecure-skip-tls-verify:\n  other: true",
+            "insecure-skip-tls-verify:",
+            "insecure-skip-tls-verify: \"",
+            "insecure-skip-tls-verify: !!",
+            "\"#\" insecure-skip-tls-verify ",
+            "",
+        ] {
+            assert_eq!(insecure_skip_setting(text), None, "{text}");
+        }
+        let kubeconfig = KUBECONFIG.replace("insecure-skip-tls-verify: true", "certificate-authority: /ca.crt");
+        assert!(lint("SAG014", &[config_map(json!({"kubeconfig": kubeconfig}))]).is_empty());
+        // neither ConfigMap nor Secret
+        assert!(lint("SAG014", &[json!({"kind": "Pod", "metadata": {"name": "p"}, "data": {"k": KUBECONFIG}})]).is_empty());
+    }
+
+    #[test]
+    fn long_and_hostile_values_stay_linear_and_never_panic() {
+        let huge = format!("{}insecure-skip-tls-verify: true", "insecure-skip-tls-verify: no, ".repeat(50_000));
+        assert_eq!(insecure_skip_setting(&huge), Some((1, "true")));
+        for text in ["\u{1F600}insecure-skip-tls-verify: true", "insecure-skip-tls-verify:\u{e9}", "'''\"\"\\#", "\"\\"] {
+            let _ = insecure_skip_setting(text);
+        }
+        assert_eq!(insecure_skip_setting("é insecure-skip-tls-verify: yes"), Some((1, "yes")));
+    }
+
+    #[test]
+    fn the_byte_prefilter_ignores_ascii_case_only() {
+        assert_eq!(insecure_skip_setting("a: b\n  Insecure-Skip-TLS-Verify: true"), Some((2, "true")));
+        assert_eq!(insecure_skip_setting("insecure-skip-tls-verif"), None);
+        assert_eq!(insecure_skip_setting(""), None);
+        // U+0130 (İ) lowers to "i̇" outside ASCII: client-go would not read it as the key either.
+        assert_eq!(insecure_skip_setting("\u{130}nsecure-skip-tls-verify: true"), None);
+    }
+}

@@ -6,6 +6,7 @@ use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s::{self, glob_match, PodSpec};
 use crate::meta::{Category, Scope};
+use crate::rules::implicit_token_automount::{token_mount, TokenMount};
 
 declare_rule! {
     /// A projected `serviceAccountToken` is meant for one recipient: the lesson's
@@ -28,9 +29,10 @@ declare_rule! {
     ///
     /// Does not fire on: tokens with an audience of their own, like both of the lesson's; the
     /// `kube-api-access-*` volume that the ServiceAccount admission plugin injects, but only in a
-    /// Pod whose own `automountServiceAccountToken` is not `false` — the only place the plugin puts
-    /// it. The same volume in a Deployment or other template, or in a Pod that disables
-    /// auto-mount, was written by hand to get an API token anyway, and fires. (Whether the
+    /// Pod whose effective `automountServiceAccountToken` (its own, else its ServiceAccount's) is
+    /// not `false` — the only place the plugin puts it. The same volume in a Deployment or other
+    /// template, or in a Pod whose token is disabled, was written by hand to get an API token
+    /// anyway, and fires. (Whether the
     /// injected token should be there at all is SAG002's question.)
     ///
     /// Fix: set `audience` to the identifier the receiving service validates (its OIDC client
@@ -74,14 +76,20 @@ pub(crate) struct ProjectedToken<'a> {
 
 /// The projected `serviceAccountToken` sources of a Pod spec, without the volume the
 /// ServiceAccount admission plugin injected. The plugin injects `kube-api-access-*` only into
-/// Pods whose own `automountServiceAccountToken` is not `false`; anywhere else such a volume
-/// was written by hand and is checked like any other.
-pub(crate) fn projected_tokens<'a>(obj: &Obj<'_>, spec: &PodSpec<'a>) -> Vec<ProjectedToken<'a>> {
-    let injection_possible = obj.kind == "Pod" && spec.automount() != Some(false);
+/// Pods whose effective `automountServiceAccountToken` is not `false` (the Pod's field, else
+/// its ServiceAccount's); anywhere else such a volume was written by hand and is checked like
+/// any other.
+pub(crate) fn projected_tokens<'a>(cx: &Cx<'_>, obj: &Obj<'_>, spec: &PodSpec<'a>) -> Vec<ProjectedToken<'a>> {
+    // Decided once, and only when a volume looks injected: it may need a ServiceAccount look-up.
+    let mut injection_possible = None;
     let mut tokens = Vec::new();
     for (volume_pointer, volume) in spec.volumes() {
-        if injection_possible && k8s::is_injected_api_access_volume(volume) {
-            continue;
+        if obj.kind == "Pod" && k8s::is_injected_api_access_volume(volume) {
+            let possible =
+                *injection_possible.get_or_insert_with(|| token_mount(cx, obj, spec) != TokenMount::Disabled);
+            if possible {
+                continue;
+            }
         }
         let Some(sources) = volume.pointer("/projected/sources").and_then(Value::as_array) else { continue };
         let name = volume.get("name").and_then(Value::as_str).unwrap_or("<unnamed>");
@@ -100,7 +108,7 @@ pub(crate) fn projected_tokens<'a>(obj: &Obj<'_>, spec: &PodSpec<'a>) -> Vec<Pro
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     for (obj, spec) in cx.bundle.workloads() {
-        for token in projected_tokens(obj, &spec) {
+        for token in projected_tokens(cx, obj, &spec) {
             let volume = token.volume;
             let audience_path = format!("{}/audience", token.pointer);
             let (path, message) = match token.token.get("audience") {

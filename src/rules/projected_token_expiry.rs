@@ -33,9 +33,9 @@ declare_rule! {
     ///
     /// Does not fire on: lifetimes from 600 seconds to the maximum, such as the lesson's 3600 and
     /// 1800; a missing `expirationSeconds` when the maximum is 3600 or more; the injected
-    /// `kube-api-access-*` volume (3607 seconds) in Pods whose own auto-mount is not `false` — the
+    /// `kube-api-access-*` volume (3607 seconds) in Pods whose effective auto-mount is not `false` — the
     /// same exception as SAG005, so a hand-written copy in a template or in a Pod with
-    /// auto-mount off is checked.
+    /// auto-mount off (its own or its ServiceAccount's) is checked.
     ///
     /// Fix: set `expirationSeconds` within the bounds; the application must re-read the token
     /// file (every Kubernetes client library does).
@@ -69,7 +69,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     // Settings validation keeps the maximum at 600 or more; settings built in code may not.
     let max = cx.settings.max_token_expiration_seconds.max(MIN_TOKEN_EXPIRATION_SECONDS);
     for (obj, spec) in cx.bundle.workloads() {
-        for token in projected_tokens(obj, &spec) {
+        for token in projected_tokens(cx, obj, &spec) {
             let volume = token.volume;
             let path = format!("{}/expirationSeconds", token.pointer);
             let (message, op, value) = match token.token.get("expirationSeconds") {

@@ -55,20 +55,20 @@ export class LinterClient {
    * Lint `text`. While a lint runs, newer calls replace each other: only the latest is run next,
    * and the superseded ones resolve to null.
    */
-  lint(text, settings) {
+  lint(text, settings, textEdits) {
     return new Promise((resolve, reject) => {
       if (this.lintRunning) {
         if (this.lintQueued) this.lintQueued.resolve(null);
-        this.lintQueued = { text, settings, resolve, reject };
+        this.lintQueued = { text, settings, textEdits, resolve, reject };
         return;
       }
-      this.runLint({ text, settings, resolve, reject });
+      this.runLint({ text, settings, textEdits, resolve, reject });
     });
   }
 
   runLint(job) {
     this.lintRunning = job;
-    this.request('lint', { text: job.text, settings: job.settings })
+    this.request('lint', { text: job.text, settings: job.settings, textEdits: job.textEdits })
       .then(job.resolve, job.reject)
       .finally(() => {
         this.lintRunning = null;

@@ -15,6 +15,13 @@ const DOCS_URL = __DOCS_URL__;
 const DEFAULT_EXAMPLE = 'checkout-api';
 /** The findings list shows this many at first; more on request (a 5 MB paste can have thousands). */
 const LIST_PAGE = 300;
+/**
+ * Up to this size (UTF-16 units) each lint also computes every fix as a text edit; above it,
+ * "Fix" asks the worker to fix that finding by id, which keeps relinting big pastes fast.
+ */
+const TEXT_EDITS_UP_TO = 256 * 1024;
+/** Chromium opens URLs up to 2 MB; other browsers less. Longer share links are refused. */
+const MAX_SHARE_URL = 1_500_000;
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -105,6 +112,10 @@ function onDocChanged(update) {
   state.docVersion += 1;
   for (const job of state.tracking) job.changes = job.changes.compose(update.changes);
   const isFix = update.transactions.some((tr) => tr.isUserEvent('input.fix'));
+  // Once edited, the text is no longer the example the menu names.
+  if (update.transactions.some((tr) => ['input', 'delete', 'move', 'undo', 'redo'].some((event) => tr.isUserEvent(event)))) {
+    $('#examples').value = '';
+  }
   scheduleLint(isFix ? 0 : lintDelay(update.state.doc.length));
 }
 
@@ -121,7 +132,7 @@ async function runLint() {
   setStatus('Linting…', 'busy');
   let response;
   try {
-    response = await state.client.lint(text, job.settingsJson);
+    response = await state.client.lint(text, job.settingsJson, text.length <= TEXT_EDITS_UP_TO);
   } catch (error) {
     state.tracking.delete(job);
     setStatus(`The linter failed: ${error.message}`, 'error');
@@ -262,7 +273,8 @@ function yamlErrorItem(error, map) {
   jump.className = 'finding-main';
   const line = lineOf(error.span, map);
   jump.setAttribute('aria-label', `YAML syntax error on line ${line}: ${error.message}. Go to line ${line}.`);
-  jump.innerHTML = `<span class="finding-head"><span class="badge yaml">YAML</span><span class="rule-title">Syntax error in document ${error.document + 1}</span><span class="line">line ${line}</span></span><span class="message"></span>`;
+  const where = error.document === null ? 'The input could not be read' : `Syntax error in document ${error.document + 1}`;
+  jump.innerHTML = `<span class="finding-head"><span class="badge yaml">YAML</span><span class="rule-title">${where}</span><span class="line">line ${line}</span></span><span class="message"></span>`;
   jump.querySelector('.message').textContent = error.message;
   jump.addEventListener('click', () => revealPosition(state.view, map ? map(error.span.from) : error.span.from));
   item.append(jump);
@@ -421,6 +433,10 @@ async function share() {
   history.replaceState(null, '', `${location.pathname}${location.search}#${fragment}`);
   const url = location.href;
   const kb = (url.length / 1024).toFixed(1);
+  if (url.length > MAX_SHARE_URL) {
+    toast(`The link would be ${kb} KB, too long for browsers to open; download a report or share the file instead.`, 'error');
+    return;
+  }
   const copied = await copyText(url, `the share link (${kb} KB; the manifest is in the link, nothing is uploaded)`);
   if (!copied) toast(`Share link is in the address bar (${kb} KB)`);
 }
@@ -442,19 +458,24 @@ async function restoreFromHash() {
   }
 }
 
-function currentReportInput() {
+/** The newest result, with text edits (large pastes are linted without them while typing). */
+async function currentReportInput() {
   if (!state.last) return null;
-  return { version: state.version, fileName: state.fileName, settings: state.settingsPanel.value, result: state.last.result, text: state.last.text, rules: state.rules, docsUrl: DOCS_URL };
+  let { result, text, settingsJson } = state.last;
+  if (result.findings.some((f) => f.fix && !f.fix.edit && !f.fix.editError)) {
+    ({ result } = await state.client.request('lint', { text, settings: settingsJson, textEdits: true }));
+  }
+  return { version: state.version, fileName: state.fileName, settings: JSON.parse(settingsJson), result, text, rules: state.rules, docsUrl: DOCS_URL };
 }
 
-function downloadJson() {
-  const input = currentReportInput();
+async function downloadJson() {
+  const input = await currentReportInput();
   if (!input) return;
   download('sa-guard-report.json', 'application/json', `${JSON.stringify(jsonReport(input), null, 2)}\n`);
 }
 
-function downloadSarif() {
-  const input = currentReportInput();
+async function downloadSarif() {
+  const input = await currentReportInput();
   if (!input) return;
   download('sa-guard.sarif', 'application/sarif+json', `${JSON.stringify(sarifReport(input), null, 2)}\n`);
 }
@@ -572,10 +593,10 @@ window.saGuard = {
     return state.last?.result ?? null;
   },
   idle: () => Boolean(state.client && !state.lintTimer && state.tracking.size === 0 && isCurrent()),
-  bench: (text, runs) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs }),
-  lintRoundTrip: async (text) => {
+  bench: (text, runs, textEdits = true) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits }),
+  lintRoundTrip: async (text, textEdits = true) => {
     const started = performance.now();
-    const response = await state.client.request('lint', { text, settings: state.settingsPanel.json });
+    const response = await state.client.request('lint', { text, settings: state.settingsPanel.json, textEdits });
     return { ms: performance.now() - started, workerMs: response.ms, findings: response.result.findings.length };
   },
 };

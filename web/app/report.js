@@ -72,7 +72,7 @@ export function sarifReport({ version, fileName, text, result, rules, docsUrl })
   });
   const notifications = result.parseErrors.map((error) => ({
     level: 'error',
-    message: { text: `YAML document ${error.document + 1}: ${error.message}` },
+    message: { text: error.document === null ? error.message : `YAML document ${error.document + 1}: ${error.message}` },
     locations: [{ physicalLocation: { artifactLocation, region: region(error.span) } }],
   }));
   if (result.settingsError) notifications.push({ level: 'error', message: { text: result.settingsError } });

@@ -28,9 +28,6 @@ const LIST_FIELDS = [
   },
 ];
 
-/** Fields the Kubewarden policy uses at admission; manifests are linted without them. */
-const ADMISSION_FIELDS = ['mutate', 'context_aware', 'on_lookup_failure'];
-
 const sameValue = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 function element(tag, attributes = {}, children = []) {
@@ -280,5 +277,3 @@ function fieldOf(message) {
   const match = /^invalid settings: ([a-z_]+):/.exec(message ?? '');
   return match ? match[1] : 'json';
 }
-
-export { ADMISSION_FIELDS };

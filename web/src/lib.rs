@@ -65,9 +65,11 @@ pub struct FixOut {
     pub description: String,
     /// The RFC 6902 patch against the object, as the policy would mutate it.
     pub patch: Value,
-    /// The same fix as an edit of the text that keeps comments and layout.
+    /// The same fix as an edit of the text that keeps comments and layout (left out when not
+    /// asked for, see [`LintOptions`], or when it could not be made).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edit: Option<TextEdit>,
-    /// Why there is no text edit, when there is none.
+    /// Why there is no text edit, when one was asked for and could not be made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_error: Option<String>,
 }
@@ -178,6 +180,13 @@ fn settings_or_default(settings_json: &str) -> (Settings, Option<String>) {
     }
 }
 
+/// One object's YAML document, parsed alone; `start..end` is its range in the whole text.
+struct DocumentAlone {
+    start: usize,
+    end: usize,
+    manifests: Manifests,
+}
+
 /// Parsed input with everything positions need.
 struct Linted<'t> {
     text: &'t str,
@@ -189,11 +198,22 @@ struct Linted<'t> {
 }
 
 fn run<'t>(text: &'t str, settings: &Settings) -> Linted<'t> {
-    let manifests = manifest::parse(text, &manifest::Limits::default());
-    let values = manifests.values();
+    let mut manifests = manifest::parse(text, &manifest::Limits::default());
+    // The engine takes a slice of values: lend it the parsed ones instead of cloning them.
+    let values: Vec<Value> = manifests.objects.iter_mut().map(|o| std::mem::take(&mut o.value)).collect();
     let report = evaluate(&values, settings, &Options::default());
+    for (object, value) in manifests.objects.iter_mut().zip(values) {
+        object.value = value;
+    }
     let ids = finding_ids(&report.findings);
-    Linted { text, lines: LineIndex::new(text), manifests, findings: report.findings, exemptions: report.exemptions, ids }
+    Linted {
+        text,
+        lines: LineIndex::new(text),
+        manifests,
+        findings: report.findings,
+        exemptions: report.exemptions,
+        ids,
+    }
 }
 
 /// `<object index>:<rule id>:<path>`, with `#2`, `#3`… when one rule reports the same path twice.
@@ -230,7 +250,8 @@ impl Linted<'_> {
 
     fn object_span(&self, object_index: usize, pointer: &str) -> (Anchor, Span) {
         let value = &self.manifests.objects[object_index].value;
-        let anchor = if pointer.is_empty() || value.pointer(pointer).is_some() { Anchor::Field } else { Anchor::Parent };
+        let anchor =
+            if pointer.is_empty() || value.pointer(pointer).is_some() { Anchor::Field } else { Anchor::Parent };
         (anchor, self.span(self.manifests.position(object_index, pointer)))
     }
 
@@ -254,20 +275,32 @@ impl Linted<'_> {
         Some((start, end))
     }
 
+    /// The object's document parsed on its own, when that reads back as the same object: the
+    /// text fixes are computed against. `None` means the whole text has to be used.
+    fn parse_document(&self, object_index: usize) -> Option<DocumentAlone> {
+        let (start, end) = self.document_range(object_index)?;
+        let alone = manifest::parse(&self.text[start..end], &manifest::Limits::default());
+        let same = alone.errors.is_empty()
+            && alone.objects.len() == 1
+            && alone.objects[0].value == self.manifests.objects[object_index].value;
+        same.then_some(DocumentAlone { start, end, manifests: alone })
+    }
+
     /// The fix of one finding as a text edit. Computed on the object's own document where
-    /// possible, so that many fixable findings in a large paste cost time linear in the text.
-    fn text_edit(&self, object_index: usize, fix: &Fix) -> Result<TextEdit, String> {
-        if std::env::var("NOEDIT").is_ok() { return Err("x".into()); }
-        let local = self.document_range(object_index).and_then(|(start, end)| {
-            let slice = &self.text[start..end];
-            let alone = manifest::parse(slice, &manifest::Limits::default());
-            let same = alone.errors.is_empty()
-                && alone.objects.len() == 1
-                && alone.objects[0].value == self.manifests.objects[object_index].value;
-            same.then_some((start, slice, alone))
-        });
-        let (offset, before, fixed) = match &local {
-            Some((start, slice, alone)) => (*start, *slice, manifest::apply_fixes(slice, alone, &[(0, fix)])),
+    /// possible (parsed once per object, in `documents`), so that many fixable findings in a
+    /// large paste cost time linear in the text.
+    fn text_edit(
+        &self,
+        documents: &mut HashMap<usize, Option<DocumentAlone>>,
+        object_index: usize,
+        fix: &Fix,
+    ) -> Result<TextEdit, String> {
+        let document = documents.entry(object_index).or_insert_with(|| self.parse_document(object_index));
+        let (offset, before, fixed) = match document {
+            Some(DocumentAlone { start, end, manifests }) => {
+                let slice = &self.text[*start..*end];
+                (*start, slice, manifest::apply_fixes(slice, manifests, &[(0, fix)]))
+            }
             None => (0, self.text, manifest::apply_fixes(self.text, &self.manifests, &[(object_index, fix)])),
         };
         let fixed = fixed.map_err(|e| e.to_string())?;
@@ -283,8 +316,13 @@ impl Linted<'_> {
         })
     }
 
-    fn output(&self, settings_error: Option<String>) -> LintOutput {
-        let mut summary = Summary { parse_errors: self.manifests.errors.len(), exempted: self.exemptions.len(), ..Summary::default() };
+    fn output(&self, settings_error: Option<String>, options: &LintOptions) -> LintOutput {
+        let mut documents = HashMap::new();
+        let mut summary = Summary {
+            parse_errors: self.manifests.errors.len(),
+            exempted: self.exemptions.len(),
+            ..Summary::default()
+        };
         let findings: Vec<FindingOut> = self
             .findings
             .iter()
@@ -299,9 +337,13 @@ impl Linted<'_> {
                 let meta = rules::find(&f.rule_id).map(|r| &r.meta);
                 let fix = f.fix.as_ref().map(|fix| {
                     summary.fixable += 1;
-                    let (edit, edit_error) = match self.text_edit(f.object_index, fix) {
-                        Ok(edit) => (Some(edit), None),
-                        Err(message) => (None, Some(message)),
+                    let (edit, edit_error) = if !options.text_edits {
+                        (None, None)
+                    } else {
+                        match self.text_edit(&mut documents, f.object_index, fix) {
+                            Ok(edit) => (Some(edit), None),
+                            Err(message) => (None, Some(message)),
+                        }
                     };
                     FixOut {
                         description: fix.description.clone(),
@@ -368,9 +410,9 @@ impl Linted<'_> {
 }
 
 fn is_document_marker(line: &str) -> bool {
-    ["---", "..."].iter().any(|marker| {
-        line.strip_prefix(marker).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
-    })
+    ["---", "..."]
+        .iter()
+        .any(|marker| line.strip_prefix(marker).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t'])))
 }
 
 fn str_at(value: &Value, pointer: &str) -> String {
@@ -387,8 +429,27 @@ fn too_large(text: &str) -> Option<String> {
     })
 }
 
+/// What [`lint_report_with`] computes besides findings and positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct LintOptions {
+    /// Each fix as a text edit (`fix.edit`). Costs about one YAML parse of every document that
+    /// has a fixable finding; without it, fixes are applied by id with [`fix_text`].
+    pub text_edits: bool,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        LintOptions { text_edits: true }
+    }
+}
+
 /// Lint `text` (one or more YAML documents) with the settings in `settings_json`.
 pub fn lint_report(text: &str, settings_json: &str) -> LintOutput {
+    lint_report_with(text, settings_json, &LintOptions::default())
+}
+
+pub fn lint_report_with(text: &str, settings_json: &str, options: &LintOptions) -> LintOutput {
     let (settings, settings_error) = settings_or_default(settings_json);
     if let Some(input_error) = too_large(text) {
         return LintOutput {
@@ -401,7 +462,7 @@ pub fn lint_report(text: &str, settings_json: &str) -> LintOutput {
             parse_errors: vec![],
         };
     }
-    run(text, &settings).output(settings_error)
+    run(text, &settings).output(settings_error, options)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -464,16 +525,16 @@ pub fn fix_text(text: &str, settings_json: &str, selection: &FixSelection) -> Re
                 chosen.push((finding.object_index, fix));
                 applied.push(id.to_string());
             }
-            None if matches!(selection, FixSelection::Ids(_)) => {
-                skipped.push(Skipped { id: id.to_string(), reason: format!("{} has no automatic fix", finding.rule_id) })
-            }
+            None if matches!(selection, FixSelection::Ids(_)) => skipped
+                .push(Skipped { id: id.to_string(), reason: format!("{} has no automatic fix", finding.rule_id) }),
             None => {}
         }
     }
     if chosen.is_empty() {
         return Ok(FixOutput { text: text.to_string(), applied, skipped });
     }
-    let fixed = manifest::apply_fixes(text, &linted.manifests, &chosen).map_err(|e| format!("could not apply the fixes: {e}"))?;
+    let fixed = manifest::apply_fixes(text, &linted.manifests, &chosen)
+        .map_err(|e| format!("could not apply the fixes: {e}"))?;
     Ok(FixOutput { text: fixed, applied, skipped })
 }
 
@@ -561,6 +622,15 @@ fn error_json(message: &str) -> String {
 #[wasm_bindgen]
 pub fn lint(text: &str, settings_json: &str) -> String {
     to_json(&lint_report(text, settings_json))
+}
+
+/// [`lint`] with options: `{"textEdits": false}` leaves out the text edits (for large inputs).
+#[wasm_bindgen]
+pub fn lint_with_options(text: &str, settings_json: &str, options_json: &str) -> String {
+    match serde_json::from_str::<LintOptions>(options_json) {
+        Ok(options) => to_json(&lint_report_with(text, settings_json, &options)),
+        Err(e) => error_json(&format!("invalid lint options: {e}")),
+    }
 }
 
 /// Fix findings: `selection_json` is `"all"` or `["id", ...]`. Returns [`FixOutput`] or `{"error"}`.

@@ -46,7 +46,10 @@ impl<'t> LineIndex<'t> {
         let start = self.starts[index];
         let end = self.starts.get(index + 1).copied().unwrap_or(self.text.len());
         let line = &self.text[start..end];
-        line.strip_suffix("\r\n").or_else(|| line.strip_suffix('\n')).or_else(|| line.strip_suffix('\r')).unwrap_or(line)
+        line.strip_suffix("\r\n")
+            .or_else(|| line.strip_suffix('\n'))
+            .or_else(|| line.strip_suffix('\r'))
+            .unwrap_or(line)
     }
 
     /// UTF-16 offset of a 1-based line and character column. Past the end of a line means the

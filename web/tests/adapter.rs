@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use sa_guard_web::{check_settings, fix_text, lint_report, rule_catalog, Anchor, FindingOut, FixSelection, LintOutput, Span};
+use sa_guard_web::{
+    check_settings, fix_text, lint_report, rule_catalog, Anchor, FindingOut, FixSelection, LintOutput, Span,
+};
 
 /// UTF-16 offset of the first occurrence of `needle`, as JavaScript's `text.indexOf(needle)`.
 fn js_index(text: &str, needle: &str) -> usize {
@@ -95,7 +97,12 @@ fn crlf_positions_and_fixes_keep_crlf() {
     let fixed = fix_text(&text, "", &FixSelection::Ids(vec![findings[0].id.clone(), findings[1].id.clone()])).unwrap();
     assert_eq!(fixed.applied.len(), 2);
     assert!(fixed.skipped.is_empty());
-    assert_eq!(fixed.text.matches('\n').count(), fixed.text.matches("\r\n").count(), "only CRLF line breaks: {:?}", fixed.text);
+    assert_eq!(
+        fixed.text.matches('\n').count(),
+        fixed.text.matches("\r\n").count(),
+        "only CRLF line breaks: {:?}",
+        fixed.text
+    );
     assert!(only(&lint_report(&fixed.text, ""), "SAG001").is_empty());
     // Each finding's own edit, applied alone, matches what fix_text does for that finding.
     for finding in &findings {
@@ -201,7 +208,11 @@ fn fix_round_trip_on_the_lesson_checkout_api() {
         let by_edit = apply_edit(&text, edit.from, edit.to, &edit.insert);
         let by_id = fix_text(&text, "", &FixSelection::Ids(vec![finding.id.clone()])).unwrap();
         assert_eq!(by_edit, by_id.text, "{}", finding.id);
-        assert!(!lint_report(&by_edit, "").findings.iter().any(|f| f.id == finding.id), "{} is gone after its fix", finding.id);
+        assert!(
+            !lint_report(&by_edit, "").findings.iter().any(|f| f.id == finding.id),
+            "{} is gone after its fix",
+            finding.id
+        );
     }
     let all = fix_text(&text, "", &FixSelection::All(sa_guard_web::AllMarker::All)).unwrap();
     assert_eq!(all.applied.len(), fixable.len());
@@ -246,7 +257,10 @@ fn validate_settings_gives_the_policy_messages() {
     assert!(!check.valid);
     assert!(check.message.unwrap().starts_with("invalid settings: unknown field `exempt_namespace`"));
     let check = check_settings(r#"{"allowed_token_service_accounts": ["kyverno"]}"#);
-    assert_eq!(check.message.as_deref(), Some("invalid settings: allowed_token_service_accounts: `kyverno` is not of the form namespace/name"));
+    assert_eq!(
+        check.message.as_deref(),
+        Some("invalid settings: allowed_token_service_accounts: `kyverno` is not of the form namespace/name")
+    );
     let check = check_settings("{}");
     assert!(check.valid);
     assert_eq!(check.settings.unwrap().max_token_expiration_seconds, 3600);
@@ -273,13 +287,41 @@ fn rule_catalog_is_the_rules_metadata() {
 fn wasm_exports_speak_json() {
     let output: Value = serde_json::from_str(&sa_guard_web::lint(TWO_DEFAULT_SAS, "")).unwrap();
     let finding = &output["findings"][0];
-    for key in ["id", "ruleId", "ruleSlug", "level", "object", "objectIndex", "document", "path", "message", "remediation", "docsAnchor", "span", "fix"] {
+    for key in [
+        "id",
+        "ruleId",
+        "ruleSlug",
+        "level",
+        "object",
+        "objectIndex",
+        "document",
+        "path",
+        "message",
+        "remediation",
+        "docsAnchor",
+        "span",
+        "fix",
+    ] {
         assert!(finding.get(key).is_some(), "findings have {key}: {finding}");
     }
     assert_eq!(finding["span"]["endLine"], 2);
-    assert_eq!(finding["fix"]["patch"], json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]));
+    assert_eq!(
+        finding["fix"]["patch"],
+        json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}])
+    );
     assert!(finding["fix"]["edit"]["insert"].as_str().unwrap().contains("automountServiceAccountToken: false"));
     assert_eq!(output["summary"]["fixable"], 2);
+
+    let quick: Value =
+        serde_json::from_str(&sa_guard_web::lint_with_options(TWO_DEFAULT_SAS, "", r#"{"textEdits": false}"#)).unwrap();
+    assert_eq!(
+        quick["findings"][0]["fix"],
+        json!({"description": "set automountServiceAccountToken: false", "patch": finding["fix"]["patch"]})
+    );
+    assert_eq!(quick["findings"][0]["span"], finding["span"]);
+    let wrong: Value =
+        serde_json::from_str(&sa_guard_web::lint_with_options(TWO_DEFAULT_SAS, "", r#"{"edits": false}"#)).unwrap();
+    assert!(wrong["error"].as_str().unwrap().starts_with("invalid lint options: unknown field `edits`"), "{wrong}");
 
     let fixed: Value = serde_json::from_str(&sa_guard_web::fix(TWO_DEFAULT_SAS, "", "\"all\"")).unwrap();
     assert_eq!(fixed["applied"].as_array().unwrap().len(), 2);
@@ -290,7 +332,10 @@ fn wasm_exports_speak_json() {
     assert_eq!(rules.as_array().unwrap().len(), 14);
     let check: Value = serde_json::from_str(&sa_guard_web::validate_settings("{\"mutate\": 1}")).unwrap();
     assert_eq!(check["valid"], false);
-    assert!(check["message"].as_str().unwrap().starts_with("invalid settings: invalid type: integer `1`, expected a boolean"));
+    assert!(check["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("invalid settings: invalid type: integer `1`, expected a boolean"));
 }
 
 #[test]
@@ -300,7 +345,10 @@ fn empty_huge_and_non_kubernetes_input() {
 
     let huge = "#".repeat(sa_guard_web::MAX_INPUT_BYTES + 1);
     let output = lint_report(&huge, "");
-    assert_eq!(output.input_error.as_deref(), Some("the input is 16.0 MB; the playground lints up to 16 MB (use the sa-guard CLI for more)"));
+    assert_eq!(
+        output.input_error.as_deref(),
+        Some("the input is 16.0 MB; the playground lints up to 16 MB (use the sa-guard CLI for more)")
+    );
     assert!(fix_text(&huge, "", &FixSelection::Ids(vec![])).is_err());
 
     // A bare scalar document is not an object: an error on its line, never a panic.

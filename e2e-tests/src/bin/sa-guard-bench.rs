@@ -168,7 +168,7 @@ fn run(args: &Args) -> Result<(), String> {
         ("small Pod", pod("web", vec![container(0, 2)])),
         ("typical Deployment", deployment()),
         ("Pod, 100 containers", pod("wide", (0..100).map(|i| container(i, 5)).collect())),
-        ("~1 MB ConfigMap", config_map(1024 * 1024)),
+        ("~1 MB ConfigMap", config_map(1024 * 1024 - 8 * 1024)),
     ];
 
     println!("validate latency in the wasmtime host, {} calls per case after {} warm-up calls (µs)", args.iterations, args.warmup);
@@ -194,33 +194,45 @@ fn run(args: &Args) -> Result<(), String> {
         );
     }
 
-    // The API server's request body limit is 3 MiB: a Pod near it, with 100 containers full of env.
+    // The API server's request body limit is 3 MiB. Two shapes: a ConfigMap of long strings, and a
+    // Pod of 100 containers full of env entries (tens of thousands of small objects to allocate).
     let env_per_container = 560;
-    let large = pod("huge", (0..100).map(|i| container(i, env_per_container)).collect());
-    let large_payload = payload(&large, &settings);
-    let l = measure(&policy_instance, &large_payload, 3, (args.iterations / 10).max(10))?;
-    let lb = measure(&baseline_instance, &large_payload, 3, (args.iterations / 10).max(10))?;
-    println!(
-        "{:<22} {:>7} KB  {:>27}  {:>27}  {:>5.2}x  {}",
-        "3 MB Pod",
-        large_payload.len() / 1024,
-        format!("{} / {} / {}", micros(l.mean), micros(l.median), micros(l.p99)),
-        format!("{} / {} / {}", micros(lb.mean), micros(lb.median), micros(lb.p99)),
-        l.median.as_secs_f64() / lb.median.as_secs_f64(),
-        verdict(&policy_instance, &large_payload),
-    );
+    let large_cases: Vec<(&str, Value)> = vec![
+        ("3 MB ConfigMap", config_map(3 * 1024 * 1024 - 160 * 1024)),
+        ("3 MB Pod (56k env vars)", pod("huge", (0..100).map(|i| container(i, env_per_container)).collect())),
+    ];
+    let mut large_medians = Vec::new();
+    for (name, object) in &large_cases {
+        let payload = payload(object, &settings);
+        let iterations = (args.iterations / 10).max(10);
+        let l = measure(&policy_instance, &payload, 3, iterations)?;
+        let lb = measure(&baseline_instance, &payload, 3, iterations)?;
+        println!(
+            "{:<22} {:>7} KB  {:>27}  {:>27}  {:>5.2}x  {}",
+            name,
+            payload.len() / 1024,
+            format!("{} / {} / {}", micros(l.mean), micros(l.median), micros(l.p99)),
+            format!("{} / {} / {}", micros(lb.mean), micros(lb.median), micros(lb.p99)),
+            l.median.as_secs_f64() / lb.median.as_secs_f64(),
+            verdict(&policy_instance, &payload),
+        );
+        large_medians.push((name.to_string(), l.median, lb.median));
+    }
 
     println!();
     println!(
         "ratio policy/baseline (median): worst {worst_ratio:.2}x, goal <= {RATIO_GOAL}x: {}",
         if worst_ratio <= RATIO_GOAL { "met" } else { "NOT met" }
     );
-    println!(
-        "3 MB request: median {} ms, goal < {} ms: {}",
-        format!("{:.2}", l.median.as_secs_f64() * 1e3),
-        LARGE_REQUEST_GOAL.as_millis(),
-        if l.median < LARGE_REQUEST_GOAL { "met" } else { "NOT met" }
-    );
+    for (name, policy_median, baseline_median) in &large_medians {
+        println!(
+            "{name}: median {:.2} ms (baseline {:.2} ms), goal < {} ms: {}",
+            policy_median.as_secs_f64() * 1e3,
+            baseline_median.as_secs_f64() * 1e3,
+            LARGE_REQUEST_GOAL.as_millis(),
+            if *policy_median < LARGE_REQUEST_GOAL { "met" } else { "NOT met" }
+        );
+    }
     println!(
         "policy.wasm: {} bytes ({} KiB), goal <= {} KiB: {}; baseline module: {} bytes",
         policy.size,

@@ -2,6 +2,7 @@
 //! what the API server sends. Needs policy.wasm at the repository root: `make e2e` builds it
 //! and runs these (`scripts/e2e.sh`).
 
+mod cli;
 mod fixtures;
 mod interface;
 mod modes;

@@ -244,3 +244,55 @@ fn sag010_binding_to_every_service_account_is_denied() {
         )
     );
 }
+
+
+fn aws_key(variable: &str) -> String {
+    format!(
+        "container report-exporter sets {variable} inline, putting a static AWS credential in the manifest; use \
+         workload identity instead (IRSA, an eks.amazonaws.com/role-arn annotation on the workload's own \
+         ServiceAccount), so the projected ServiceAccount token is the only credential"
+    )
+}
+
+#[test]
+fn sag013_static_cloud_keys_in_the_environment_are_denied() {
+    for operation in ["create", "update"] {
+        let request = fixture(&format!("pod-aws-keys.{operation}"));
+        // The keys, each at its env entry; AWS_REGION (env/2) is configuration, not a credential.
+        assert_eq!(
+            evaluate(&request, &only(&["SAG013"], json!({}))),
+            denied(
+                &request,
+                "Pod analytics/report-exporter",
+                &[
+                    finding("SAG013", "/spec/containers/0/env/0", &aws_key("AWS_ACCESS_KEY_ID")),
+                    finding("SAG013", "/spec/containers/0/env/1", &aws_key("AWS_SECRET_ACCESS_KEY")),
+                ]
+            ),
+            "{operation}"
+        );
+    }
+}
+
+#[test]
+fn sag014_kubeconfig_that_skips_tls_verification_is_denied() {
+    for (name, subject, path, what) in [
+        ("configmap-insecure-kubeconfig", "ConfigMap production/legacy-client-kubeconfig", "/data/kubeconfig", "ConfigMap key kubeconfig"),
+        ("secret-insecure-kubeconfig", "Secret production/legacy-client-kubeconfig", "/stringData/config", "Secret key config"),
+    ] {
+        let message = format!(
+            "{what} holds a kubeconfig with insecure-skip-tls-verify: true (line 7), so its client does not verify \
+             the API server's certificate and sends its credentials to whoever answers"
+        );
+        for operation in ["create", "update"] {
+            let request = fixture(&format!("{name}.{operation}"));
+            assert_eq!(
+                evaluate(&request, &only(&["SAG014"], json!({}))),
+                denied(&request, subject, &[finding("SAG014", path, &message)]),
+                "{name}.{operation}"
+            );
+        }
+    }
+    let settings = fixture("configmap-app-settings.create");
+    assert_eq!(evaluate(&settings, &only(&["SAG014"], json!({}))), plain_accept("create-configmap-app-settings"));
+}

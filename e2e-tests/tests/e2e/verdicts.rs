@@ -92,6 +92,8 @@ fn the_bad_examples_are_each_denied_for_their_rule() {
         ("cluster-admin-binding.yaml", "ClusterRoleBinding deploy-bot-cluster-admin", vec!["SAG009"]),
         ("default-sa-edit.yaml", "RoleBinding production/default-edit", vec!["SAG008", "SAG009"]),
         ("legacy-token-secret.yaml", "Secret production/order-api-sa-token", vec!["SAG007"]),
+        ("static-aws-keys.yaml", "Deployment analytics/report-exporter", vec!["SAG013"]),
+        ("insecure-kubeconfig.yaml", "ConfigMap production/legacy-client-kubeconfig", vec!["SAG014"]),
     ];
     for (file, object, rules) in cases {
         let verdicts = run(&examples(&[&format!("bad/{file}")]), json!({}));

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make bench`: latency of policy.wasm's `validate` in the wasmtime host (mean, median, p99) for
+# a small Pod, a typical Deployment, a 100-container Pod, a ~1 MB ConfigMap and a 3 MB Pod,
+# each next to a parse-only baseline module built the same way (e2e-tests/baseline-policy/);
+# prints the ratio (goal <= 1.5x), the 3 MB latency (goal < 10 ms) and policy.wasm's size (goal
+# <= 400 KiB). A measurement, not a test: it exits 0 whether or not the goals are met.
+# Extra arguments go to the benchmark (e.g. --iterations 1000 --settings-json '{"mutate":true}').
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/toolchain.sh
+
+bash scripts/build-policy.sh
+
+# The baseline is its own workspace (it only builds for wasm32-wasip1).
+(cd e2e-tests/baseline-policy && sa_guard_wasm_build wasm32-wasip1 --locked)
+baseline="$(sa_guard_wasm_out_dir wasm32-wasip1)/sa_guard_baseline_policy.wasm"
+[ -f "$baseline" ] || { echo "bench: $baseline was not built" >&2; exit 1; }
+if [ "${SA_GUARD_WASM_OPT:-1}" != 0 ] && command -v wasm-opt >/dev/null 2>&1; then
+  # policy.wasm went through wasm-opt -Oz; so does the baseline, for a like-for-like comparison.
+  wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext \
+    --enable-mutable-globals --enable-nontrapping-float-to-int -o "$baseline.opt" "$baseline"
+  baseline="$baseline.opt"
+fi
+
+# The `host` profile: optimized like a real policy-server, not size-first like policy.wasm.
+"$CARGO" build --locked --profile host -p sa-guard-e2e --bin sa-guard-bench
+"$CARGO_TARGET_DIR/host/sa-guard-bench" --policy policy.wasm --baseline "$baseline" "$@"
