@@ -15,17 +15,25 @@ mkdir -p docs
 mv docs/rules.md.tmp docs/rules.md
 echo "docs: wrote docs/rules.md"
 
-if grep -q '<!-- rules:start -->' README.md 2>/dev/null && grep -q '<!-- rules:end -->' README.md; then
-  table="$(mktemp)"
-  trap 'rm -f "$table"' EXIT
-  "$bin" rules --format markdown-index > "$table"
-  awk -v table="$table" '
-    /<!-- rules:start -->/ { print; while ((getline line < table) > 0) print line; skipping = 1; next }
-    /<!-- rules:end -->/   { skipping = 0 }
-    !skipping              { print }
+# Replaces the README's text between <!-- NAME:start --> and <!-- NAME:end --> with the output of
+# `sa-guard rules --format FORMAT`.
+replace_readme_block() {
+  local name="$1" format="$2" block
+  if ! grep -q "<!-- $name:start -->" README.md || ! grep -q "<!-- $name:end -->" README.md; then
+    echo "docs: README.md has no <!-- $name:start --> / <!-- $name:end --> markers" >&2
+    exit 1
+  fi
+  block="$(mktemp)"
+  "$bin" rules --format "$format" > "$block"
+  awk -v block="$block" -v start="<!-- $name:start -->" -v end="<!-- $name:end -->" '
+    $0 == start { print; while ((getline line < block) > 0) print line; skipping = 1; next }
+    $0 == end   { skipping = 0 }
+    !skipping   { print }
   ' README.md > README.md.tmp
   mv README.md.tmp README.md
-  echo "docs: updated the rules table in README.md"
-else
-  echo "docs: README.md has no <!-- rules:start --> / <!-- rules:end --> markers; left alone"
-fi
+  rm -f "$block"
+  echo "docs: updated the $name table in README.md"
+}
+
+replace_readme_block rules markdown-index
+replace_readme_block settings markdown-settings

@@ -53,7 +53,7 @@ pub struct Settings {
     pub mutate: bool,
     /// Look ServiceAccounts, Roles and ClusterRoles up in the cluster (Kubewarden context-aware).
     pub context_aware: bool,
-    /// What to do when a look-up fails.
+    /// What a finding that rests on a failed context-aware look-up becomes: `deny` keeps its level (fail closed), `warn` lowers it to a warning, `allow` drops it (fail open).
     pub on_lookup_failure: OnLookupFailure,
     /// ServiceAccounts created outside the linted manifests (`namespace/name`, patterns allowed):
     /// not reported as undefined.

@@ -308,3 +308,23 @@ fn rule_questions_cover_the_rules_that_run_at_admission() {
     let form: serde_json::Map<String, Value> = asked.into_iter().collect();
     Settings::from_value(json!({"rules": form})).unwrap();
 }
+
+/// deploy/cluster-admission-policy.yaml, the README's deployment example, asks for what the
+/// policy declares and passes settings the policy accepts.
+#[test]
+fn the_shipped_cluster_admission_policy_agrees_with_the_metadata() {
+    let metadata = load("policy-metadata.yml");
+    let policy = load("deploy/cluster-admission-policy.yaml");
+    assert_eq!(policy["apiVersion"], "policies.kubewarden.io/v1");
+    assert_eq!(policy["kind"], "ClusterAdmissionPolicy");
+    let spec = &policy["spec"];
+    assert_eq!(spec["rules"], metadata["rules"]);
+    assert_eq!(spec["mutating"], metadata["mutating"]);
+    assert_eq!(spec["backgroundAudit"], metadata["backgroundAudit"]);
+    assert_eq!(spec["contextAwareResources"], metadata["contextAwareResources"]);
+    let version = env!("CARGO_PKG_VERSION");
+    let oci = str_at(&metadata, "/annotations/io.kubewarden.policy.ociUrl", "policy-metadata.yml");
+    assert_eq!(str_at(spec, "/module", "deploy/cluster-admission-policy.yaml"), format!("registry://{oci}:v{version}"));
+    let verdict = admission::validate_settings(&serde_json::to_vec(&spec["settings"]).unwrap());
+    assert!(verdict.valid, "{:?}", verdict.message);
+}

@@ -226,19 +226,26 @@ fn default_text(value: &Value) -> String {
     }
 }
 
-/// The settings table: each field, its default (from `Settings::default()`) and its doc comment.
-pub fn settings_section() -> String {
+/// `sa-guard rules --format markdown-settings`: each settings field, its default (from
+/// `Settings::default()`) and its doc comment; in docs/rules.md and the README.
+pub fn settings_table() -> String {
     let defaults = serde_json::to_value(Settings::default()).expect("settings serialize");
-    let mut out = String::from(
-        "## Settings\n\n\
-         The policy's settings, the CLI's `--settings FILE` (YAML or JSON) and the playground's settings \
-         panel share this format and its validation; unknown fields are rejected.\n\n\
-         | Setting | Default | Description |\n|---|---|---|\n",
-    );
+    let mut out = String::from("| Setting | Default | Description |\n|---|---|---|\n");
     for (field, doc) in settings_fields() {
         let default = defaults.get(&field).map(default_text).unwrap_or_default();
         out.push_str(&format!("| `{field}` | {default} | {} |\n", cell(&doc)));
     }
+    out
+}
+
+/// docs/rules.md's settings section: the table and which rules do not deny by default.
+pub fn settings_section() -> String {
+    let mut out = String::from(
+        "## Settings\n\n\
+         The policy's settings, the CLI's `--settings FILE` (YAML or JSON) and the playground's settings \
+         panel share this format and its validation; unknown fields are rejected.\n\n",
+    );
+    out.push_str(&settings_table());
     let levels: Vec<String> = rules::all()
         .iter()
         .filter(|r| r.meta.default_level != Level::Deny)

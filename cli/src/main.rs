@@ -154,6 +154,8 @@ enum RulesFormat {
     Markdown,
     /// Only the index table (the README's rules section).
     MarkdownIndex,
+    /// Only the settings table (the README's settings section).
+    MarkdownSettings,
     /// Rule metadata with documentation.
     Json,
 }
@@ -168,6 +170,7 @@ fn main() -> ExitCode {
                 RulesFormat::Table => docs::rules_table(),
                 RulesFormat::Markdown => docs::rules_markdown(),
                 RulesFormat::MarkdownIndex => docs::rules_index_markdown(),
+                RulesFormat::MarkdownSettings => docs::settings_table(),
                 RulesFormat::Json => docs::rules_json(),
             };
             print!("{text}");

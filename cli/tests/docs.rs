@@ -23,15 +23,27 @@ fn docs_rules_md_is_generated_from_the_rules() {
     assert!(committed == generated, "docs/rules.md differs from `sa-guard rules --format markdown`: run `make docs`");
 }
 
+/// The README's text between `<!-- {name}:start -->` and `<!-- {name}:end -->`.
+fn readme_block(name: &str) -> String {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let start_marker = format!("<!-- {name}:start -->\n");
+    let end_marker = format!("<!-- {name}:end -->");
+    let start = readme.find(&start_marker).unwrap_or_else(|| panic!("README.md has no {start_marker:?}"));
+    let end = readme.find(&end_marker).unwrap_or_else(|| panic!("README.md has no {end_marker:?}"));
+    readme[start + start_marker.len()..end].to_string()
+}
+
 #[test]
 fn readme_rules_table_is_generated_from_the_rules() {
-    let Ok(readme) = std::fs::read_to_string(repo_root().join("README.md")) else { return };
-    let (Some(start), Some(end)) = (readme.find("<!-- rules:start -->\n"), readme.find("<!-- rules:end -->")) else {
-        return; // the README has no generated table (yet)
-    };
-    let committed = &readme[start + "<!-- rules:start -->\n".len()..end];
     let generated = sa_guard(&["rules", "--format", "markdown-index"]);
-    assert!(committed == generated, "the README's rules table differs from the generator: run `make docs`");
+    assert!(readme_block("rules") == generated, "the README's rules table differs from the generator: run `make docs`");
+}
+
+#[test]
+fn readme_settings_table_is_generated_from_the_settings() {
+    let generated = sa_guard(&["rules", "--format", "markdown-settings"]);
+    assert!(generated.contains("| `on_lookup_failure` | `deny` |"));
+    assert!(readme_block("settings") == generated, "the README's settings table differs from the generator: run `make docs`");
 }
 
 #[test]
@@ -84,4 +96,27 @@ fn rules_table_and_json() {
     assert_eq!(rules[0]["category"], "token-mounting");
     assert_eq!(rules[0]["helpUri"], "https://github.com/sa-guard/sa-guard/blob/main/docs/rules.md#sag001-default-sa-automount");
     assert_eq!(rules[0]["peers"][0], "Checkov CKV_K8S_41");
+}
+
+#[test]
+fn readme_settings_example_is_valid_settings() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let intro = "as a file for `sa-guard lint --settings`:\n\n```yaml\n";
+    let start = readme.find(intro).expect("the README's settings example") + intro.len();
+    let example = &readme[start..start + readme[start..].find("```").unwrap()];
+    let path = std::env::temp_dir().join(format!("sa-guard-readme-settings-{}.yaml", std::process::id()));
+    std::fs::write(&path, example).unwrap();
+    // SAG004 is raised to deny by the example: the deprecated field alone now fails the lint.
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n\
+                    spec: {serviceAccount: api, automountServiceAccountToken: false, containers: []}\n";
+    let output = Command::cargo_bin("sa-guard")
+        .unwrap()
+        .args(["lint", "--settings", path.to_str().unwrap(), "-"])
+        .write_stdin(manifest)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).ok();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("SAG004 deny "), "{stdout}");
 }

@@ -296,3 +296,23 @@ fn sag014_kubeconfig_that_skips_tls_verification_is_denied() {
     let settings = fixture("configmap-app-settings.create");
     assert_eq!(evaluate(&settings, &only(&["SAG014"], json!({}))), plain_accept("create-configmap-app-settings"));
 }
+
+/// Like kube-linter's check-has-e2e gate: every rule that runs at admission has a test above
+/// whose name carries its id. (Bundle-scope rules need several objects at once and run in the
+/// CLI and the playground; their end-to-end tests are the CLI's fixture trees.)
+#[test]
+fn every_admission_rule_has_an_end_to_end_test_here() {
+    let source = include_str!("rules.rs");
+    let tests: Vec<&str> = source
+        .split("#[test]\nfn ")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('(').map(|(name, _)| name))
+        .collect();
+    let missing: Vec<&str> = sa_guard::rules::all()
+        .iter()
+        .filter(|rule| rule.meta.scope == sa_guard::Scope::Object)
+        .map(|rule| rule.meta.id)
+        .filter(|id| !tests.iter().any(|name| name.split('_').any(|word| word == id.to_ascii_lowercase())))
+        .collect();
+    assert!(missing.is_empty(), "rules without an end-to-end test in e2e-tests/tests/e2e/rules.rs: {missing:?}");
+}
