@@ -16,8 +16,8 @@ bash scripts/build-policy.sh
 baseline="$(sa_guard_wasm_out_dir wasm32-wasip1)/sa_guard_baseline_policy.wasm"
 [ -f "$baseline" ] || { echo "bench: $baseline was not built" >&2; exit 1; }
 if [ "${SA_GUARD_WASM_OPT:-1}" != 0 ] && command -v wasm-opt >/dev/null 2>&1; then
-  # policy.wasm went through wasm-opt -Oz; so does the baseline, for a like-for-like comparison.
-  wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext \
+  # policy.wasm went through wasm-opt -Os; so does the baseline, for a like-for-like comparison.
+  wasm-opt -Os --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext \
     --enable-mutable-globals --enable-nontrapping-float-to-int -o "$baseline.opt" "$baseline"
   baseline="$baseline.opt"
 fi

@@ -8,6 +8,17 @@ use crate::finding::ObjectRef;
 pub const AUTOMOUNT: &str = "automountServiceAccountToken";
 pub const LEGACY_TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
 
+/// The value at `keys` under `value`, one object key after another. For fixed paths in hot
+/// loops: `Value::pointer` allocates two strings per token to unescape it.
+pub fn at<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    keys.iter().try_fold(value, |value, key| value.get(key))
+}
+
+/// The string at `keys` under `value`.
+pub fn str_at<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    at(value, keys).and_then(Value::as_str)
+}
+
 pub fn kind(obj: &Value) -> &str {
     obj.get("kind").and_then(Value::as_str).unwrap_or("")
 }
@@ -17,18 +28,18 @@ pub fn api_version(obj: &Value) -> &str {
 }
 
 pub fn name(obj: &Value) -> &str {
-    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+    str_at(obj, &["metadata", "name"]).unwrap_or("")
 }
 
 /// The object's own namespace; `None` when the manifest leaves it to `kubectl -n` or the request.
 pub fn namespace(obj: &Value) -> Option<&str> {
-    obj.pointer("/metadata/namespace").and_then(Value::as_str).filter(|ns| !ns.is_empty())
+    str_at(obj, &["metadata", "namespace"]).filter(|ns| !ns.is_empty())
 }
 
 /// `metadata.name`, or `generateName` + `*` for objects named by the API server.
 pub fn display_name(obj: &Value) -> String {
     match name(obj) {
-        "" => match obj.pointer("/metadata/generateName").and_then(Value::as_str) {
+        "" => match str_at(obj, &["metadata", "generateName"]) {
             Some(prefix) => format!("{prefix}*"),
             None => "<unnamed>".to_string(),
         },
@@ -215,7 +226,7 @@ pub const INJECTED_TOKEN_EXPIRATION_SECONDS: i64 = 3607;
 /// token) is not the plugin's and is checked like any other.
 pub fn is_injected_api_access_volume(volume: &Value) -> bool {
     let named = volume.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with("kube-api-access-"));
-    let sources = volume.pointer("/projected/sources").and_then(Value::as_array);
+    let sources = at(volume, &["projected", "sources"]).and_then(Value::as_array);
     let is_plugin_token = |token: &Value| {
         let no_audience = token.get("audience").is_none_or(|a| a.is_null() || a.as_str() == Some(""));
         no_audience
@@ -226,7 +237,7 @@ pub fn is_injected_api_access_volume(volume: &Value) -> bool {
         && sources.is_some_and(|sources| {
             let tokens: Vec<&Value> = sources.iter().filter_map(|s| s.get("serviceAccountToken")).collect();
             matches!(tokens[..], [token] if is_plugin_token(token))
-                && sources.iter().any(|s| s.pointer("/configMap/name").and_then(Value::as_str) == Some("kube-root-ca.crt"))
+                && sources.iter().any(|s| str_at(s, &["configMap", "name"]) == Some("kube-root-ca.crt"))
         })
 }
 

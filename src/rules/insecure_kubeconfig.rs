@@ -62,6 +62,11 @@ declare_rule! {
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     for obj in cx.bundle.objects.iter().filter(|o| o.kind == "ConfigMap" || o.kind == "Secret") {
         for value in stored_values(obj) {
+            // Most stored values (certificates, configs, blobs) never mention the key: one byte
+            // scan rules them out before any text work.
+            if !contains_ignoring_ascii_case(&value.bytes, INSECURE_SKIP.as_bytes()) {
+                continue;
+            }
             let text = String::from_utf8_lossy(&value.bytes);
             let Some((line, setting)) = insecure_skip_setting(&text) else { continue };
             let message = format!(
@@ -76,11 +81,6 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
 
 /// The first line (1-based) that sets `insecure-skip-tls-verify` to true, with the value as written.
 fn insecure_skip_setting(text: &str) -> Option<(usize, &str)> {
-    // Most stored values (certificates, configs, blobs) never mention the key: one byte scan
-    // rules them out before the per-line work.
-    if !contains_ignoring_ascii_case(text.as_bytes(), INSECURE_SKIP.as_bytes()) {
-        return None;
-    }
     let lines: Vec<&str> = text.lines().collect();
     for (index, line) in lines.iter().enumerate() {
         let content = without_comment(line);
@@ -104,12 +104,11 @@ fn insecure_skip_setting(text: &str) -> Option<(usize, &str)> {
 }
 
 /// Whether `haystack` contains `needle` (lowercase ASCII), comparing ASCII case-insensitively.
+/// memchr jumps between the candidates for the first byte, so text without it costs little.
 fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
     let Some((&first, rest)) = needle.split_first() else { return true };
-    haystack.len() >= needle.len()
-        && (0..=haystack.len() - needle.len()).any(|at| {
-            haystack[at].to_ascii_lowercase() == first && haystack[at + 1..at + needle.len()].eq_ignore_ascii_case(rest)
-        })
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), haystack)
+        .any(|at| haystack.get(at + 1..at + needle.len()).is_some_and(|after| after.eq_ignore_ascii_case(rest)))
 }
 
 /// The line up to a `#` that starts a comment: at the start or after whitespace, outside quoted
@@ -177,7 +176,7 @@ fn scalar(text: &str) -> &str {
 mod tests {
     use serde_json::{json, Value};
 
-    use super::insecure_skip_setting;
+    use super::{contains_ignoring_ascii_case, insecure_skip_setting, INSECURE_SKIP};
     use crate::rules::testing::{admit_without_cluster, lint, located};
 
     const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n  - name: production\n    cluster:\n      \
@@ -283,10 +282,14 @@ mod tests {
 
     #[test]
     fn the_byte_prefilter_ignores_ascii_case_only() {
-        assert_eq!(insecure_skip_setting("a: b\n  Insecure-Skip-TLS-Verify: true"), Some((2, "true")));
-        assert_eq!(insecure_skip_setting("insecure-skip-tls-verif"), None);
-        assert_eq!(insecure_skip_setting(""), None);
-        // U+0130 (İ) lowers to "i̇" outside ASCII: client-go would not read it as the key either.
-        assert_eq!(insecure_skip_setting("\u{130}nsecure-skip-tls-verify: true"), None);
+        let key = INSECURE_SKIP.as_bytes();
+        assert!(contains_ignoring_ascii_case(b"a: b\n  Insecure-Skip-TLS-Verify: true", key));
+        assert!(contains_ignoring_ascii_case(b"iiiINSECURE-SKIP-TLS-VERIFY", key));
+        assert!(!contains_ignoring_ascii_case(b"insecure-skip-tls-verif", key));
+        assert!(!contains_ignoring_ascii_case(b"", key));
+        // U+0130 (İ) is not ASCII: client-go would not read it as the key either.
+        assert!(!contains_ignoring_ascii_case("\u{130}nsecure-skip-tls-verify".as_bytes(), key));
+        let findings = lint("SAG014", &[config_map(json!({"kubeconfig": "clusters:\n- cluster:\n    Insecure-Skip-TLS-Verify: true\n"}))]);
+        assert_eq!(located(&findings), [("/data/kubeconfig", "ConfigMap key kubeconfig holds a kubeconfig with insecure-skip-tls-verify: true (line 3), so its client does not verify the API server's certificate and sends its credentials to whoever answers")]);
     }
 }

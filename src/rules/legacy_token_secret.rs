@@ -127,19 +127,19 @@ struct SecretReference<'a> {
 
 fn secret_references<'a>(spec: &k8s::PodSpec<'a>) -> Vec<SecretReference<'a>> {
     let mut found = Vec::new();
-    let text = |v: &'a Value, pointer: &str| v.pointer(pointer).and_then(Value::as_str);
+    let text = |v: &'a Value, keys: &[&str]| k8s::str_at(v, keys);
     for (path, volume) in spec.volumes() {
-        let volume_name = text(volume, "/name").unwrap_or("<unnamed>");
-        if let Some(secret) = text(volume, "/secret/secretName") {
+        let volume_name = text(volume, &["name"]).unwrap_or("<unnamed>");
+        if let Some(secret) = text(volume, &["secret", "secretName"]) {
             found.push(SecretReference {
                 path: format!("{path}/secret/secretName"),
                 secret,
                 how: format!("volume {volume_name} mounts"),
             });
         }
-        let sources = volume.pointer("/projected/sources").and_then(Value::as_array);
+        let sources = k8s::at(volume, &["projected", "sources"]).and_then(Value::as_array);
         for (j, source) in sources.into_iter().flatten().enumerate() {
-            if let Some(secret) = text(source, "/secret/name") {
+            if let Some(secret) = text(source, &["secret", "name"]) {
                 found.push(SecretReference {
                     path: format!("{path}/projected/sources/{j}/secret/name"),
                     secret,
@@ -149,11 +149,11 @@ fn secret_references<'a>(spec: &k8s::PodSpec<'a>) -> Vec<SecretReference<'a>> {
         }
     }
     for (path, container) in spec.containers() {
-        let container_name = text(container, "/name").unwrap_or("<unnamed>");
+        let container_name = text(container, &["name"]).unwrap_or("<unnamed>");
         let env = container.get("env").and_then(Value::as_array);
         for (k, var) in env.into_iter().flatten().enumerate() {
-            if let Some(secret) = text(var, "/valueFrom/secretKeyRef/name") {
-                let variable = text(var, "/name").unwrap_or("<unnamed>");
+            if let Some(secret) = text(var, &["valueFrom", "secretKeyRef", "name"]) {
+                let variable = text(var, &["name"]).unwrap_or("<unnamed>");
                 found.push(SecretReference {
                     path: format!("{path}/env/{k}/valueFrom/secretKeyRef/name"),
                     secret,
@@ -163,7 +163,7 @@ fn secret_references<'a>(spec: &k8s::PodSpec<'a>) -> Vec<SecretReference<'a>> {
         }
         let env_from = container.get("envFrom").and_then(Value::as_array);
         for (k, source) in env_from.into_iter().flatten().enumerate() {
-            if let Some(secret) = text(source, "/secretRef/name") {
+            if let Some(secret) = text(source, &["secretRef", "name"]) {
                 found.push(SecretReference {
                     path: format!("{path}/envFrom/{k}/secretRef/name"),
                     secret,

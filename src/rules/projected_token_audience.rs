@@ -91,7 +91,7 @@ pub(crate) fn projected_tokens<'a>(cx: &Cx<'_>, obj: &Obj<'_>, spec: &PodSpec<'a
                 continue;
             }
         }
-        let Some(sources) = volume.pointer("/projected/sources").and_then(Value::as_array) else { continue };
+        let Some(sources) = k8s::at(volume, &["projected", "sources"]).and_then(Value::as_array) else { continue };
         let name = volume.get("name").and_then(Value::as_str).unwrap_or("<unnamed>");
         for (j, source) in sources.iter().enumerate() {
             if let Some(token) = source.get("serviceAccountToken").and_then(Value::as_object) {
