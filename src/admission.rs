@@ -39,7 +39,7 @@ pub const AUDIT_KEY_FIXED: &str = "sa-guard.fixed";
 /// findings, and the API server and audit log must not receive megabytes of text.
 pub const MAX_LISTED_FINDINGS: usize = 50;
 
-/// "and 3 more findings (…)" when `total` exceeds what was listed.
+/// "… and 7 more (run `sa-guard lint` …)" when `total` exceeds what is listed.
 fn more_line(total: usize) -> Option<String> {
     (total > MAX_LISTED_FINDINGS).then(|| {
         format!("… and {} more (run `sa-guard lint` on the object for the full list)", total - MAX_LISTED_FINDINGS)
