@@ -2,7 +2,7 @@
 # Builds the sa-guard CLI (crate sa-guard-cli, binary `sa-guard`) with the native toolchain and
 # prints where the binary is. `make cli`.
 # Profile `host` (root Cargo.toml: opt-level 3): the `release` profile is tuned for policy.wasm's
-# size (opt-level "z"), which makes the CLI's YAML parsing about 1.6 times slower.
+# size (opt-level "s", LTO), which makes the CLI slower to build and to run.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"

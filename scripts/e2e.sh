@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/toolchain.sh
 
 bash scripts/build-policy.sh
+# Named explicitly: the suite's default (next to its crate, from CARGO_MANIFEST_DIR) is fixed at
+# compile time, and a build shared with another checkout of the repository could point elsewhere.
+export SA_GUARD_POLICY="$PWD/policy.wasm"
 "$CARGO" test --locked -p sa-guard-e2e -- "$@" 2>&1

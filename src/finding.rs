@@ -3,12 +3,44 @@
 use serde::{Deserialize, Serialize};
 
 /// How a finding is enforced. Ordered so that `Deny > Warn > Off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Off,
     Warn,
     Deny,
+}
+
+const LEVEL_NAMES: &[&str] = &["off", "warn", "deny"];
+
+/// `"off"`, `"warn"` or `"deny"`; also `false` for `off`: YAML 1.1 readers (kubectl applying a
+/// ClusterAdmissionPolicy, Helm, the CLI's manifest reader) turn an unquoted `SAG004: off` into
+/// `false`, and nothing else can be meant by it.
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Level, D::Error> {
+        struct LevelVisitor;
+        impl serde::de::Visitor<'_> for LevelVisitor {
+            type Value = Level;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("one of `off`, `warn`, `deny`")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Level, E> {
+                match value {
+                    "off" => Ok(Level::Off),
+                    "warn" => Ok(Level::Warn),
+                    "deny" => Ok(Level::Deny),
+                    other => Err(E::unknown_variant(other, LEVEL_NAMES)),
+                }
+            }
+            fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Level, E> {
+                match value {
+                    false => Ok(Level::Off),
+                    true => Err(E::invalid_value(serde::de::Unexpected::Bool(true), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(LevelVisitor)
+    }
 }
 
 impl Level {

@@ -226,7 +226,7 @@ mod tests {
     #[test]
     fn type_errors_name_the_field_and_trailing_text_is_refused() {
         let err = Settings::from_json(r#"{"rules": {"SAG002": null}}"#).unwrap_err();
-        assert_eq!(err, "invalid settings: invalid type: null, expected string or map (in `rules.SAG002`)");
+        assert_eq!(err, "invalid settings: invalid type: null, expected one of `off`, `warn`, `deny` (in `rules.SAG002`)");
         let err = Settings::from_value(serde_json::json!({"exempt_namespaces": ["a", 7]})).unwrap_err();
         assert_eq!(err, "invalid settings: invalid type: integer `7`, expected a string (in `exempt_namespaces[1]`)");
         let err = Settings::from_json(r#"{"mutate": true} {"mutate": false}"#).unwrap_err();
@@ -247,6 +247,20 @@ mod tests {
         assert!(err.contains("unknown variant `loud`, expected one of `off`, `warn`, `deny`"), "{err}");
         let err = Settings::from_json(r#"{"rules": {"SAG999": "off"}}"#).unwrap_err();
         assert!(err.starts_with("invalid settings: rules: unknown rule `SAG999`"), "{err}");
+        let err = Settings::from_json(r#"{"rules": {"SAG001": true}}"#).unwrap_err();
+        assert_eq!(err, "invalid settings: invalid value: boolean `true`, expected one of `off`, `warn`, `deny` (in `rules.SAG001`)");
+        let err = Settings::from_json(r#"{"rules": {"SAG001": 2}}"#).unwrap_err();
+        assert_eq!(err, "invalid settings: invalid type: integer `2`, expected one of `off`, `warn`, `deny` (in `rules.SAG001`)");
+    }
+
+    /// kubectl and Helm read YAML 1.1, where an unquoted `SAG004: off` in a ClusterAdmissionPolicy
+    /// becomes `false` before the policy sees it.
+    #[test]
+    fn false_is_the_level_off() {
+        let settings = Settings::from_json(r#"{"rules": {"SAG004": false, "SAG006": "off", "SAG002": "warn"}}"#).unwrap();
+        assert_eq!(settings.rules["SAG004"], Level::Off);
+        assert_eq!(settings.rules["SAG006"], Level::Off);
+        assert_eq!(settings.rules["SAG002"], Level::Warn);
     }
 
     #[test]

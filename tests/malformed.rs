@@ -161,7 +161,7 @@ fn null_fields_read_as_absent_not_as_false() {
     assert_eq!(verdict.code, Some(403));
     assert_bad_request(
         &request(token_pod(), json!({"rules": {"SAG002": null}})),
-        "invalid settings: invalid type: null, expected string or map (in `rules.SAG002`)",
+        "invalid settings: invalid type: null, expected one of `off`, `warn`, `deny` (in `rules.SAG002`)",
     );
 }
 

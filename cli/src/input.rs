@@ -262,21 +262,8 @@ fn settings_value(text: &str) -> Result<Value, String> {
     let mut values = parsed.objects.into_iter().map(|o| o.value);
     match (values.next(), values.next()) {
         (None, _) => Ok(Value::Null),
-        (Some(value), None) => Ok(unread_yaml_1_1_off(value)),
+        (Some(value), None) => Ok(value),
         (Some(_), Some(_)) => Err("invalid settings: expected one YAML document, found several".into()),
     }
 }
 
-/// The manifest reader takes YAML 1.1 as Kubernetes does, where a bare `off` is `false`; in a
-/// rule level (`SAG004: off`) it can only mean the level `off`, which is how the policy reads the
-/// same file (policy-server parses settings as YAML 1.2, where `off` is a string).
-fn unread_yaml_1_1_off(mut value: Value) -> Value {
-    if let Some(levels) = value.get_mut("rules").and_then(Value::as_object_mut) {
-        for level in levels.values_mut() {
-            if *level == Value::Bool(false) {
-                *level = Value::String("off".into());
-            }
-        }
-    }
-    value
-}

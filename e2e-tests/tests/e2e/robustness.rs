@@ -92,7 +92,11 @@ fn invalid_settings_are_rejected_naming_the_field() {
     invalid(r#"["mutate"]"#, "invalid settings: expected an object, found an array");
     invalid("{", "invalid settings: not JSON");
 
-    for valid in [r#"{}"#, "null", r#"{"mutate": true, "context_aware": true, "rules": {"SAG003": "warn"}, "exempt_namespaces": ["kube-system"]}"#] {
+    invalid(r#"{"rules": {"SAG001": true}}"#, "invalid settings: invalid value: boolean `true`, expected one of `off`, `warn`, `deny`");
+
+    // `SAG004: off` in a ClusterAdmissionPolicy applied with kubectl (YAML 1.1) arrives as false.
+    let yaml_1_1_off = r#"{"rules": {"SAG004": false}}"#;
+    for valid in [r#"{}"#, "null", r#"{"mutate": true, "context_aware": true, "rules": {"SAG003": "warn"}, "exempt_namespaces": ["kube-system"]}"#, yaml_1_1_off] {
         assert_eq!(settings_verdict(valid.as_bytes()), SettingsResponse { valid: true, message: None }, "{valid}");
     }
 }
