@@ -38,11 +38,17 @@ impl ClusterLookup for HostCluster {
             namespace: namespace.map(str::to_string),
             // The host's 5 s cache is fine: ServiceAccounts and Roles change rarely.
             disable_cache: false,
-            field_masks: None,
+            field_masks: field_masks(kind),
         };
         match get_resource::<Value>(&request) {
             Ok(object) => Lookup::Found(object),
             Err(error) => admission::lookup_from_host_error(&error.to_string()),
         }
     }
+}
+
+/// What the rules read of a Secret (SAG007: is it a legacy token, and whose): the host drops
+/// the rest, so the token and other data never reach the policy.
+fn field_masks(kind: &str) -> Option<std::collections::BTreeSet<String>> {
+    (kind == "Secret").then(|| crate::rules::legacy_token_secret::SECRET_FIELDS.iter().map(|f| f.to_string()).collect())
 }

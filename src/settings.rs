@@ -53,6 +53,8 @@ pub struct Settings {
     pub mutate: bool,
     /// Look ServiceAccounts, Roles and ClusterRoles up in the cluster (Kubewarden context-aware).
     pub context_aware: bool,
+    /// With `context_aware`, also look up the Secrets a workload mounts or reads, so that SAG007 catches legacy token Secrets created before the policy. Asks only for the Secret's type and annotations, but policy-server needs read access to Secrets: add `Secret` to the policy's `contextAwareResources`.
+    pub lookup_secrets: bool,
     /// What a finding that rests on a failed context-aware look-up becomes: `deny` keeps its level (fail closed), `warn` lowers it to a warning, `allow` drops it (fail open).
     pub on_lookup_failure: OnLookupFailure,
     /// ServiceAccounts created outside the linted manifests (`namespace/name`, patterns allowed):
@@ -71,6 +73,7 @@ impl Default for Settings {
             denied_audiences: default_denied_audiences(),
             mutate: false,
             context_aware: false,
+            lookup_secrets: false,
             on_lookup_failure: OnLookupFailure::Deny,
             external_service_accounts: Vec::new(),
         }
@@ -142,6 +145,9 @@ impl Settings {
             if list.iter().any(|p| p.is_empty()) {
                 return Err(format!("invalid settings: {field}: entries must not be empty"));
             }
+        }
+        if self.lookup_secrets && !self.context_aware {
+            return Err("invalid settings: lookup_secrets needs context_aware: true".into());
         }
         Ok(())
     }
@@ -251,6 +257,13 @@ mod tests {
         assert_eq!(err, "invalid settings: invalid value: boolean `true`, expected one of `off`, `warn`, `deny` (in `rules.SAG001`)");
         let err = Settings::from_json(r#"{"rules": {"SAG001": 2}}"#).unwrap_err();
         assert_eq!(err, "invalid settings: invalid type: integer `2`, expected one of `off`, `warn`, `deny` (in `rules.SAG001`)");
+    }
+
+    #[test]
+    fn secret_look_ups_are_part_of_context_aware_mode() {
+        let err = Settings::from_json(r#"{"lookup_secrets": true}"#).unwrap_err();
+        assert_eq!(err, "invalid settings: lookup_secrets needs context_aware: true");
+        assert!(Settings::from_json(r#"{"lookup_secrets": true, "context_aware": true}"#).unwrap().lookup_secrets);
     }
 
     /// kubectl and Helm read YAML 1.1, where an unquoted `SAG004: off` in a ClusterAdmissionPolicy

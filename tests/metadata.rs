@@ -229,9 +229,12 @@ fn context_aware_resources_are_exactly_what_the_policy_looks_up() {
                "subjects": [{"kind": "ServiceAccount", "name": "app-sa", "namespace": "shop"}],
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "app-cluster-role"}}),
     ];
+    let reads_secret = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+        "spec": {"automountServiceAccountToken": false, "containers": [{"name": "c", "envFrom": [{"secretRef": {"name": "s"}}]}]}});
     let recording = Recording::default();
-    for object in objects {
-        let payload = json!({"request": {"operation": "CREATE", "object": object}, "settings": {"context_aware": true}});
+    let settings = json!({"context_aware": true, "lookup_secrets": true});
+    for object in objects.into_iter().chain([reads_secret]) {
+        let payload = json!({"request": {"operation": "CREATE", "object": object}, "settings": settings});
         admission::validate(&serde_json::to_vec(&payload).unwrap(), &recording);
     }
     assert_eq!(recording.0.into_inner(), declared, "the host refuses look-ups of undeclared kinds");
@@ -321,7 +324,12 @@ fn the_shipped_cluster_admission_policy_agrees_with_the_metadata() {
     assert_eq!(spec["rules"], metadata["rules"]);
     assert_eq!(spec["mutating"], metadata["mutating"]);
     assert_eq!(spec["backgroundAudit"], metadata["backgroundAudit"]);
-    assert_eq!(spec["contextAwareResources"], metadata["contextAwareResources"]);
+    // A policy may grant fewer look-ups than the module declares; this one does not enable
+    // lookup_secrets, so it leaves Secret out.
+    let granted = spec["contextAwareResources"].as_array().expect("contextAwareResources");
+    let declared = metadata["contextAwareResources"].as_array().unwrap();
+    assert!(granted.iter().all(|r| declared.contains(r)), "{granted:?} not all in {declared:?}");
+    assert!(!granted.iter().any(|r| r["kind"] == "Secret") && spec["settings"]["lookup_secrets"].is_null());
     let version = env!("CARGO_PKG_VERSION");
     let oci = str_at(&metadata, "/annotations/io.kubewarden.policy.ociUrl", "policy-metadata.yml");
     assert_eq!(str_at(spec, "/module", "deploy/cluster-admission-policy.yaml"), format!("registry://{oci}:v{version}"));

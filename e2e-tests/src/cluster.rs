@@ -67,11 +67,50 @@ impl Capabilities for ObjectCluster {
         let (Some(api_version), Some(kind), Some(name)) = (field("api_version"), field("kind"), field("name")) else {
             return Err("get_resource: api_version, kind and name are required".into());
         };
+        let masks: Vec<&str> = request.get("field_masks").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
         match self.get(api_version, kind, field("namespace"), name) {
+            Some(object) if !masks.is_empty() => {
+                Ok(serde_json::to_vec(&masked(&object, &masks)).expect("JSON values serialize"))
+            }
             Some(object) => Ok(serde_json::to_vec(&object).expect("JSON values serialize")),
             None => Err(not_found_message(&crate::apiserver::api_resource(api_version, kind).resource, name)),
         }
     }
+}
+
+/// What policy-server returns for `field_masks`: only the listed dotted paths (through arrays,
+/// item by item); everything else is dropped.
+fn masked(object: &Value, masks: &[&str]) -> Value {
+    fn keep(source: &Value, path: &[&str], target: &mut Value) {
+        let Some((first, rest)) = path.split_first() else {
+            *target = source.clone();
+            return;
+        };
+        match source {
+            Value::Object(map) => {
+                let Some(child) = map.get(*first) else { return };
+                let target = target.as_object_mut().expect("built as objects");
+                let slot = target.entry(first.to_string()).or_insert_with(|| match child {
+                    Value::Object(_) if !rest.is_empty() => Value::Object(Default::default()),
+                    Value::Array(items) if !rest.is_empty() => Value::Array(vec![Value::Object(Default::default()); items.len()]),
+                    _ => Value::Null,
+                });
+                keep(child, rest, slot);
+            }
+            Value::Array(items) => {
+                let Some(slots) = target.as_array_mut() else { return };
+                for (item, slot) in items.iter().zip(slots) {
+                    keep(item, path, slot);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut result = Value::Object(Default::default());
+    for mask in masks {
+        keep(object, &mask.split('.').collect::<Vec<_>>(), &mut result);
+    }
+    result
 }
 
 /// Refuses look-ups of resources the policy's metadata does not declare in
@@ -103,6 +142,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn field_masks_keep_only_the_listed_paths() {
+        let object = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": "t", "namespace": "ci", "annotations": {"a": "b"}, "labels": {"x": "y"}},
+            "data": {"token": "c2VjcmV0"}, "spec": {"containers": [{"name": "a", "image": "i"}, {"name": "b"}]}});
+        assert_eq!(
+            masked(&object, &["type", "metadata.annotations", "spec.containers.image", "missing.path"]),
+            json!({"type": "kubernetes.io/service-account-token", "metadata": {"annotations": {"a": "b"}},
+                   "spec": {"containers": [{"image": "i"}, {}]}})
+        );
+    }
 
     #[test]
     fn answers_get_resource_from_admitted_objects() {

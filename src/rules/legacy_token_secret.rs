@@ -5,10 +5,16 @@ use crate::declare_rule;
 use crate::engine::{Cx, Emitter};
 use crate::finding::{Fix, Level};
 use crate::k8s::{self, LEGACY_TOKEN_SECRET_TYPE};
+use crate::lookup::Lookup;
 use crate::meta::{Category, Scope};
+use crate::rules::implicit_token_automount::level_after_lookup_failure;
 
 /// The annotation naming the ServiceAccount a legacy token Secret belongs to.
 const SERVICE_ACCOUNT_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
+
+/// The fields of a Secret looked up in the cluster that this rule reads (the policy asks the
+/// host for these only: never the Secret's data).
+pub const SECRET_FIELDS: &[&str] = &["type", "metadata.name", "metadata.namespace", "metadata.annotations"];
 
 declare_rule! {
     /// Legacy ServiceAccount tokens are Secrets of type `kubernetes.io/service-account-token`.
@@ -28,15 +34,18 @@ declare_rule! {
     ///   `kubernetes.io/enforce-mountable-secrets` annotation the list also restricts which
     ///   Secrets Pods may mount; removing it then blocks those mounts until the Pods are moved
     ///   to projected tokens.)
-    /// * a workload whose Pod spec reads such a Secret of the same bundle and namespace: a
+    /// * a workload whose Pod spec reads such a Secret of its namespace — from the same bundle,
+    ///   or at admission from the cluster with `context_aware` and `lookup_secrets`: a
     ///   `secret` volume (`.../volumes/<i>/secret/secretName`), a `secret` source of a projected
     ///   volume (`.../volumes/<i>/projected/sources/<j>/secret/name`), an environment variable
     ///   (`.../env/<k>/valueFrom/secretKeyRef/name`) or `envFrom` (`.../envFrom/<k>/secretRef/name`)
     ///   in containers, initContainers and ephemeralContainers.
     ///
     /// Does not fire on: other Secret types (opaque, TLS, docker config); `imagePullSecrets`;
-    /// workloads reading a Secret that is not in the evaluated bundle (at admission a Pod comes
-    /// alone, so only the Secret and the ServiceAccount themselves are checked there).
+    /// workloads reading a Secret that is not in the evaluated bundle and not looked up (at
+    /// admission a Pod comes alone: without `lookup_secrets` only the Secret and the
+    /// ServiceAccount themselves are checked there). A failed look-up follows
+    /// `on_lookup_failure`.
     ///
     /// Fix: delete the Secret and the `secrets` list; mount a projected `serviceAccountToken`
     /// with an `audience` and `expirationSeconds` where a Pod needs a token, and use
@@ -177,19 +186,31 @@ fn secret_references<'a>(spec: &k8s::PodSpec<'a>) -> Vec<SecretReference<'a>> {
 
 fn report_workload_reads(cx: &Cx<'_>, workload: &Obj<'_>, spec: &k8s::PodSpec<'_>, out: &mut Emitter<'_>) {
     for reference in secret_references(spec) {
-        let Some(secret) = cx.bundle.secret(workload.namespace, reference.secret) else { continue };
-        if !is_legacy_token_secret(secret.value) {
-            continue;
-        }
-        let owner = match k8s::annotation(secret.value, SERVICE_ACCOUNT_NAME_ANNOTATION) {
-            Some(sa) if !sa.is_empty() => format!("ServiceAccount {sa}"),
-            _ => "a ServiceAccount".to_string(),
+        let message = match cx.secret(workload.namespace, reference.secret) {
+            Lookup::Found(secret) if is_legacy_token_secret(&secret) => {
+                let owner = match k8s::annotation(&secret, SERVICE_ACCOUNT_NAME_ANNOTATION) {
+                    Some(sa) if !sa.is_empty() => format!("ServiceAccount {sa}"),
+                    _ => "a ServiceAccount".to_string(),
+                };
+                format!(
+                    "{} Secret {}, a legacy token of {owner} that never expires; mount a projected \
+                     serviceAccountToken with an audience and expirationSeconds instead",
+                    reference.how, reference.secret
+                )
+            }
+            // Nothing known to check, or not a token (a missing Secret keeps the Pod pending).
+            Lookup::Found(_) | Lookup::NotFound | Lookup::NotAvailable => continue,
+            Lookup::Failed(error) => {
+                let Some(level) = level_after_lookup_failure(cx, out.level()) else { continue };
+                let message = format!(
+                    "{} Secret {}, and looking it up failed ({error}), so whether it is a legacy token that \
+                     never expires is unknown",
+                    reference.how, reference.secret
+                );
+                out.report(workload, reference.path, message).level = level;
+                continue;
+            }
         };
-        let message = format!(
-            "{} Secret {}, a legacy token of {owner} that never expires; mount a projected serviceAccountToken \
-             with an audience and expirationSeconds instead",
-            reference.how, reference.secret
-        );
         out.report(workload, reference.path, message);
     }
 }
@@ -198,7 +219,10 @@ fn report_workload_reads(cx: &Cx<'_>, workload: &Obj<'_>, spec: &k8s::PodSpec<'_
 mod tests {
     use serde_json::{json, Value};
 
-    use crate::rules::testing::{admit_without_cluster, lint, located};
+    use crate::finding::Level;
+    use crate::lookup::StaticCluster;
+    use crate::rules::testing::{admit, admit_without_cluster, lint, located};
+    use crate::settings::{OnLookupFailure, Settings};
 
     fn legacy_secret(name: &str, namespace: &str) -> Value {
         json!({
@@ -206,6 +230,52 @@ mod tests {
             "metadata": {"name": name, "namespace": namespace,
                          "annotations": {"kubernetes.io/service-account.name": "build-robot"}}
         })
+    }
+
+    /// A Pod of namespace ci reading `build-robot-token` through an environment variable.
+    fn pod_reading_token() -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "job", "namespace": "ci"},
+               "spec": {"containers": [{"name": "deploy", "env": [{"name": "TOKEN", "valueFrom":
+                   {"secretKeyRef": {"name": "build-robot-token", "key": "token"}}}]}]}})
+    }
+
+    const POD_READS_PATH: &str = "/spec/containers/0/env/0/valueFrom/secretKeyRef/name";
+
+    #[test]
+    fn at_admission_a_secret_in_the_cluster_is_looked_up_only_with_lookup_secrets() {
+        let cluster = StaticCluster { objects: vec![legacy_secret("build-robot-token", "ci")], failure: None };
+        let context_aware = Settings { context_aware: true, ..Settings::default() };
+        assert!(admit("SAG007", pod_reading_token(), &context_aware, &cluster).is_empty());
+
+        let with_secrets = Settings { context_aware: true, lookup_secrets: true, ..Settings::default() };
+        let findings = admit("SAG007", pod_reading_token(), &with_secrets, &cluster);
+        assert_eq!(located(&findings), [(
+            POD_READS_PATH,
+            "container deploy reads environment variable TOKEN from Secret build-robot-token, a legacy token of \
+             ServiceAccount build-robot that never expires; mount a projected serviceAccountToken with an audience \
+             and expirationSeconds instead"
+        )]);
+
+        // An ordinary Secret, or none at all, is not reported.
+        let opaque = StaticCluster {
+            objects: vec![json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                                 "metadata": {"name": "build-robot-token", "namespace": "ci"}})],
+            failure: None,
+        };
+        assert!(admit("SAG007", pod_reading_token(), &with_secrets, &opaque).is_empty());
+        assert!(admit("SAG007", pod_reading_token(), &with_secrets, &StaticCluster::default()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_secret_look_up_follows_on_lookup_failure() {
+        let failing = StaticCluster { objects: vec![], failure: Some("connection refused".into()) };
+        let message = "container deploy reads environment variable TOKEN from Secret build-robot-token, and looking \
+                       it up failed (connection refused), so whether it is a legacy token that never expires is unknown";
+        for (on_failure, level) in [(OnLookupFailure::Deny, Some(Level::Deny)), (OnLookupFailure::Warn, Some(Level::Warn)), (OnLookupFailure::Allow, None)] {
+            let settings = Settings { context_aware: true, lookup_secrets: true, on_lookup_failure: on_failure, ..Settings::default() };
+            let findings = admit("SAG007", pod_reading_token(), &settings, &failing);
+            assert_eq!(findings.iter().map(|f| (f.path.as_str(), f.message.as_str(), f.level)).next(), level.map(|l| (POD_READS_PATH, message, l)));
+        }
     }
 
     #[test]

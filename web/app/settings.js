@@ -146,12 +146,15 @@ export class SettingsPanel {
     this.mutate.addEventListener('change', () => this.setField('mutate', this.mutate.checked));
     this.contextAware = element('input', { id: 'set-context-aware', type: 'checkbox', 'data-field': 'context_aware' });
     this.contextAware.addEventListener('change', () => this.setField('context_aware', this.contextAware.checked));
+    this.lookupSecrets = element('input', { id: 'set-lookup-secrets', type: 'checkbox', 'data-field': 'lookup_secrets' });
+    this.lookupSecrets.addEventListener('change', () => this.setField('lookup_secrets', this.lookupSecrets.checked));
     this.onLookupFailure = element('select', { id: 'set-lookup-failure', 'data-field': 'on_lookup_failure' });
     for (const value of ['deny', 'warn', 'allow']) this.onLookupFailure.append(element('option', { value, text: value }));
     this.onLookupFailure.addEventListener('change', () => this.setField('on_lookup_failure', this.onLookupFailure.value));
     admission.append(
       element('div', { className: 'field checkbox' }, [this.mutate, element('label', { for: 'set-mutate', text: 'mutate: fix what can be fixed instead of rejecting' })]),
       element('div', { className: 'field checkbox' }, [this.contextAware, element('label', { for: 'set-context-aware', text: 'context_aware: look ServiceAccounts and roles up in the cluster' })]),
+      element('div', { className: 'field checkbox' }, [this.lookupSecrets, element('label', { for: 'set-lookup-secrets', text: 'lookup_secrets: with context_aware, also read the type of the Secrets workloads use' })]),
       element('div', { className: 'field' }, [element('label', { for: 'set-lookup-failure', text: 'on_lookup_failure' }), this.onLookupFailure]),
     );
 
@@ -197,6 +200,7 @@ export class SettingsPanel {
     }
     this.mutate.checked = Boolean(this.effective('mutate'));
     this.contextAware.checked = Boolean(this.effective('context_aware'));
+    this.lookupSecrets.checked = Boolean(this.effective('lookup_secrets'));
     this.onLookupFailure.value = this.effective('on_lookup_failure') ?? 'deny';
     if (json) this.jsonArea.value = JSON.stringify(this.settings, null, 2);
   }
