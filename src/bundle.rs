@@ -122,6 +122,23 @@ impl<'a> Bundle<'a> {
     pub fn workloads<'s>(&'s self) -> impl Iterator<Item = (&'s Obj<'a>, k8s::PodSpec<'a>)> + 's {
         self.objects.iter().filter_map(|o| k8s::pod_spec(o.value).map(|spec| (o, spec)))
     }
+
+    /// Objects defined more than once (same apiVersion, kind, namespace and name), each group
+    /// in order: only the last of each counts, as with `kubectl apply`, which the CLI tells
+    /// the user rather than leave them wondering why an earlier definition was ignored.
+    pub fn duplicates(&self) -> Vec<Vec<&Obj<'a>>> {
+        let mut groups: HashMap<(&str, &str, Option<&str>, &str), Vec<usize>> = HashMap::new();
+        for obj in self.objects.iter().filter(|o| !o.name.is_empty() && !o.kind.is_empty()) {
+            groups.entry((k8s::api_version(obj.value), obj.kind, obj.namespace, obj.name)).or_default().push(obj.index);
+        }
+        let mut duplicates: Vec<Vec<&Obj<'a>>> = groups
+            .into_values()
+            .filter(|indices| indices.len() > 1)
+            .map(|indices| indices.into_iter().map(|i| &self.objects[i]).collect())
+            .collect();
+        duplicates.sort_by_key(|group| group[0].index);
+        duplicates
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +146,25 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn duplicates_are_grouped_in_order_by_api_version_kind_namespace_and_name() {
+        let objects = [
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci", "namespace": "build"}}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci", "namespace": "shop"}}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci"}}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r", "namespace": "x"}}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ci", "namespace": "build"}}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {}}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {}}),
+        ];
+        let bundle = Bundle::new(&objects, Some("build"));
+        let groups: Vec<Vec<usize>> = bundle.duplicates().iter().map(|g| g.iter().map(|o| o.index).collect()).collect();
+        // build/ci twice (the second from the default namespace); ClusterRole r twice (its
+        // namespace ignored); unnamed objects are not compared.
+        assert_eq!(groups, [vec![0, 2], vec![3, 4]]);
+    }
 
     #[test]
     fn the_last_definition_of_an_object_wins_as_with_kubectl_apply() {

@@ -2,6 +2,7 @@
 //! back to its file and line.
 
 use sa_guard::engine::{evaluate, Exemption, Mode, Options};
+use sa_guard::bundle::Bundle;
 use sa_guard::{Finding, Level, NoCluster, Settings};
 
 use crate::input::{self, InputError, Inputs, Span};
@@ -44,6 +45,9 @@ pub struct Evaluation {
     pub inputs: Inputs,
     pub findings: Vec<Finding>,
     pub exemptions: Vec<Exemption>,
+    /// Objects defined more than once: each one's name and the indices of its definitions, in
+    /// order (the last counts).
+    pub duplicates: Vec<(String, Vec<usize>)>,
 }
 
 /// Settings first (a bad settings file is a usage error), then every path.
@@ -57,10 +61,39 @@ pub fn evaluate_paths(paths: &[String], settings: &Settings, namespace: Option<&
     let inputs = input::load(paths);
     let options = Options { mode: Mode::Manifest, default_namespace: namespace, lookup: &NoCluster };
     let report = evaluate(&inputs.objects, settings, &options);
-    Evaluation { inputs, findings: report.findings, exemptions: report.exemptions }
+    let duplicates = Bundle::new(&inputs.objects, namespace)
+        .duplicates()
+        .iter()
+        .map(|group| (group[0].object_ref().to_string(), group.iter().map(|obj| obj.index).collect()))
+        .collect();
+    Evaluation { inputs, findings: report.findings, exemptions: report.exemptions, duplicates }
 }
 
 impl Evaluation {
+    /// One note per object defined more than once, at its last (counting) definition.
+    pub fn duplicate_notes(&self) -> Vec<(String, Span, String)> {
+        self.duplicates
+            .iter()
+            .map(|(object, group)| {
+                let place = |index: usize| {
+                    let (source, span) = self.inputs.locate(index, "");
+                    (source.label.clone(), span)
+                };
+                let (last, earlier) = group.split_last().expect("groups have two or more objects");
+                let (file, span) = place(*last);
+                let earlier: Vec<String> =
+                    earlier.iter().map(|&i| place(i)).map(|(file, span)| format!("{file}:{}", span.line)).collect();
+                let message = format!(
+                    "{object} is defined {} times; only this last definition is checked, as `kubectl apply` would \
+                     keep it (also at {})",
+                    group.len(),
+                    earlier.join(", ")
+                );
+                (file, span, message)
+            })
+            .collect()
+    }
+
     pub fn outcome(&self) -> Outcome<'_> {
         let mut findings: Vec<Located<'_>> = self
             .findings
@@ -106,6 +139,9 @@ pub fn run(args: &InputArgs, fail_on: Level, format: Format) -> u8 {
     if format != Format::Github {
         for error in outcome.errors {
             eprintln!("{error}");
+        }
+        for (file, span, message) in evaluation.duplicate_notes() {
+            eprintln!("{file}:{}:{}: note: {message}", span.line, span.column);
         }
     }
     let text = match format {

@@ -108,6 +108,24 @@ fn files_and_stdin_form_one_bundle() {
 }
 
 #[test]
+fn an_object_defined_twice_is_noted_at_the_definition_that_counts() {
+    // A hardened default ServiceAccount, then an overlay that redefines it: the later one wins
+    // (kubectl apply order), so SAG001 fires, and the note says why the first was ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let sa = |extra: &str| format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: shop\n{extra}");
+    std::fs::write(dir.path().join("a-base.yaml"), sa("automountServiceAccountToken: false\n")).unwrap();
+    std::fs::write(dir.path().join("b-overlay.yaml"), format!("# overlay\n{}", sa(""))).unwrap();
+    let r = run_in(dir.path(), &["lint", "a-base.yaml", "b-overlay.yaml"], None);
+    assert_eq!(
+        r.stderr,
+        "b-overlay.yaml:2:1: note: ServiceAccount shop/default is defined 2 times; only this last definition is checked, \
+         as `kubectl apply` would keep it (also at a-base.yaml:1)\n"
+    );
+    assert!(r.stdout.starts_with("b-overlay.yaml:2:1: SAG001 deny "), "{}", r.stdout);
+    assert_eq!(r.code, 1);
+}
+
+#[test]
 fn fail_on_decides_which_level_fails() {
     let warn_only = run(&["lint", "tree/nested"]);
     assert_eq!(warn_only.stdout, format!("{DEPRECATED_FINDING}sa-guard: 1 finding (0 deny, 1 warn) in 3 objects from 2 files; 1 fixable with `sa-guard fix`\n"));
