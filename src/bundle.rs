@@ -70,7 +70,7 @@ impl<'a> Bundle<'a> {
                 "ClusterRole" => {
                     bundle.cluster_roles.insert(obj.name, index);
                     bundle.cluster_role_indices.push(index);
-                    let labels = value.pointer("/metadata/labels").and_then(Value::as_object);
+                    let labels = k8s::at(value, &["metadata", "labels"]).and_then(Value::as_object);
                     for (key, label) in labels.into_iter().flatten() {
                         if let Some(label) = label.as_str() {
                             bundle.cluster_roles_by_label.entry(key.as_str()).or_default().entry(label).or_default().push(index);

@@ -171,7 +171,7 @@ pub fn aggregated_cluster_roles<'a>(role: &Value, bundle: &Bundle<'a>) -> Vec<Ob
     let mut seen: HashSet<usize> = HashSet::new();
     let mut pending: Vec<&Value> = vec![role];
     while let Some(aggregating) = pending.pop() {
-        let Some(selectors) = aggregating.pointer("/aggregationRule/clusterRoleSelectors").and_then(Value::as_array)
+        let Some(selectors) = k8s::at(aggregating, &["aggregationRule", "clusterRoleSelectors"]).and_then(Value::as_array)
         else {
             continue;
         };
@@ -192,7 +192,7 @@ pub fn aggregated_cluster_roles<'a>(role: &Value, bundle: &Bundle<'a>) -> Vec<Ob
                 if std::ptr::eq(candidate.value, role) || seen.contains(&candidate.index) {
                     continue;
                 }
-                let labels = candidate.value.pointer("/metadata/labels").and_then(Value::as_object);
+                let labels = k8s::at(candidate.value, &["metadata", "labels"]).and_then(Value::as_object);
                 if selector_matches(selector, labels) {
                     seen.insert(candidate.index);
                     found.push(*candidate);
