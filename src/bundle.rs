@@ -20,15 +20,17 @@ pub struct Obj<'a> {
     /// `metadata.namespace`, else the default namespace (from the request or `--namespace`);
     /// always `None` for cluster-scoped kinds.
     pub namespace: Option<&'a str>,
+    /// The Pod spec of a pod-bearing kind, found once here rather than by every rule.
+    spec: Option<k8s::PodSpec<'a>>,
 }
 
-impl Obj<'_> {
+impl<'a> Obj<'a> {
     pub fn object_ref(&self) -> crate::finding::ObjectRef {
         k8s::object_ref(self.value, self.namespace)
     }
 
-    pub fn pod_spec(&self) -> Option<k8s::PodSpec<'_>> {
-        k8s::pod_spec(self.value)
+    pub fn pod_spec(&self) -> Option<k8s::PodSpec<'a>> {
+        self.spec
     }
 }
 
@@ -56,7 +58,7 @@ impl<'a> Bundle<'a> {
             let kind = k8s::kind(value);
             let namespace =
                 if CLUSTER_SCOPED.contains(&kind) { None } else { k8s::namespace(value).or(default_namespace) };
-            let obj = Obj { index, value, kind, name: k8s::name(value), namespace };
+            let obj = Obj { index, value, kind, name: k8s::name(value), namespace, spec: k8s::pod_spec(value) };
             let key = (namespace, obj.name);
             // An object defined twice is what the last definition says: `kubectl apply` applies
             // the documents in order, and the cluster keeps the last one.
@@ -120,7 +122,7 @@ impl<'a> Bundle<'a> {
 
     /// Objects that carry a Pod spec.
     pub fn workloads<'s>(&'s self) -> impl Iterator<Item = (&'s Obj<'a>, k8s::PodSpec<'a>)> + 's {
-        self.objects.iter().filter_map(|o| k8s::pod_spec(o.value).map(|spec| (o, spec)))
+        self.objects.iter().filter_map(|o| o.spec.map(|spec| (o, spec)))
     }
 
     /// Objects defined more than once (same apiVersion, kind, namespace and name), each group

@@ -181,7 +181,7 @@ fn apply_exemptions(bundle: &Bundle<'_>, settings: &Settings, findings: Vec<Find
             report.exemptions.push(exemption(reason));
             continue;
         }
-        match annotation_exemption(obj.value, &finding) {
+        match annotation_exemption(obj, &finding) {
             AnnotationExemption::None => {}
             AnnotationExemption::Exempt(reason) => {
                 report.exemptions.push(exemption(format!("{EXEMPT_ANNOTATION}: {reason}")));
@@ -204,10 +204,10 @@ enum AnnotationExemption {
 
 /// The exemption annotation on the object, or on its Pod template (Pods created from the
 /// template inherit it, so the same exemption holds for them at admission).
-fn annotation_exemption(obj: &Value, finding: &Finding) -> AnnotationExemption {
-    let template_metadata = k8s::pod_spec(obj).and_then(|s| s.metadata);
+fn annotation_exemption(obj: &Obj<'_>, finding: &Finding) -> AnnotationExemption {
+    let template_metadata = obj.pod_spec().and_then(|s| s.metadata);
     let read = |key: &str| {
-        k8s::annotation(obj, key).or_else(|| template_metadata?.get("annotations")?.get(key)?.as_str())
+        k8s::annotation(obj.value, key).or_else(|| template_metadata?.get("annotations")?.get(key)?.as_str())
     };
     let Some(listed) = read(EXEMPT_ANNOTATION) else { return AnnotationExemption::None };
     let names_rule = listed
