@@ -26,6 +26,8 @@ pub struct Outcome<'a> {
     pub findings: Vec<Located<'a>>,
     pub exemptions: Vec<LocatedExemption<'a>>,
     pub errors: &'a [InputError],
+    /// Notes that are not findings: objects defined more than once (file, place, text).
+    pub notes: Vec<(String, Span, String)>,
     pub files: usize,
     pub objects: usize,
 }
@@ -120,6 +122,7 @@ impl Evaluation {
             findings,
             exemptions,
             errors: &self.inputs.errors,
+            notes: self.duplicate_notes(),
             files: self.inputs.sources.len() + self.inputs.unreadable,
             objects: self.inputs.objects.len(),
         }
@@ -140,7 +143,7 @@ pub fn run(args: &InputArgs, fail_on: Level, format: Format) -> u8 {
         for error in outcome.errors {
             eprintln!("{error}");
         }
-        for (file, span, message) in evaluation.duplicate_notes() {
+        for (file, span, message) in &outcome.notes {
             eprintln!("{file}:{}:{}: note: {message}", span.line, span.column);
         }
     }

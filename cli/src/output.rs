@@ -417,6 +417,15 @@ pub fn github(outcome: &Outcome<'_>) -> String {
         }
         out.push_str(&format!("::error {properties},title=sa-guard input error::{}\n", escape_data(&error.message)));
     }
+    for (file, span, message) in &outcome.notes {
+        out.push_str(&format!(
+            "::notice file={},line={},col={},title=sa-guard::{}\n",
+            escape_property(file),
+            span.line,
+            span.column,
+            escape_data(message)
+        ));
+    }
     for located in &outcome.findings {
         let f = located.finding;
         let command = if f.level == Level::Deny { "error" } else { "warning" };

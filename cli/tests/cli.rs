@@ -123,6 +123,18 @@ fn an_object_defined_twice_is_noted_at_the_definition_that_counts() {
     );
     assert!(r.stdout.starts_with("b-overlay.yaml:2:1: SAG001 deny "), "{}", r.stdout);
     assert_eq!(r.code, 1);
+
+    // In GitHub Actions the note is an annotation on the same line.
+    let r = run_in(dir.path(), &["lint", "--format", "github", "a-base.yaml", "b-overlay.yaml"], None);
+    assert!(
+        r.stdout.starts_with(
+            "::notice file=b-overlay.yaml,line=2,col=1,title=sa-guard::ServiceAccount shop/default is defined 2 times; \
+             only this last definition is checked, as `kubectl apply` would keep it (also at a-base.yaml:1)\n::error "
+        ),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.stderr, "");
 }
 
 #[test]
