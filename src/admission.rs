@@ -401,21 +401,25 @@ fn warning_lines(report: &Report) -> Vec<String> {
 /// `sa-guard.<rule id>` per rule with findings (all of them, "deny"/"warn" prefixed) and
 /// `sa-guard.exempted` for the exemptions with their reasons.
 fn audit_annotations(report: &Report) -> BTreeMap<String, String> {
-    let mut entries: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for finding in &report.findings {
-        let entry = format!("{} {}: {}", finding.level, finding.path, finding.message);
-        entries.entry(format!("{AUDIT_KEY_PREFIX}{}", finding.rule_id)).or_default().push(entry);
+    // Per key: the entries listed (formatted only up to the cap) and how many there are.
+    let mut entries: BTreeMap<String, (Vec<String>, usize)> = BTreeMap::new();
+    let mut add = |key: String, entry: &dyn Fn() -> String| {
+        let (listed, total) = entries.entry(key).or_default();
+        *total += 1;
+        if listed.len() < MAX_LISTED_FINDINGS {
+            listed.push(entry());
+        }
+    };
+    for f in &report.findings {
+        add(format!("{AUDIT_KEY_PREFIX}{}", f.rule_id), &|| format!("{} {}: {}", f.level, f.path, f.message));
     }
-    for exemption in &report.exemptions {
-        let entry = format!("{} {}: {}", exemption.rule_id, exemption.path, exemption.reason);
-        entries.entry(AUDIT_KEY_EXEMPTED.to_string()).or_default().push(entry);
+    for e in &report.exemptions {
+        add(AUDIT_KEY_EXEMPTED.to_string(), &|| format!("{} {}: {}", e.rule_id, e.path, e.reason));
     }
     entries
         .into_iter()
-        .map(|(key, list)| {
-            let mut listed: Vec<&str> = list.iter().take(MAX_LISTED_FINDINGS).map(String::as_str).collect();
-            let more = more_line(list.len());
-            listed.extend(more.as_deref());
+        .map(|(key, (mut listed, total))| {
+            listed.extend(more_line(total));
             (key, listed.join("; "))
         })
         .collect()
