@@ -79,13 +79,14 @@ impl<'a> Cx<'a> {
         self.find("rbac.authorization.k8s.io/v1", kind, namespace, name)
     }
 
-    /// A Secret from the bundle, else from the cluster (admission, context-aware mode with
-    /// `lookup_secrets`).
-    pub fn secret(&self, namespace: Option<&str>, name: &str) -> Lookup {
-        if self.mode == Mode::Admission && !self.settings.lookup_secrets && self.bundle.secret(namespace, name).is_none() {
-            return Lookup::NotAvailable;
+    /// A Secret from the cluster (admission, context-aware mode with `lookup_secrets`). The
+    /// bundle's own Secrets are read with `bundle.secret`, without copying their data.
+    pub fn cluster_secret(&self, namespace: Option<&str>, name: &str) -> Lookup {
+        match self.mode {
+            Mode::Manifest => Lookup::NotFound,
+            Mode::Admission if self.settings.lookup_secrets => self.find("v1", "Secret", namespace, name),
+            Mode::Admission => Lookup::NotAvailable,
         }
-        self.find("v1", "Secret", namespace, name)
     }
 
     fn find(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup {
@@ -93,7 +94,6 @@ impl<'a> Cx<'a> {
             "ServiceAccount" => self.bundle.service_account(namespace, name),
             "Role" => self.bundle.role(namespace, name),
             "ClusterRole" => self.bundle.cluster_role(name),
-            "Secret" => self.bundle.secret(namespace, name),
             _ => None,
         };
         if let Some(obj) = local {

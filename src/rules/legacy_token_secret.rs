@@ -186,9 +186,19 @@ fn secret_references<'a>(spec: &k8s::PodSpec<'a>) -> Vec<SecretReference<'a>> {
 
 fn report_workload_reads(cx: &Cx<'_>, workload: &Obj<'_>, spec: &k8s::PodSpec<'_>, out: &mut Emitter<'_>) {
     for reference in secret_references(spec) {
-        let message = match cx.secret(workload.namespace, reference.secret) {
-            Lookup::Found(secret) if is_legacy_token_secret(&secret) => {
-                let owner = match k8s::annotation(&secret, SERVICE_ACCOUNT_NAME_ANNOTATION) {
+        // The bundle's Secret is read in place; only one from the cluster is held by value.
+        let in_bundle = cx.bundle.secret(workload.namespace, reference.secret).map(|obj| obj.value);
+        let from_cluster = match in_bundle {
+            Some(_) => Lookup::NotAvailable,
+            None => cx.cluster_secret(workload.namespace, reference.secret),
+        };
+        let secret = in_bundle.or(match &from_cluster {
+            Lookup::Found(value) => Some(value),
+            _ => None,
+        });
+        let message = match (secret, &from_cluster) {
+            (Some(secret), _) if is_legacy_token_secret(secret) => {
+                let owner = match k8s::annotation(secret, SERVICE_ACCOUNT_NAME_ANNOTATION) {
                     Some(sa) if !sa.is_empty() => format!("ServiceAccount {sa}"),
                     _ => "a ServiceAccount".to_string(),
                 };
@@ -198,9 +208,7 @@ fn report_workload_reads(cx: &Cx<'_>, workload: &Obj<'_>, spec: &k8s::PodSpec<'_
                     reference.how, reference.secret
                 )
             }
-            // Nothing known to check, or not a token (a missing Secret keeps the Pod pending).
-            Lookup::Found(_) | Lookup::NotFound | Lookup::NotAvailable => continue,
-            Lookup::Failed(error) => {
+            (None, Lookup::Failed(error)) => {
                 let Some(level) = level_after_lookup_failure(cx, out.level()) else { continue };
                 let message = format!(
                     "{} Secret {}, and looking it up failed ({error}), so whether it is a legacy token that \
@@ -210,6 +218,8 @@ fn report_workload_reads(cx: &Cx<'_>, workload: &Obj<'_>, spec: &k8s::PodSpec<'_
                 out.report(workload, reference.path, message).level = level;
                 continue;
             }
+            // Not a token, or nothing known to check (a missing Secret keeps the Pod pending).
+            _ => continue,
         };
         out.report(workload, reference.path, message);
     }
