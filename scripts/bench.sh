@@ -11,7 +11,11 @@ source scripts/toolchain.sh
 
 bash scripts/build-policy.sh
 
-# The baseline is its own workspace (it only builds for wasm32-wasip1).
+# The baseline is its own workspace (it only builds for wasm32-wasip1). Built like policy.wasm:
+# at opt-level "s" when build-policy.sh had no wasm-opt and fell back to it.
+if [ "${SA_GUARD_WASM_OPT:-1}" = 0 ] || ! command -v wasm-opt >/dev/null 2>&1; then
+  export CARGO_PROFILE_RELEASE_OPT_LEVEL=s
+fi
 (cd e2e-tests/baseline-policy && sa_guard_wasm_build wasm32-wasip1 --locked)
 baseline="$(sa_guard_wasm_out_dir wasm32-wasip1)/sa_guard_baseline_policy.wasm"
 [ -f "$baseline" ] || { echo "bench: $baseline was not built" >&2; exit 1; }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the sa-guard CLI (crate sa-guard-cli, binary `sa-guard`) with the native toolchain and
 # prints where the binary is. `make cli`.
-# Profile `host` (root Cargo.toml: opt-level 3): the `release` profile is tuned for policy.wasm's
-# size (opt-level "s", LTO), which makes the CLI slower to build and to run.
+# Profile `host` (root Cargo.toml: opt-level 3, no LTO): the `release` profile is tuned for
+# policy.wasm (size budget, LTO), which makes the CLI slower to build.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"

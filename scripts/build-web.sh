@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/web-common.sh
 
 _web_log "building the adapter for wasm32-unknown-unknown"
-# The workspace's release profile is tuned for policy.wasm (opt-level s, stripped). The playground
+# The workspace's release profile is tuned for policy.wasm (opt-level 2, stripped). The playground
 # lints megabytes while people type, so it is built for speed (its gzipped size stays far under
 # the 300 KB goal); and unstripped, so wasm-bindgen can read the module's target features
 # (wasm-bindgen drops the names and producers sections itself).

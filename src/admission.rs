@@ -10,9 +10,13 @@
 //! Bad input is answered, never panicked on: a malformed payload is rejected with code 400 and a
 //! message naming what is wrong.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::engine::{evaluate, Mode, Options, Report};
@@ -127,9 +131,10 @@ enum Operation {
 }
 
 /// The parts of the payload the policy reads, checked for shape.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct AdmissionPayload {
-    settings: Settings,
+    /// Shared with the settings cache: a policy instance sees the same settings on every call.
+    settings: Rc<Settings>,
     operation: Operation,
     sub_resource: Option<String>,
     namespace: Option<String>,
@@ -139,9 +144,19 @@ struct AdmissionPayload {
 
 impl AdmissionPayload {
     fn parse(payload: &[u8]) -> Result<AdmissionPayload, String> {
+        let text = std::str::from_utf8(payload).map_err(|e| {
+            format!("invalid admission payload: not valid UTF-8 (invalid byte at offset {})", e.valid_up_to())
+        })?;
+        match WellFormedPayload::read(text) {
+            Some(read) => read,
+            // Anything unusual is read again the slow way, which names the problem exactly.
+            None => AdmissionPayload::parse_checked(text),
+        }
+    }
+
+    /// Reads any payload into a tree first and checks its shape field by field.
+    fn parse_checked(text: &str) -> Result<AdmissionPayload, String> {
         const CONTEXT: &str = "invalid admission payload";
-        let text = std::str::from_utf8(payload)
-            .map_err(|e| format!("{CONTEXT}: not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()))?;
         let root: Value = serde_json::from_str(text).map_err(|e| format!("{CONTEXT}: not JSON: {e}"))?;
         let Value::Object(mut root) = root else {
             return Err(format!(
@@ -150,7 +165,7 @@ impl AdmissionPayload {
             ));
         };
         // Settings first: invalid settings are a configuration error whatever the request.
-        let settings = parse_settings(root.remove("settings").unwrap_or(Value::Null))?;
+        let settings = Rc::new(parse_settings(root.remove("settings").unwrap_or(Value::Null))?);
         let mut request = match root.remove("request") {
             None => return Err(format!("{CONTEXT}: `request` is missing")),
             Some(Value::Object(request)) => request,
@@ -200,6 +215,84 @@ impl AdmissionPayload {
         };
         Ok(AdmissionPayload { settings, operation, sub_resource, namespace, object })
     }
+}
+
+/// The payload as kwctl and policy-server send it, decoded in one pass: the object into a tree,
+/// settings kept as text for [`cached_settings`], and the rest of the request (`oldObject`,
+/// `userInfo`, `options`, ...) skipped without building anything, as no rule reads it.
+#[derive(Deserialize)]
+struct WellFormedPayload<'a> {
+    request: WellFormedRequest<'a>,
+    #[serde(borrow)]
+    settings: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WellFormedRequest<'a> {
+    #[serde(borrow)]
+    operation: Cow<'a, str>,
+    #[serde(borrow, rename = "subResource")]
+    sub_resource: Option<Cow<'a, str>>,
+    /// The SDK's own request type reads the snake_case spelling.
+    #[serde(borrow, rename = "sub_resource")]
+    sub_resource_snake_case: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    namespace: Option<Cow<'a, str>>,
+    kind: Option<Value>,
+    object: Option<Value>,
+}
+
+impl WellFormedPayload<'_> {
+    /// `None` when the payload is not plainly well formed (a wrong type, a duplicate field, a
+    /// missing object...): [`AdmissionPayload::parse_checked`] then reads it and says what is
+    /// wrong. Where both read a payload, they read the same.
+    fn read(text: &str) -> Option<Result<AdmissionPayload, String>> {
+        let payload: WellFormedPayload = serde_json::from_str(text).ok()?;
+        let request = payload.request;
+        let operation = match request.operation.as_ref() {
+            "CREATE" => Operation::Create,
+            "UPDATE" => Operation::Update,
+            "DELETE" => Operation::Delete,
+            "CONNECT" => Operation::Connect,
+            _ => return None,
+        };
+        let object = match (operation, request.object) {
+            (_, Some(object @ Value::Object(_))) => Some(with_kind_from_request(object, request.kind.as_ref())),
+            (Operation::Delete | Operation::Connect, None) => None,
+            _ => return None,
+        };
+        let settings = match cached_settings(payload.settings) {
+            Ok(settings) => settings,
+            Err(problem) => return Some(Err(problem)),
+        };
+        let non_empty = |field: Option<Cow<str>>| field.filter(|s| !s.is_empty()).map(Cow::into_owned);
+        Some(Ok(AdmissionPayload {
+            settings,
+            operation,
+            sub_resource: non_empty(request.sub_resource.or(request.sub_resource_snake_case)),
+            namespace: non_empty(request.namespace),
+            object,
+        }))
+    }
+}
+
+thread_local! {
+    /// The last settings read, with their text: policy-server sends one policy's settings with
+    /// every request, so they are parsed and checked once.
+    static LAST_SETTINGS: RefCell<Option<(String, Rc<Settings>)>> = const { RefCell::new(None) };
+}
+
+fn cached_settings(raw: Option<&RawValue>) -> Result<Rc<Settings>, String> {
+    let text = raw.map_or("null", RawValue::get);
+    if let Some(settings) = LAST_SETTINGS.with_borrow(|last| {
+        last.as_ref().filter(|(last_text, _)| last_text == text).map(|(_, settings)| settings.clone())
+    }) {
+        return Ok(settings);
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid settings: not JSON: {e}"))?;
+    let settings = Rc::new(parse_settings(value)?);
+    LAST_SETTINGS.set(Some((text.to_string(), settings.clone())));
+    Ok(settings)
 }
 
 /// Settings are an object (or `null` for the defaults); serde alone would also read an array as
@@ -696,7 +789,7 @@ mod tests {
     fn pods_are_mutated_only_when_created() {
         let pod = json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {}});
         let request = |operation, sub_resource: Option<&str>| AdmissionPayload {
-            settings: Settings::default(),
+            settings: Settings::default().into(),
             operation,
             sub_resource: sub_resource.map(str::to_string),
             namespace: None,
@@ -947,6 +1040,62 @@ mod tests {
             assert!(message.starts_with(expected), "{}\n got: {message}\nwant: {expected}", String::from_utf8_lossy(payload));
             assert_eq!(verdict, bad_request(&message));
         }
+    }
+
+    /// The one-pass reader and the checked reader agree wherever the one-pass reader answers,
+    /// and it steps aside (for the exact message) on every shape it does not take.
+    #[test]
+    fn the_one_pass_reader_reads_what_the_checked_reader_reads() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}});
+        let taken: Vec<Value> = vec![
+            json!({"request": {"operation": "CREATE", "namespace": "shop", "object": pod}, "settings": {"mutate": true}}),
+            json!({"request": {"operation": "UPDATE", "subResource": "ephemeralcontainers", "object": pod,
+                               "oldObject": pod, "userInfo": {"username": "u"}, "options": null}}),
+            json!({"request": {"operation": "CREATE", "subResource": null, "sub_resource": "status", "object": pod}}),
+            json!({"request": {"operation": "CREATE", "subResource": "", "sub_resource": "status", "object": pod}}),
+            json!({"request": {"operation": "CREATE", "namespace": "", "object": {"metadata": {"name": "n"}},
+                               "kind": {"group": "apps", "version": "v1", "kind": "Deployment"}}, "settings": null}),
+            json!({"request": {"operation": "DELETE", "object": null, "oldObject": pod}, "settings": {}}),
+            json!({"request": {"operation": "CONNECT"}, "extra": [1, 2]}),
+            json!({"request": {"operation": "CREATE", "namespace": "a\"b", "object": pod},
+                   "settings": {"rules": {"SAG002": "warn"}}}),
+        ];
+        for payload in &taken {
+            let text = payload.to_string();
+            let fast = WellFormedPayload::read(&text).unwrap_or_else(|| panic!("not taken: {text}")).unwrap();
+            assert_eq!(fast, AdmissionPayload::parse_checked(&text).unwrap(), "{text}");
+        }
+        let stepped_aside = [
+            r#"{"request": {"operation": "CREATE", "object": {}}, "request": {"operation": "DELETE"}}"#,
+            r#"{"request": {"operation": "CREATE", "operation": "DELETE", "object": {}}}"#,
+            r#"{"request": {"operation": "PATCH", "object": {}}}"#,
+            r#"{"request": {"operation": "CREATE"}}"#,
+            r#"{"request": {"operation": "CREATE", "object": null}}"#,
+            r#"{"request": {"operation": "DELETE", "object": "x"}}"#,
+            r#"{"request": {"operation": "CREATE", "object": {}, "namespace": 7}}"#,
+            r#"{"request": null}"#,
+            r#"[]"#,
+        ];
+        for text in stepped_aside {
+            assert!(WellFormedPayload::read(text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn settings_are_parsed_once_per_text() {
+        let read = |settings: &str| {
+            let text = format!(r#"{{"request": {{"operation": "DELETE"}}, "settings": {settings}}}"#);
+            AdmissionPayload::parse(text.as_bytes()).unwrap().settings
+        };
+        let first = read(r#"{"mutate": true}"#);
+        assert!(first.mutate);
+        assert!(Rc::ptr_eq(&first, &read(r#"{"mutate": true}"#)), "same text: parsed once");
+        assert!(!read(r#"{"mutate": false}"#).mutate, "other text: parsed again");
+        assert_eq!(
+            AdmissionPayload::parse(br#"{"request": {"operation": "DELETE"}, "settings": {"mutate": 1}}"#).unwrap_err(),
+            "invalid settings: invalid type: integer `1`, expected a boolean (in `mutate`)"
+        );
+        assert!(read(r#"{"mutate": true}"#).mutate, "a rejected text does not replace the cached settings");
     }
 
     #[test]

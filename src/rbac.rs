@@ -201,7 +201,8 @@ pub fn aggregated_cluster_roles<'a>(role: &Value, bundle: &Bundle<'a>) -> Vec<Ob
             }
         }
     }
-    found.sort_by_key(|o| o.index);
+    // Each object is found once (`seen`), so no two share an index.
+    found.sort_unstable_by_key(|o| o.index);
     found
 }
 

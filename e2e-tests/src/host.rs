@@ -104,6 +104,11 @@ impl Policy {
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        // `SA_GUARD_WASM_PERFMAP=1`: write /tmp/perf-<pid>.map so `perf report` names the
+        // module's functions (how the admission path was profiled; see DEVELOPERS.md).
+        if std::env::var_os("SA_GUARD_WASM_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if let Some(dir) = cache_dir() {
             let mut cache_config = wasmtime::CacheConfig::new();
             cache_config.with_directory(dir);

@@ -64,10 +64,10 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
                 None => format!("automountServiceAccountToken is {value}, not a boolean; Kubernetes will reject it or read it as unset"),
             },
         };
-        out.report(sa, path.clone(), message).fix = Some(Fix {
-            description: "set automountServiceAccountToken: false".into(),
-            patch: serde_json::from_value(json!([{"op": "add", "path": path, "value": false}])).expect("valid patch"),
-        });
+        out.report(sa, path.clone(), message).fix = Some(Fix::new(
+            "set automountServiceAccountToken: false",
+            [json!({"op": "add", "path": path, "value": false})],
+        ));
     }
 }
 

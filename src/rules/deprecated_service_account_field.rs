@@ -80,7 +80,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
             ),
         };
         out.report(obj, deprecated_path, message).fix =
-            Some(Fix { description, patch: serde_json::from_value(Value::Array(ops)).expect("valid patch") });
+            Some(Fix::new(description, ops));
     }
 }
 

@@ -270,7 +270,7 @@ fn disable_automount_fix(obj: &Obj<'_>, spec: &PodSpec<'_>) -> Fix {
             removed_volumes.join(", ")
         )
     };
-    Fix { description, patch: serde_json::from_value(Value::Array(ops)).expect("valid patch") }
+    Fix::new(description, ops)
 }
 
 #[cfg(test)]

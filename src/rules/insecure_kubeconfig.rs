@@ -74,7 +74,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
                  verify the API server's certificate and sends its credentials to whoever answers",
                 obj.kind, value.key
             );
-            out.report(obj, value.path, message);
+            out.report(obj, value.path(), message);
         }
     }
 }
@@ -104,11 +104,17 @@ fn insecure_skip_setting(text: &str) -> Option<(usize, &str)> {
 }
 
 /// Whether `haystack` contains `needle` (lowercase ASCII), comparing ASCII case-insensitively.
-/// memchr jumps between the candidates for the first byte, so text without it costs little.
+/// memchr jumps between the candidates for one byte of the needle: one that is not a letter
+/// when there is one (the `-` of `insecure-skip-tls-verify` is rare in text; its `i` is not).
 fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else { return true };
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), haystack)
-        .any(|at| haystack.get(at + 1..at + needle.len()).is_some_and(|after| after.eq_ignore_ascii_case(rest)))
+    if needle.is_empty() {
+        return true;
+    }
+    let anchor = needle.iter().position(|b| !b.is_ascii_alphabetic()).unwrap_or(0);
+    let (lower, upper) = (needle[anchor], needle[anchor].to_ascii_uppercase());
+    memchr::memchr2_iter(lower, upper, &haystack[anchor.min(haystack.len())..]).any(|at| {
+        haystack.get(at..at + needle.len()).is_some_and(|candidate| candidate.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// The line up to a `#` that starts a comment: at the start or after whitespace, outside quoted
@@ -287,6 +293,12 @@ mod tests {
         assert!(contains_ignoring_ascii_case(b"iiiINSECURE-SKIP-TLS-VERIFY", key));
         assert!(!contains_ignoring_ascii_case(b"insecure-skip-tls-verif", key));
         assert!(!contains_ignoring_ascii_case(b"", key));
+        assert!(!contains_ignoring_ascii_case(b"-", key));
+        // The `-` it jumps to first belongs to no match; the needle at the very start and end.
+        assert!(contains_ignoring_ascii_case(b"a-b insecure-skip-tls-verify", key));
+        assert!(contains_ignoring_ascii_case(b"insecure-skip-tls-verify", key));
+        assert!(!contains_ignoring_ascii_case(b"-skip-tls-verify insecure_skip_tls_verify", key));
+        assert!(contains_ignoring_ascii_case(b"abc", b"b"), "a needle of letters only");
         // U+0130 (İ) is not ASCII: client-go would not read it as the key either.
         assert!(!contains_ignoring_ascii_case("\u{130}nsecure-skip-tls-verify".as_bytes(), key));
         let findings = lint("SAG014", &[config_map(json!({"kubeconfig": "clusters:\n- cluster:\n    Insecure-Skip-TLS-Verify: true\n"}))]);

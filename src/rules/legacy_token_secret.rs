@@ -120,10 +120,7 @@ fn report_secrets_list(sa: &Obj<'_>, out: &mut Emitter<'_>) {
         "the ServiceAccount lists Secrets under secrets{named}, the legacy way of attaching long-lived token \
          Secrets; Pods get short-lived projected tokens without it"
     );
-    out.report(sa, "/secrets", message).fix = Some(Fix {
-        description: "remove the secrets list".into(),
-        patch: serde_json::from_value(json!([{"op": "remove", "path": "/secrets"}])).expect("valid patch"),
-    });
+    out.report(sa, "/secrets", message).fix = Some(Fix::new("remove the secrets list", [json!({"op": "remove", "path": "/secrets"})]));
 }
 
 /// Where a Pod spec names a Secret, and how to say it.

@@ -107,11 +107,9 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
                     ),
                 },
             };
-            let patch = json!([{"op": op, "path": path, "value": value}]);
-            out.report(obj, path, message).fix = Some(Fix {
-                description: format!("set expirationSeconds to {value}"),
-                patch: serde_json::from_value(patch).expect("valid patch"),
-            });
+            let operation = json!({"op": op, "path": path, "value": value});
+            out.report(obj, path, message).fix =
+                Some(Fix::new(format!("set expirationSeconds to {value}"), [operation]));
         }
     }
 }

@@ -159,39 +159,43 @@ const SECRET_DATA: GeneralPurpose =
 
 /// One value stored in a Secret or ConfigMap, decoded.
 pub(crate) struct StoredValue<'a> {
-    /// `/data/<key>`, `/stringData/<key>` or `/binaryData/<key>`, the key escaped.
-    pub path: String,
+    /// `data`, `stringData` or `binaryData`.
+    field: &'static str,
     pub key: &'a str,
     pub bytes: Cow<'a, [u8]>,
+}
+
+impl StoredValue<'_> {
+    /// `/data/<key>`, `/stringData/<key>` or `/binaryData/<key>`, the key escaped; built only
+    /// for a finding, as a ConfigMap can hold thousands of keys.
+    pub fn path(&self) -> String {
+        format!("/{}/{}", self.field, k8s::escape_pointer_token(self.key))
+    }
 }
 
 /// The values of a Secret (`data` base64, `stringData` plain) or a ConfigMap (`data` plain,
 /// `binaryData` base64). Values that are not strings or not valid base64 are left out: the API
 /// server rejects them, and there is nothing to read.
-pub(crate) fn stored_values<'a>(obj: &Obj<'a>) -> Vec<StoredValue<'a>> {
-    let fields: &[(&str, bool)] = match obj.kind {
+pub(crate) fn stored_values<'a>(obj: &Obj<'a>) -> impl Iterator<Item = StoredValue<'a>> {
+    let fields: &'static [(&'static str, bool)] = match obj.kind {
         "Secret" => &[("data", true), ("stringData", false)],
         "ConfigMap" => &[("data", false), ("binaryData", true)],
-        _ => return Vec::new(),
+        _ => &[],
     };
-    let mut values = Vec::new();
-    for &(field, base64) in fields {
-        let Some(map) = obj.value.get(field).and_then(Value::as_object) else { continue };
-        for (key, value) in map {
-            let Some(text) = value.as_str() else { continue };
+    let value = obj.value;
+    fields.iter().flat_map(move |&(field, base64)| {
+        let map = value.get(field).and_then(Value::as_object);
+        map.into_iter().flatten().filter_map(move |(key, value)| {
+            let text = value.as_str()?;
             let bytes = if base64 {
                 let compact: Vec<u8> = text.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-                match SECRET_DATA.decode(compact) {
-                    Ok(bytes) => Cow::Owned(bytes),
-                    Err(_) => continue,
-                }
+                Cow::Owned(SECRET_DATA.decode(compact).ok()?)
             } else {
                 Cow::Borrowed(text.as_bytes())
             };
-            values.push(StoredValue { path: format!("/{field}/{}", k8s::escape_pointer_token(key)), key, bytes });
-        }
-    }
-    values
+            Some(StoredValue { field, key, bytes })
+        })
+    })
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
@@ -264,7 +268,7 @@ fn check_secret(obj: &Obj<'_>, out: &mut Emitter<'_>) {
                 None => continue,
             },
         };
-        out.report(obj, value.path, format!("{what}; {}", use_workload_identity(cloud)));
+        out.report(obj, value.path(), format!("{what}; {}", use_workload_identity(cloud)));
     }
 }
 
@@ -294,13 +298,17 @@ fn use_workload_identity(cloud: Cloud) -> String {
 /// The cloud whose credential `name` holds: one of [`CREDENTIAL_NAMES`], ignoring case and
 /// `-`/`_`, alone or after a prefix ending in `_` (`BACKUP_AWS_SECRET_ACCESS_KEY`).
 fn credential_cloud(name: &str) -> Option<Cloud> {
-    let normalised: Vec<u8> = name.bytes().map(|b| if b == b'-' { b'_' } else { b.to_ascii_uppercase() }).collect();
+    // Compared in place: a Pod can carry tens of thousands of env names.
+    let name = name.as_bytes();
+    let same = |a: &[u8], credential: &[u8]| {
+        a.iter().zip(credential).all(|(&b, &c)| if b == b'-' { c == b'_' } else { b.to_ascii_uppercase() == c })
+    };
     CREDENTIAL_NAMES.iter().find_map(|&(credential, cloud)| {
         let credential = credential.as_bytes();
-        let matches = normalised == credential
-            || (normalised.len() > credential.len()
-                && normalised.ends_with(credential)
-                && normalised[normalised.len() - credential.len() - 1] == b'_');
+        let matches = name.len() == credential.len() && same(name, credential)
+            || (name.len() > credential.len()
+                && matches!(name[name.len() - credential.len() - 1], b'_' | b'-')
+                && same(&name[name.len() - credential.len()..], credential));
         matches.then_some(cloud)
     })
 }
@@ -517,5 +525,10 @@ mod tests {
         assert_eq!(credential_cloud("AZURE_TENANT_ID"), None);
         assert_eq!(credential_cloud(""), None);
         assert_eq!(credential_cloud("_"), None);
+        assert_eq!(credential_cloud("backup-gcloud-keyfile-json"), Some(Cloud::Gcp), "a prefix ending in -");
+        assert_eq!(credential_cloud("AWS_SECRET_ACCESS-KEY"), Some(Cloud::Aws), "- and _ mixed");
+        assert_eq!(credential_cloud("AWS_SECRET_ACCESS.KEY"), None);
+        assert_eq!(credential_cloud("\u{e9}_AWS_SECRET_ACCESS_KEY"), Some(Cloud::Aws), "non-ASCII prefix");
+        assert_eq!(credential_cloud("AWS_SECRET_ACCESS_KE\u{e9}"), None);
     }
 }
