@@ -13,16 +13,13 @@ bash scripts/build-policy.sh
 
 # The baseline is its own workspace (it only builds for wasm32-wasip1). Built like policy.wasm:
 # at opt-level "s" when build-policy.sh had no wasm-opt and fell back to it.
-if [ "${SA_GUARD_WASM_OPT:-1}" = 0 ] || ! command -v wasm-opt >/dev/null 2>&1; then
-  export CARGO_PROFILE_RELEASE_OPT_LEVEL=s
-fi
+sa_guard_wasm_opt_enabled || export CARGO_PROFILE_RELEASE_OPT_LEVEL=s
 (cd e2e-tests/baseline-policy && sa_guard_wasm_build wasm32-wasip1 --locked)
 baseline="$(sa_guard_wasm_out_dir wasm32-wasip1)/sa_guard_baseline_policy.wasm"
 [ -f "$baseline" ] || { echo "bench: $baseline was not built" >&2; exit 1; }
-if [ "${SA_GUARD_WASM_OPT:-1}" != 0 ] && command -v wasm-opt >/dev/null 2>&1; then
+if sa_guard_wasm_opt_enabled; then
   # policy.wasm went through wasm-opt -Os; so does the baseline, for a like-for-like comparison.
-  wasm-opt -Os --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext \
-    --enable-mutable-globals --enable-nontrapping-float-to-int -o "$baseline.opt" "$baseline"
+  sa_guard_wasm_opt "$baseline" "$baseline.opt"
   baseline="$baseline.opt"
 fi
 

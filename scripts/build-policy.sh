@@ -25,10 +25,7 @@ fi
 if ! command -v wasm-opt >/dev/null 2>&1 && ! _sa_guard_has_target "$target" && command -v apt-get >/dev/null 2>&1; then
   _sa_guard_apt_install binaryen || echo "build-policy: could not install binaryen; continuing without wasm-opt"
 fi
-use_wasm_opt=0
-if [ "${SA_GUARD_WASM_OPT:-1}" != 0 ] && command -v wasm-opt >/dev/null 2>&1; then
-  use_wasm_opt=1
-else
+if ! sa_guard_wasm_opt_enabled; then
   echo "build-policy: wasm-opt not used (binaryen not installed or SA_GUARD_WASM_OPT=0): building at opt-level \"s\" to stay within the budget"
   export CARGO_PROFILE_RELEASE_OPT_LEVEL=s
 fi
@@ -37,14 +34,11 @@ built="$(sa_guard_wasm_out_dir "$target")/sa_guard.wasm"
 [ -f "$built" ] || { echo "build-policy: $built was not produced" >&2; exit 1; }
 cp "$built" policy.wasm
 
-if [ "$use_wasm_opt" = 1 ]; then
+if sa_guard_wasm_opt_enabled; then
   before=$(stat -c %s policy.wasm)
-  wasm-opt -Os --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext \
-    --enable-mutable-globals --enable-nontrapping-float-to-int -o policy.opt.wasm policy.wasm
+  sa_guard_wasm_opt policy.wasm policy.opt.wasm
   mv policy.opt.wasm policy.wasm
   echo "build-policy: wasm-opt -Os: $before -> $(stat -c %s policy.wasm) bytes"
-else
-  echo "build-policy: wasm-opt not used (binaryen not installed or SA_GUARD_WASM_OPT=0)"
 fi
 
 python3 "$SA_GUARD_ROOT/scripts/wasm-imports.py" policy.wasm

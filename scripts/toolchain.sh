@@ -88,3 +88,15 @@ sa_guard_wasm_build() {
 sa_guard_wasm_out_dir() {
   echo "$CARGO_TARGET_DIR/$1/release"
 }
+
+# sa_guard_wasm_opt_enabled: wasm-opt (binaryen) is installed and not turned off with
+# SA_GUARD_WASM_OPT=0. Without it, policy modules are built at opt-level "s" to fit the budget.
+sa_guard_wasm_opt_enabled() {
+  [ "${SA_GUARD_WASM_OPT:-1}" != 0 ] && command -v wasm-opt >/dev/null 2>&1
+}
+
+# sa_guard_wasm_opt IN OUT: the size pass policy.wasm goes through (and the bench baseline with it).
+sa_guard_wasm_opt() {
+  wasm-opt -Os --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext \
+    --enable-mutable-globals --enable-nontrapping-float-to-int -o "$2" "$1"
+}
