@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::engine::{evaluate, Mode, Options, Report};
@@ -116,7 +115,12 @@ pub fn validate_settings(payload: &[u8]) -> SettingsVerdict {
 
 /// Evaluate one admission payload. Cluster look-ups (context-aware mode) go to `lookup`.
 pub fn validate(payload: &[u8], lookup: &dyn ClusterLookup) -> Verdict {
-    match AdmissionPayload::parse(payload) {
+    // Anything unusual is read again the checked way, which names the problem exactly.
+    let parsed = match WellFormedPayload::read(payload) {
+        Some(parsed) => parsed,
+        None => AdmissionPayload::parse_checked(payload),
+    };
+    match parsed {
         Ok(request) => decide(&request, lookup),
         Err(problem) => Verdict::bad_request(problem),
     }
@@ -128,6 +132,18 @@ enum Operation {
     Update,
     Delete,
     Connect,
+}
+
+impl Operation {
+    fn from_name(name: &str) -> Option<Operation> {
+        match name {
+            "CREATE" => Some(Operation::Create),
+            "UPDATE" => Some(Operation::Update),
+            "DELETE" => Some(Operation::Delete),
+            "CONNECT" => Some(Operation::Connect),
+            _ => None,
+        }
+    }
 }
 
 /// The parts of the payload the policy reads, checked for shape.
@@ -143,20 +159,13 @@ struct AdmissionPayload {
 }
 
 impl AdmissionPayload {
-    fn parse(payload: &[u8]) -> Result<AdmissionPayload, String> {
-        let text = std::str::from_utf8(payload).map_err(|e| {
-            format!("invalid admission payload: not valid UTF-8 (invalid byte at offset {})", e.valid_up_to())
-        })?;
-        match WellFormedPayload::read(text) {
-            Some(read) => read,
-            // Anything unusual is read again the slow way, which names the problem exactly.
-            None => AdmissionPayload::parse_checked(text),
-        }
-    }
-
-    /// Reads any payload into a tree first and checks its shape field by field.
-    fn parse_checked(text: &str) -> Result<AdmissionPayload, String> {
+    /// Reads any payload into a tree first and checks its shape field by field. Called straight
+    /// from [`validate`], so its 128 levels of JSON nesting start no deeper on the stack than
+    /// they must.
+    fn parse_checked(payload: &[u8]) -> Result<AdmissionPayload, String> {
         const CONTEXT: &str = "invalid admission payload";
+        let text = std::str::from_utf8(payload)
+            .map_err(|e| format!("{CONTEXT}: not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()))?;
         let root: Value = serde_json::from_str(text).map_err(|e| format!("{CONTEXT}: not JSON: {e}"))?;
         let Value::Object(mut root) = root else {
             return Err(format!(
@@ -174,14 +183,11 @@ impl AdmissionPayload {
 
         let operation = match request.get("operation") {
             None => return Err(format!("{CONTEXT}: `request.operation` is missing")),
-            Some(Value::String(op)) => match op.as_str() {
-                "CREATE" => Operation::Create,
-                "UPDATE" => Operation::Update,
-                "DELETE" => Operation::Delete,
-                "CONNECT" => Operation::Connect,
-                other => {
+            Some(Value::String(op)) => match Operation::from_name(op) {
+                Some(operation) => operation,
+                None => {
                     return Err(format!(
-                        "{CONTEXT}: `request.operation` is `{other}`, expected CREATE, UPDATE, DELETE or CONNECT"
+                        "{CONTEXT}: `request.operation` is `{op}`, expected CREATE, UPDATE, DELETE or CONNECT"
                     ))
                 }
             },
@@ -217,14 +223,14 @@ impl AdmissionPayload {
     }
 }
 
-/// The payload as kwctl and policy-server send it, decoded in one pass: the object into a tree,
-/// settings kept as text for [`cached_settings`], and the rest of the request (`oldObject`,
+/// The payload as kwctl and policy-server send it, decoded in one pass: the object and the
+/// settings into trees (the settings checked once, see [`cached_settings`]), and the rest of the request (`oldObject`,
 /// `userInfo`, `options`, ...) skipped without building anything, as no rule reads it.
 #[derive(Deserialize)]
 struct WellFormedPayload<'a> {
-    request: WellFormedRequest<'a>,
     #[serde(borrow)]
-    settings: Option<&'a RawValue>,
+    request: WellFormedRequest<'a>,
+    settings: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -243,19 +249,15 @@ struct WellFormedRequest<'a> {
 }
 
 impl WellFormedPayload<'_> {
-    /// `None` when the payload is not plainly well formed (a wrong type, a duplicate field, a
-    /// missing object...): [`AdmissionPayload::parse_checked`] then reads it and says what is
-    /// wrong. Where both read a payload, they read the same.
-    fn read(text: &str) -> Option<Result<AdmissionPayload, String>> {
+    /// `None` when the payload is not plainly well formed (not UTF-8, a wrong type, a duplicate
+    /// field, a missing object...): [`AdmissionPayload::parse_checked`] then reads it and says
+    /// what is wrong. Where both read a payload, they read the same.
+    fn read(payload: &[u8]) -> Option<Result<AdmissionPayload, String>> {
+        // Checked whole first: serde_json then reads the text without checking each string again.
+        let text = std::str::from_utf8(payload).ok()?;
         let payload: WellFormedPayload = serde_json::from_str(text).ok()?;
         let request = payload.request;
-        let operation = match request.operation.as_ref() {
-            "CREATE" => Operation::Create,
-            "UPDATE" => Operation::Update,
-            "DELETE" => Operation::Delete,
-            "CONNECT" => Operation::Connect,
-            _ => return None,
-        };
+        let operation = Operation::from_name(&request.operation)?;
         let object = match (operation, request.object) {
             (_, Some(object @ Value::Object(_))) => Some(with_kind_from_request(object, request.kind.as_ref())),
             (Operation::Delete | Operation::Connect, None) => None,
@@ -277,21 +279,20 @@ impl WellFormedPayload<'_> {
 }
 
 thread_local! {
-    /// The last settings read, with their text: policy-server sends one policy's settings with
-    /// every request, so they are parsed and checked once.
-    static LAST_SETTINGS: RefCell<Option<(String, Rc<Settings>)>> = const { RefCell::new(None) };
+    /// The last settings read, as sent and as checked: policy-server sends one policy's settings
+    /// with every request, so they are checked (the costly part) once.
+    static LAST_SETTINGS: RefCell<Option<(Value, Rc<Settings>)>> = const { RefCell::new(None) };
 }
 
-fn cached_settings(raw: Option<&RawValue>) -> Result<Rc<Settings>, String> {
-    let text = raw.map_or("null", RawValue::get);
+fn cached_settings(sent: Option<Value>) -> Result<Rc<Settings>, String> {
+    let sent = sent.unwrap_or(Value::Null);
     if let Some(settings) = LAST_SETTINGS.with_borrow(|last| {
-        last.as_ref().filter(|(last_text, _)| last_text == text).map(|(_, settings)| settings.clone())
+        last.as_ref().filter(|(last_sent, _)| *last_sent == sent).map(|(_, settings)| settings.clone())
     }) {
         return Ok(settings);
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid settings: not JSON: {e}"))?;
-    let settings = Rc::new(parse_settings(value)?);
-    LAST_SETTINGS.set(Some((text.to_string(), settings.clone())));
+    let settings = Rc::new(parse_settings(sent.clone())?);
+    LAST_SETTINGS.set(Some((sent, settings.clone())));
     Ok(settings)
 }
 
@@ -1062,8 +1063,8 @@ mod tests {
         ];
         for payload in &taken {
             let text = payload.to_string();
-            let fast = WellFormedPayload::read(&text).unwrap_or_else(|| panic!("not taken: {text}")).unwrap();
-            assert_eq!(fast, AdmissionPayload::parse_checked(&text).unwrap(), "{text}");
+            let fast = WellFormedPayload::read(text.as_bytes()).unwrap_or_else(|| panic!("not taken: {text}")).unwrap();
+            assert_eq!(fast, AdmissionPayload::parse_checked(text.as_bytes()).unwrap(), "{text}");
         }
         let stepped_aside = [
             r#"{"request": {"operation": "CREATE", "object": {}}, "request": {"operation": "DELETE"}}"#,
@@ -1077,25 +1078,28 @@ mod tests {
             r#"[]"#,
         ];
         for text in stepped_aside {
-            assert!(WellFormedPayload::read(text).is_none(), "{text}");
+            assert!(WellFormedPayload::read(text.as_bytes()).is_none(), "{text}");
         }
+        assert!(WellFormedPayload::read(b"{\"request\": {\"operation\": \"DELETE\", \"uid\": \"\xff\"}}").is_none());
     }
 
     #[test]
-    fn settings_are_parsed_once_per_text() {
+    fn equal_settings_are_checked_once() {
+        let parse = |payload: &[u8]| WellFormedPayload::read(payload).expect("well formed");
         let read = |settings: &str| {
             let text = format!(r#"{{"request": {{"operation": "DELETE"}}, "settings": {settings}}}"#);
-            AdmissionPayload::parse(text.as_bytes()).unwrap().settings
+            parse(text.as_bytes()).unwrap().settings
         };
         let first = read(r#"{"mutate": true}"#);
         assert!(first.mutate);
-        assert!(Rc::ptr_eq(&first, &read(r#"{"mutate": true}"#)), "same text: parsed once");
-        assert!(!read(r#"{"mutate": false}"#).mutate, "other text: parsed again");
+        assert!(Rc::ptr_eq(&first, &read(r#"{"mutate": true}"#)), "same settings: checked once");
+        assert!(Rc::ptr_eq(&first, &read(r#"{ "mutate" :true }"#)), "spelled differently, still the same");
+        assert!(!read(r#"{"mutate": false}"#).mutate, "other settings: checked again");
         assert_eq!(
-            AdmissionPayload::parse(br#"{"request": {"operation": "DELETE"}, "settings": {"mutate": 1}}"#).unwrap_err(),
+            parse(br#"{"request": {"operation": "DELETE"}, "settings": {"mutate": 1}}"#).unwrap_err(),
             "invalid settings: invalid type: integer `1`, expected a boolean (in `mutate`)"
         );
-        assert!(read(r#"{"mutate": true}"#).mutate, "a rejected text does not replace the cached settings");
+        assert!(read(r#"{"mutate": true}"#).mutate, "rejected settings do not replace the cached ones");
     }
 
     #[test]
