@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::engine::{evaluate, Mode, Options, Report};
 use crate::finding::{Finding, Level};
 use crate::lookup::ClusterLookup;
+use crate::projection::ObjectForRules;
 use crate::settings::Settings;
 
 /// HTTP status of a rejection caused by findings.
@@ -120,10 +121,19 @@ pub fn validate(payload: &[u8], lookup: &dyn ClusterLookup) -> Verdict {
         Some(parsed) => parsed,
         None => AdmissionPayload::parse_checked(payload),
     };
-    match parsed {
-        Ok(request) => decide(&request, lookup),
-        Err(problem) => Verdict::bad_request(problem),
+    let request = match parsed {
+        Ok(request) => request,
+        Err(problem) => return Verdict::bad_request(problem),
+    };
+    let verdict = decide(&request, lookup);
+    if verdict.mutated_object.is_some() && request.object_is_partial {
+        // The mutation is the object sent back: patch the whole object, not the rules' reading.
+        return match AdmissionPayload::parse_checked(payload) {
+            Ok(whole) => decide(&whole, lookup),
+            Err(problem) => Verdict::bad_request(problem),
+        };
     }
+    verdict
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +166,9 @@ struct AdmissionPayload {
     namespace: Option<String>,
     /// `None` when absent or `null` (DELETE, CONNECT); always an object otherwise.
     object: Option<Value>,
+    /// Whether `object` was decoded for the rules only ([`crate::projection`]): judged the same,
+    /// but not to be returned as a mutation.
+    object_is_partial: bool,
 }
 
 impl AdmissionPayload {
@@ -219,13 +232,14 @@ impl AdmissionPayload {
             (_, Some(object)) => Some(with_kind_from_request(object, request.get("kind"))),
             (_, None) => None,
         };
-        Ok(AdmissionPayload { settings, operation, sub_resource, namespace, object })
+        Ok(AdmissionPayload { settings, operation, sub_resource, namespace, object, object_is_partial: false })
     }
 }
 
-/// The payload as kwctl and policy-server send it, decoded in one pass: the object and the
-/// settings into trees (the settings checked once, see [`cached_settings`]), and the rest of the request (`oldObject`,
-/// `userInfo`, `options`, ...) skipped without building anything, as no rule reads it.
+/// The payload as kwctl and policy-server send it, decoded in one pass: the object as the rules
+/// read it ([`crate::projection`]), the settings into a tree (checked once, see
+/// [`cached_settings`]), and the rest of the request (`oldObject`, `userInfo`, `options`, ...)
+/// skipped without building anything, as no rule reads it.
 #[derive(Deserialize)]
 struct WellFormedPayload<'a> {
     #[serde(borrow)]
@@ -245,7 +259,7 @@ struct WellFormedRequest<'a> {
     #[serde(borrow)]
     namespace: Option<Cow<'a, str>>,
     kind: Option<Value>,
-    object: Option<Value>,
+    object: Option<ObjectForRules>,
 }
 
 impl WellFormedPayload<'_> {
@@ -258,9 +272,11 @@ impl WellFormedPayload<'_> {
         let payload: WellFormedPayload = serde_json::from_str(text).ok()?;
         let request = payload.request;
         let operation = Operation::from_name(&request.operation)?;
-        let object = match (operation, request.object) {
-            (_, Some(object @ Value::Object(_))) => Some(with_kind_from_request(object, request.kind.as_ref())),
-            (Operation::Delete | Operation::Connect, None) => None,
+        let (object, object_is_partial) = match (operation, request.object) {
+            (_, Some(ObjectForRules { object: object @ Value::Object(_), left_out })) => {
+                (Some(with_kind_from_request(object, request.kind.as_ref())), left_out)
+            }
+            (Operation::Delete | Operation::Connect, None) => (None, false),
             _ => return None,
         };
         let settings = match cached_settings(payload.settings) {
@@ -274,6 +290,7 @@ impl WellFormedPayload<'_> {
             sub_resource: non_empty(request.sub_resource.or(request.sub_resource_snake_case)),
             namespace: non_empty(request.namespace),
             object,
+            object_is_partial,
         }))
     }
 }
@@ -795,6 +812,7 @@ mod tests {
             sub_resource: sub_resource.map(str::to_string),
             namespace: None,
             object: Some(pod.clone()),
+            object_is_partial: false,
         };
         assert!(may_mutate(&pod, &request(Operation::Create, None)));
         assert!(!may_mutate(&pod, &request(Operation::Update, None)));
@@ -854,6 +872,37 @@ mod tests {
             verdict.audit_annotations.unwrap()["sa-guard.fixed"],
             format!("SAG002 /spec/automountServiceAccountToken: {SAG002_FIX}")
         );
+    }
+
+    /// The checkout Pod with 2 000 environment variables, one of them an AWS key (index 1 500).
+    fn checkout_pod_with_variables() -> Value {
+        let mut pod = checkout_pod();
+        let mut env: Vec<Value> = (0..2000).map(|i| json!({"name": format!("SETTING_{i}"), "value": format!("v{i}")})).collect();
+        env[1500] = json!({"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI"});
+        pod["spec"]["containers"][0]["env"] = json!(env);
+        pod
+    }
+
+    #[test]
+    fn variables_left_out_for_the_rules_still_judge_and_mutate_the_whole_pod() {
+        let settings = only(&["SAG002", "SAG013"], json!({"mutate": true}));
+        let payload = serde_json::to_vec(&json!({"request": {"operation": "CREATE", "namespace": "production",
+            "object": checkout_pod_with_variables()}, "settings": settings})).unwrap();
+        let read = WellFormedPayload::read(&payload).unwrap().unwrap();
+        assert!(read.object_is_partial, "the 1 999 other variables are left out");
+        let verdict = validate(&payload, &NoCluster);
+        assert_eq!(verdict, decide(&AdmissionPayload::parse_checked(&payload).unwrap(), &NoCluster));
+        assert_eq!(verdict.code, Some(403), "SAG013 has no fix");
+        assert!(verdict.message.unwrap().contains("/spec/containers/0/env/1500: container checkout-api sets AWS_SECRET_ACCESS_KEY inline"));
+
+        // Without the key, SAG002's fix is applied: the object sent back is the whole Pod.
+        let mut pod = checkout_pod_with_variables();
+        pod["spec"]["containers"][0]["env"][1500] = json!({"name": "REGION", "value": "eu-west-1"});
+        let verdict = pod_request("CREATE", None, pod.clone(), settings);
+        assert!(verdict.accepted, "{verdict:?}");
+        let mutated = verdict.mutated_object.unwrap();
+        assert_eq!(mutated["spec"]["containers"][0]["env"], pod["spec"]["containers"][0]["env"]);
+        assert_eq!(mutated["spec"]["automountServiceAccountToken"], json!(false));
     }
 
     #[test]
@@ -1074,6 +1123,9 @@ mod tests {
             r#"{"request": {"operation": "CREATE", "object": null}}"#,
             r#"{"request": {"operation": "DELETE", "object": "x"}}"#,
             r#"{"request": {"operation": "CREATE", "object": {}, "namespace": 7}}"#,
+            // a variable's value skipped for the rules turns out to be needed (see `projection`)
+            r#"{"request": {"operation": "CREATE", "object": {"spec": {"containers": [{"env": [
+                {"name": "PORT", "value": "1", "valueFrom": {"secretKeyRef": {"name": "s"}}}]}]}}}}"#,
             r#"{"request": null}"#,
             r#"[]"#,
         ];

@@ -17,6 +17,7 @@ pub mod finding;
 pub mod k8s;
 pub mod lookup;
 pub mod meta;
+pub mod projection;
 pub mod rbac;
 pub mod rules;
 pub mod settings;

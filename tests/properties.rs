@@ -3,7 +3,9 @@
 //! * SAG002's decision equals Kubernetes' precedence for the effective
 //!   `automountServiceAccountToken` (reference model written here, independent of the rules);
 //! * applying a finding's fix (its JSON patch) removes that finding and adds no other;
-//! * linting does not depend on the order of the objects.
+//! * linting does not depend on the order of the objects;
+//! * the rules judge an object decoded for admission ([`sa_guard::projection`], which leaves
+//!   out the environment variables no rule reads) exactly as they judge the whole object.
 
 use std::collections::BTreeMap;
 
@@ -85,6 +87,8 @@ struct Workload {
     automount: Field,
     /// A projected token volume: (audience, expirationSeconds).
     token_volume: Option<(Option<&'static str>, Option<Value>)>,
+    /// The app container's environment variables.
+    env: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +99,44 @@ struct ServiceAccount {
     legacy_secrets: bool,
 }
 
+/// An environment variable in the shapes the API accepts and some it does not: credential-like
+/// names and others, inline values, every `valueFrom` source, odd names and extra fields.
+fn env_var() -> impl Strategy<Value = Value> {
+    let name = prop_oneof![
+        4 => select(&["PORT", "LOG_LEVEL", "AWS_REGION", "AWS_SECRET_ACCESS_KEY", "backup-aws-access-key-id",
+                      "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_CLIENT_SECRET", "TOKEN", ""][..])
+            .prop_map(|n| Field::Set(json!(n))),
+        1 => Just(Field::Absent),
+        1 => Just(Field::Null),
+        1 => Just(Field::Set(json!(7))),
+    ];
+    let value = prop_oneof![
+        2 => Just(Field::Absent),
+        1 => Just(Field::Set(json!(""))),
+        2 => Just(Field::Set(json!("s3cr3t"))),
+        1 => Just(Field::Set(json!({"nested": true}))),
+    ];
+    let value_from = prop_oneof![
+        4 => Just(Field::Absent),
+        1 => Just(Field::Null),
+        1 => Just(Field::Set(json!({"secretKeyRef": {"name": "ci-token-x1", "key": "token"}}))),
+        1 => Just(Field::Set(json!({"secretKeyRef": {"name": "cloud", "key": "id"}}))),
+        1 => Just(Field::Set(json!({"configMapKeyRef": {"name": "settings", "key": "k"}}))),
+        1 => Just(Field::Set(json!({"fieldRef": {"fieldPath": "metadata.name"}}))),
+    ];
+    let extra = proptest::option::weighted(0.1, Just(json!("anything")));
+    (name, value, value_from, extra).prop_map(|(name, value, value_from, extra)| {
+        let mut var = json!({});
+        name.write(&mut var, "name");
+        value.write(&mut var, "value");
+        value_from.write(&mut var, "valueFrom");
+        if let Some(extra) = extra {
+            var["unknownField"] = extra;
+        }
+        var
+    })
+}
+
 fn workload() -> impl Strategy<Value = Workload> {
     let token_volume = proptest::option::weighted(
         0.3,
@@ -103,14 +145,16 @@ fn workload() -> impl Strategy<Value = Workload> {
             proptest::option::of(select(vec![json!(600), json!(3600), json!(7200), json!("7200"), json!(86400)])),
         ),
     );
-    (0..KINDS.len(), select(NAMESPACES), sa_name_field(), sa_name_field(), automount_field(), token_volume).prop_map(
-        |(kind, namespace, service_account_name, deprecated_service_account, automount, token_volume)| Workload {
+    let env = proptest::collection::vec(env_var(), 0..6);
+    (0..KINDS.len(), select(NAMESPACES), sa_name_field(), sa_name_field(), automount_field(), token_volume, env).prop_map(
+        |(kind, namespace, service_account_name, deprecated_service_account, automount, token_volume, env)| Workload {
             kind,
             namespace,
             service_account_name,
             deprecated_service_account,
             automount,
             token_volume,
+            env,
         },
     )
 }
@@ -176,6 +220,9 @@ impl Workload {
     fn to_json(&self, index: usize) -> Value {
         let (api_version, kind, spec_pointer) = KINDS[self.kind];
         let mut spec = json!({"containers": [{"name": "app", "image": "registry.example/app:1"}]});
+        if !self.env.is_empty() {
+            spec["containers"][0]["env"] = json!(self.env);
+        }
         self.service_account_name.write(&mut spec, "serviceAccountName");
         self.deprecated_service_account.write(&mut spec, "serviceAccount");
         self.automount.write(&mut spec, "automountServiceAccountToken");
@@ -368,6 +415,16 @@ proptest! {
         let reordered = normalise(case.lint(&shuffled), &|i| order[i]);
         prop_assert_eq!(in_order, reordered);
     }
+
+    #[test]
+    fn rules_judge_the_admitted_reading_as_the_whole_object(case in case()) {
+        let objects = case.objects();
+        let read: Vec<Value> = objects
+            .iter()
+            .map(|object| sa_guard::projection::read_object(&object.to_string()).expect("JSON").object)
+            .collect();
+        prop_assert_eq!(case.lint(&read), case.lint(&objects));
+    }
 }
 
 /// The model itself, on the lesson's three workloads: a test of the oracle, so a wrong model
@@ -381,6 +438,7 @@ fn the_reference_model_reads_the_lessons_examples() {
         deprecated_service_account: Field::Absent,
         automount,
         token_volume: None,
+        env: vec![],
     };
     let case = Case {
         workloads: vec![],

@@ -297,18 +297,42 @@ fn use_workload_identity(cloud: Cloud) -> String {
 
 /// The cloud whose credential `name` holds: one of [`CREDENTIAL_NAMES`], ignoring case and
 /// `-`/`_`, alone or after a prefix ending in `_` (`BACKUP_AWS_SECRET_ACCESS_KEY`).
+/// Whether this rule reads an environment variable of this name (see
+/// [`crate::projection`], which leaves the other variables out of admitted objects).
+pub(crate) fn is_credential_name(name: &str) -> bool {
+    credential_cloud(name).is_some()
+}
+
+/// The last letters of [`CREDENTIAL_NAMES`], by byte.
+const ENDS_A_CREDENTIAL_NAME: [bool; 256] = {
+    let mut ends = [false; 256];
+    let mut i = 0;
+    while i < CREDENTIAL_NAMES.len() {
+        let name = CREDENTIAL_NAMES[i].0.as_bytes();
+        ends[name[name.len() - 1] as usize] = true;
+        i += 1;
+    }
+    ends
+};
+
 fn credential_cloud(name: &str) -> Option<Cloud> {
     // Compared in place: a Pod can carry tens of thousands of env names.
     let name = name.as_bytes();
     let same = |a: &[u8], credential: &[u8]| {
         a.iter().zip(credential).all(|(&b, &c)| if b == b'-' { c == b'_' } else { b.to_ascii_uppercase() == c })
     };
+    let last = name.last()?.to_ascii_uppercase();
+    // The last letter first: it rules out nearly every name at once.
+    if !ENDS_A_CREDENTIAL_NAME[usize::from(last)] {
+        return None;
+    }
     CREDENTIAL_NAMES.iter().find_map(|&(credential, cloud)| {
         let credential = credential.as_bytes();
-        let matches = name.len() == credential.len() && same(name, credential)
-            || (name.len() > credential.len()
-                && matches!(name[name.len() - credential.len() - 1], b'_' | b'-')
-                && same(&name[name.len() - credential.len()..], credential));
+        let matches = credential.last() == Some(&last)
+            && ((name.len() == credential.len() && same(name, credential))
+                || (name.len() > credential.len()
+                    && matches!(name[name.len() - credential.len() - 1], b'_' | b'-')
+                    && same(&name[name.len() - credential.len()..], credential)));
         matches.then_some(cloud)
     })
 }

@@ -1,0 +1,460 @@
+//! The admitted object as the rules read it, decoded in one pass from the request's JSON.
+//!
+//! A Pod can carry tens of thousands of environment variables (up to the API server's 3 MB);
+//! building a map for each one costs several times what the rules spend on them. Only two rules
+//! read an environment variable: SAG013 (static cloud credentials) the ones named like a cloud
+//! credential, SAG007 (legacy token Secrets) the ones with a `valueFrom`. Every other variable of
+//! a container in a Pod spec is decoded as `null`, keeping its index, so paths and findings are
+//! those of the whole object; everything else is decoded as it is.
+//!
+//! The tree is for judging only: a caller that returns the object (a mutation) decodes it whole,
+//! which [`ObjectForRules::left_out`] says it must.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::rules::static_cloud_credentials::is_credential_name;
+
+/// Where Pod specs sit, as keys from the object's root (see [`crate::k8s::pod_spec_location`]).
+const POD_SPEC_PATHS: &[&[&str]] =
+    &[&["spec"], &["spec", "template", "spec"], &["spec", "jobTemplate", "spec", "template", "spec"], &["template", "spec"]];
+
+const CONTAINER_LISTS: &[&str] = &["containers", "initContainers", "ephemeralContainers"];
+
+/// An object decoded for the rules.
+#[derive(Debug)]
+pub struct ObjectForRules {
+    pub object: Value,
+    /// Whether variables were left out, so `object` is not the object as sent.
+    pub left_out: bool,
+}
+
+/// Decode one JSON object for the rules.
+pub fn read_object(json: &str) -> Result<ObjectForRules, serde_json::Error> {
+    serde_json::from_str(json).or_else(|_: serde_json::Error| {
+        // Whatever the one-pass reading does not take is read whole, or named as `Value` names it.
+        Ok(ObjectForRules { object: serde_json::from_str(json)?, left_out: false })
+    })
+}
+
+/// The error that stops the one-pass reading when it skipped a value it then needed; a reader
+/// of a larger document (the admission request) reads it again the ordinary way.
+pub const VALUE_SKIPPED: &str = "sa-guard: an environment variable's value was skipped";
+
+/// Reads any JSON value, exactly as `Value` reads it apart from the variables left out; callers
+/// check that it is an object.
+impl<'de> Deserialize<'de> for ObjectForRules {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let left_out = Cell::new(false);
+        let object = Reading { place: Place::TowardsPodSpec(&[]), left_out: &left_out }.deserialize(deserializer)?;
+        Ok(ObjectForRules { object, left_out: left_out.get() })
+    }
+}
+
+/// Where in the object a value is.
+#[derive(Clone, Copy)]
+enum Place<'t> {
+    /// On the way from the root to a Pod spec, after these keys (at the root when empty).
+    TowardsPodSpec(&'t [&'static str]),
+    /// A Pod spec's `containers`, `initContainers` or `ephemeralContainers`.
+    ContainerList,
+    Container,
+    /// A container's `env`.
+    EnvList,
+    EnvVar,
+}
+
+/// Reads the value at `place`: like `Value` does, except for the variables left out.
+struct Reading<'t, 'c> {
+    place: Place<'t>,
+    left_out: &'c Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for Reading<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Reading<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let left_out = self.left_out;
+        let mut object = Map::new();
+        match self.place {
+            Place::TowardsPodSpec(trail) => {
+                let at_pod_spec = POD_SPEC_PATHS.contains(&trail);
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = if at_pod_spec && CONTAINER_LISTS.contains(&key.as_str()) {
+                        map.next_value_seed(Reading { place: Place::ContainerList, left_out })?
+                    } else if let Some(step) = next_step(trail, &key) {
+                        let trail = [trail, &[step]].concat();
+                        map.next_value_seed(Reading { place: Place::TowardsPodSpec(&trail), left_out })?
+                    } else {
+                        map.next_value()?
+                    };
+                    object.insert(key, value);
+                }
+            }
+            Place::Container => {
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = if key == "env" {
+                        map.next_value_seed(Reading { place: Place::EnvList, left_out })?
+                    } else {
+                        map.next_value()?
+                    };
+                    object.insert(key, value);
+                }
+            }
+            Place::EnvVar => return read_env_var(map, left_out),
+            Place::ContainerList | Place::EnvList => return Value::deserialize(MapAccessDeserializer::new(map)),
+        }
+        Ok(Value::Object(object))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let element = match self.place {
+            Place::ContainerList => Place::Container,
+            Place::EnvList => Place::EnvVar,
+            _ => return Value::deserialize(SeqAccessDeserializer::new(seq)),
+        };
+        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(value) = seq.next_element_seed(Reading { place: element, left_out: self.left_out })? {
+            list.push(value);
+        }
+        Ok(Value::Array(list))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+/// `key` as the next step towards a Pod spec after `trail`, if it is one.
+fn next_step(trail: &[&'static str], key: &str) -> Option<&'static str> {
+    POD_SPEC_PATHS.iter().find_map(|path| {
+        let step = *path.get(trail.len())?;
+        (path.starts_with(trail) && step == key).then_some(step)
+    })
+}
+
+/// One environment variable: kept whole when a rule reads it (a `valueFrom`, a credential-like
+/// name, any field besides `name` and `value`, a name that is not a string), else `null`. Its
+/// name and value are borrowed from the text until that is decided; a value that comes after a
+/// name no rule reads (the API server writes `name` first) is skipped without decoding.
+fn read_env_var<'de, A: MapAccess<'de>>(mut map: A, left_out: &Cell<bool>) -> Result<Value, A::Error> {
+    let mut name: Option<Text<'de>> = None;
+    let mut value: Option<Text<'de>> = None;
+    let mut value_skipped = false;
+    let mut other_fields: Vec<(String, Value)> = Vec::new();
+    // Known once the name is read, until another field or name comes.
+    let mut name_read_by_a_rule = None;
+    while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+        match &*key {
+            "name" => {
+                let text = map.next_value()?;
+                name_read_by_a_rule = Some(match &text {
+                    Text::Str(name) => is_credential_name(name),
+                    Text::Other(_) => true,
+                });
+                name = Some(text);
+            }
+            "value" if name_read_by_a_rule == Some(false) && other_fields.is_empty() => {
+                map.next_value::<IgnoredAny>()?;
+                value = None;
+                value_skipped = true;
+            }
+            "value" => {
+                value = Some(map.next_value()?);
+                value_skipped = false;
+            }
+            _ => other_fields.push((key.into_owned(), map.next_value()?)),
+        }
+    }
+    if name_read_by_a_rule != Some(true) && other_fields.is_empty() {
+        left_out.set(true);
+        return Ok(Value::Null);
+    }
+    if value_skipped {
+        // A later field (or a repeated name) made the variable one a rule reads after its value
+        // was skipped: rare and odd, so the caller decodes the whole object the ordinary way.
+        return Err(serde::de::Error::custom(VALUE_SKIPPED));
+    }
+    let mut var = Map::new();
+    for (field, text) in [("name", name), ("value", value)] {
+        if let Some(text) = text {
+            var.insert(field.to_string(), text.into_value());
+        }
+    }
+    // In the order sent, so a repeated field ends as `Value` would end it: the last one wins.
+    for (field, value) in other_fields {
+        var.insert(field, value);
+    }
+    Ok(Value::Object(var))
+}
+
+/// A map key, borrowed from the text when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Text::deserialize(deserializer).and_then(|text| match text {
+            Text::Str(s) => Ok(Key(s)),
+            Text::Other(_) => Err(serde::de::Error::custom("a map key that is not a string")),
+        })
+    }
+}
+
+/// A string borrowed from the text where it can be, or any other value.
+enum Text<'de> {
+    Str(Cow<'de, str>),
+    Other(Value),
+}
+
+impl Text<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Text::Str(s) => Value::String(s.into_owned()),
+            Text::Other(value) => value,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text::Str(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text::Str(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text::Str(Cow::Owned(v)))
+            }
+
+            fn visit_bool<E>(self, v: bool) -> Result<Text<'de>, E> {
+                Ok(Text::Other(Value::Bool(v)))
+            }
+
+            fn visit_i64<E>(self, v: i64) -> Result<Text<'de>, E> {
+                Ok(Text::Other(Value::from(v)))
+            }
+
+            fn visit_u64<E>(self, v: u64) -> Result<Text<'de>, E> {
+                Ok(Text::Other(Value::from(v)))
+            }
+
+            fn visit_f64<E>(self, v: f64) -> Result<Text<'de>, E> {
+                Ok(Text::Other(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
+            }
+
+            fn visit_unit<E>(self) -> Result<Text<'de>, E> {
+                Ok(Text::Other(Value::Null))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text<'de>, A::Error> {
+                Value::deserialize(MapAccessDeserializer::new(map)).map(Text::Other)
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text<'de>, A::Error> {
+                Value::deserialize(SeqAccessDeserializer::new(seq)).map(Text::Other)
+            }
+        }
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn read(object: &Value) -> ObjectForRules {
+        read_object(&object.to_string()).unwrap()
+    }
+
+    /// Every shape a variable can take, and what the rules get of it.
+    fn variables() -> (Value, Value) {
+        let sent = json!([
+            {"name": "PORT", "value": "8080"},
+            {"name": "AWS_SECRET_ACCESS_KEY", "value": "s3cr3t"},
+            {"name": "backup-azure-client-secret"},
+            {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "build-robot-token", "key": "token"}}},
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": 7, "value": "x"},
+            {"name": null},
+            {"value": "nameless"},
+            {"name": "LOG_LEVEL", "value": {"odd": true}, "extra": 1},
+            {"name": "DEBUG", "value": 1},
+            "not an object",
+            {},
+        ]);
+        let for_rules = json!([
+            null,
+            {"name": "AWS_SECRET_ACCESS_KEY", "value": "s3cr3t"},
+            {"name": "backup-azure-client-secret"},
+            {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "build-robot-token", "key": "token"}}},
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": 7, "value": "x"},
+            {"name": null},
+            null,
+            {"name": "LOG_LEVEL", "value": {"odd": true}, "extra": 1},
+            null,
+            "not an object",
+            null,
+        ]);
+        (sent, for_rules)
+    }
+
+    #[test]
+    fn variables_no_rule_reads_are_left_out_in_place_in_every_pod_spec() {
+        let (sent, for_rules) = variables();
+        let containers = |env: &Value| json!([{"name": "app", "image": "a", "env": env}, {"name": "quiet"}]);
+        for (kind, spec_pointer) in [
+            ("Pod", "/spec"),
+            ("Deployment", "/spec/template/spec"),
+            ("CronJob", "/spec/jobTemplate/spec/template/spec"),
+            ("PodTemplate", "/template/spec"),
+        ] {
+            for list in CONTAINER_LISTS {
+                let object_with = |env: &Value| {
+                    let mut object = json!({"kind": kind, "metadata": {"name": "w"}});
+                    let mut spec = json!({"serviceAccountName": "app"});
+                    spec[*list] = containers(env);
+                    let mut at = &mut object;
+                    for key in spec_pointer.split('/').skip(1) {
+                        at = at.as_object_mut().unwrap().entry(key).or_insert(json!({}));
+                    }
+                    *at = spec;
+                    object
+                };
+                let read = read(&object_with(&sent));
+                assert_eq!(read.object, object_with(&for_rules), "{kind} {list}");
+                assert!(read.left_out);
+            }
+        }
+    }
+
+    #[test]
+    fn objects_are_read_whole_outside_pod_spec_containers() {
+        let (sent, _) = variables();
+        let whole = [
+            // `env` lists elsewhere: not a container's
+            json!({"kind": "Pod", "spec": {"env": sent, "containers": [{"name": "a"}]}, "env": sent}),
+            json!({"kind": "Deployment", "spec": {"template": {"env": sent, "metadata": {"env": sent}}}}),
+            json!({"kind": "Widget", "data": {"spec": {"containers": [{"env": "not a list"}]}}}),
+            // odd shapes on the way to the containers
+            json!({"spec": {"containers": {"env": sent}}}),
+            json!({"spec": {"containers": [[{"env": sent}], "x", 1, null, true, 2.5, -3]}}),
+            json!({"spec": {"template": [1, {"spec": {"containers": [{"env": sent}]}}]}}),
+            json!({"spec": {"containers": [{"env": {"name": "PORT"}}]}}),
+            json!({"spec": null, "template": "x", "kind": 1.5, "apiVersion": -1, "n": 18446744073709551615u64}),
+            json!({"spec": {"containers": [{"name": "esc\"aped\n", "env": [{"name": "AWS_ACCESS_KEY_ID", "value": "a\u{1F600}\\"}]}]}}),
+        ];
+        for object in whole {
+            let read = read(&object);
+            assert_eq!(read.object, object);
+            assert!(!read.left_out, "{object}");
+        }
+        assert_eq!(read(&json!([1, {"spec": {}}])).object, json!([1, {"spec": {}}]), "any JSON value is read");
+    }
+
+    #[test]
+    fn names_with_escapes_are_judged_on_their_decoded_text() {
+        let text = r#"{"kind": "Pod", "spec": {"containers": [{"env": [
+            {"name": "AWS_SECRET_\u0041CCESS_KEY", "value": "k"}, {"n\u0061me": "PORT", "value": "1"}]}]}}"#;
+        let read = read_object(text).unwrap();
+        assert_eq!(read.object["spec"]["containers"][0]["env"], json!([{"name": "AWS_SECRET_ACCESS_KEY", "value": "k"}, null]));
+    }
+
+    #[test]
+    fn a_repeated_field_reads_as_value_reads_it() {
+        // serde_json's `Value` keeps the last of repeated fields; the rules see the same.
+        for (text, left_out) in [
+            (r#"{"name": "AWS_SECRET_ACCESS_KEY", "name": "PORT", "value": "1"}"#, true),
+            (r#"{"name": "PORT", "name": "AWS_SECRET_ACCESS_KEY", "value": "1"}"#, false),
+            (r#"{"name": "TOKEN", "valueFrom": {"a": 1}, "valueFrom": {"b": 2}}"#, false),
+            (r#"{"value": "1", "name": "PORT", "value": "2"}"#, true),
+            (r#"{"value": "1", "name": "AWS_SECRET_ACCESS_KEY", "value": "2"}"#, false),
+            // the value skipped after PORT is needed after all: read whole
+            (r#"{"name": "PORT", "value": "1", "name": "AWS_SECRET_ACCESS_KEY"}"#, false),
+            (r#"{"name": "PORT", "value": "1", "valueFrom": {"secretKeyRef": {"name": "s"}}}"#, false),
+        ] {
+            let object = format!(r#"{{"spec": {{"containers": [{{"env": [{text}]}}]}}}}"#);
+            let whole: Value = serde_json::from_str(&object).unwrap();
+            let read = read_object(&object).unwrap();
+            let var = &read.object["spec"]["containers"][0]["env"][0];
+            let expected = if left_out { &Value::Null } else { &whole["spec"]["containers"][0]["env"][0] };
+            assert_eq!(var, expected, "{text}");
+            assert_eq!(read.left_out, left_out, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_skipped_value_needed_later_stops_the_reading_of_a_larger_document() {
+        let text = r#"{"object": {"spec": {"containers": [{"env": [{"name": "PORT", "value": "1", "extra": 0}]}]}}}"#;
+        #[derive(Deserialize, Debug)]
+        struct Request {
+            #[allow(dead_code)]
+            object: ObjectForRules,
+        }
+        let error = serde_json::from_str::<Request>(text).unwrap_err().to_string();
+        assert!(error.starts_with(VALUE_SKIPPED), "{error}");
+    }
+
+    #[test]
+    fn malformed_text_is_an_error_as_for_value() {
+        for text in [r#"{"spec": {"containers": [{"env": [{"name": "A"]}]}}"#, r#"{"spec": "#, "{} x", ""] {
+            let expected = serde_json::from_str::<Value>(text).unwrap_err().to_string();
+            assert_eq!(read_object(text).unwrap_err().to_string(), expected, "{text}");
+        }
+    }
+}
