@@ -2,7 +2,8 @@
 # CLI throughput: generates a corpus of realistic manifests (default 64 MB: ServiceAccounts,
 # RBAC, Deployments, CronJobs, Services, ConfigMaps, Secrets, with comments) in a temp dir, lints
 # it with the optimized binary (scripts/build-cli.sh) on one core, and reports MB/s and peak memory. When `checkov` is on
-# PATH it also runs Checkov on a small slice and prints the per-MB time ratio. `make bench-cli`.
+# PATH it also runs Checkov on a small slice and prints the per-MB time ratio. Last, the floor:
+# how fast the YAML event parsers alone read the same corpus (benches/yaml-parsers). `make bench-cli`.
 #   BENCH_CORPUS_MB     corpus size in MB (default 64, at least 50 for the goal)
 #   BENCH_RUNS          timed runs, the best is reported (default 3)
 #   CHECKOV_SLICE_KB    size of the slice given to Checkov (default 256)
@@ -299,3 +300,9 @@ else:
     print("checkov: not on PATH, skipped (pip install checkov)")
 sys.exit(1 if strict and not ok else 0)
 PY
+
+# The floor under the rate above: sa-guard parses with saphyr-parser, then builds its tree and
+# evaluates, so it cannot beat saphyr-parser's line; the other lines are the alternatives.
+(cd benches/yaml-parsers && "$CARGO" build --release --locked --quiet)
+echo "YAML event parsing alone on the same corpus (the floor; benches/yaml-parsers):"
+"${pin[@]}" "$CARGO_TARGET_DIR/release/sa-guard-yaml-parser-floor" "$work/corpus" "$runs"

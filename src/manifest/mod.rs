@@ -121,6 +121,19 @@ pub struct Manifests {
     documents: Vec<Option<(usize, usize)>>,
 }
 
+/// How many YAML events the parser [`parse`] is built on (saphyr-parser) reads in `text`,
+/// doing nothing with them; `None` at a syntax error. For benchmarks: no linter on this parser
+/// can be faster (`make bench-web` prints it next to the playground's lint time).
+pub fn count_yaml_events(text: &str) -> Option<usize> {
+    let mut parser = saphyr_parser::Parser::new_from_str(text);
+    let mut events = 0;
+    while let Some(event) = parser.next_event() {
+        event.ok()?;
+        events += 1;
+    }
+    Some(events)
+}
+
 /// Parses multi-document YAML (or JSON) into Kubernetes objects. Never panics and never fails
 /// as a whole: problems are reported per document in [`Manifests::errors`].
 pub fn parse(text: &str, limits: &Limits) -> Manifests {

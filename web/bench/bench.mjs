@@ -6,7 +6,9 @@
 //                    type a large paste (no text edits), once with every fix as a text edit
 //                    (what the page does for pastes up to 256 KB);
 //   round trip     — from the page posting the text to the parsed result arriving back
-//                    (structured clone both ways, JSON.parse in the worker).
+//                    (structured clone both ways, JSON.parse in the worker);
+//   parser alone   — the floor: the same text through the core's YAML event parser
+//                    (saphyr-parser) and nothing else, in the same worker, in turns with lint.
 // The machine's load is printed too: other processes on the cores inflate the times.
 //
 // The 1 MB input is the lesson's examples, repeated with unique names into one multi-document
@@ -80,6 +82,8 @@ async function main() {
       const label = row.textEdits ? 'lint + text edits  ' : 'lint (as typed)    ';
       console.log(`${label} in the worker: median ${row.worker.toFixed(1)} ms (min ${row.min.toFixed(1)}); page round trip: median ${row.trip.toFixed(1)} ms; JSON ${(row.inWorker.outputBytes / 1024).toFixed(0)} KB`);
     }
+    const parser = median(rows.flatMap((row) => row.inWorker.parserTimes));
+    console.log(`YAML parser alone (saphyr-parser events, ${info.events} of them): median ${parser.toFixed(1)} ms — the floor under lint`);
     console.log(`wasm: ${(wasm.length / 1024).toFixed(1)} KB, ${gzKb.toFixed(1)} KB gzipped (goal <= ${GOAL_GZ_KB} KB); whole web/dist ${distKb.toFixed(0)} KB`);
     console.log(`goals: lint of 1 MB <= ${GOAL_MS} ms ${rows[0].worker <= GOAL_MS ? 'met' : 'MISSED'} (${rows[0].worker.toFixed(1)} ms as typed, ${rows[1].worker.toFixed(1)} ms with text edits); wasm <= ${GOAL_GZ_KB} KB gzipped ${gzKb <= GOAL_GZ_KB ? 'met' : 'MISSED'}`);
   } finally {

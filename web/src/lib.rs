@@ -664,6 +664,14 @@ pub fn default_settings() -> String {
     to_json(&Settings::default())
 }
 
+/// How many YAML events the core's parser reads in `text`, doing nothing else, or -1 at a
+/// syntax error ([`sa_guard::manifest::count_yaml_events`]): the floor `make bench-web` prints
+/// next to [`lint`]'s time.
+#[wasm_bindgen]
+pub fn yaml_events(text: &str) -> i64 {
+    sa_guard::manifest::count_yaml_events(text).map_or(-1, |events| events as i64)
+}
+
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()

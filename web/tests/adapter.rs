@@ -357,3 +357,13 @@ fn empty_huge_and_non_kubernetes_input() {
     assert_eq!(output.parse_errors.len(), 1);
     assert_eq!((output.parse_errors[0].document, output.parse_errors[0].span.line), (Some(1), 5));
 }
+
+#[test]
+fn the_benchmark_floor_counts_the_parsers_events_and_stops_at_a_syntax_error() {
+    // stream start, document start, mapping start, 2 scalars, mapping end, document end, stream end
+    assert_eq!(sa_guard::manifest::count_yaml_events("kind: Pod\n"), Some(8));
+    // two documents: 2 + 2 * 6
+    assert_eq!(sa_guard::manifest::count_yaml_events("kind: Pod\n---\nkind: Job\n"), Some(14));
+    assert_eq!(sa_guard::manifest::count_yaml_events("kind: [Pod\n"), None);
+    assert_eq!(sa_guard_web::yaml_events("kind: [Pod\n"), -1);
+}
