@@ -228,6 +228,16 @@ accepted_plain() {
   expect '.status.message | contains("rules[1] grants create on pods/exec")'
 }
 
+@test "context-aware: with lookup_secrets, the Secret a Pod reads is read from the cluster" {
+  # Without lookup_secrets no Secret is read (policy-server needs no access to Secrets), so no
+  # host capability is used and none is offered here.
+  kwctl_run pod-reads-token-secret.create '{"context_aware": true}'
+  accepted_plain
+  replay pod-reads-token-secret.create '{"context_aware": true, "lookup_secrets": true}' secret-order-api-sa-token
+  denied_for "Pod production/order-report" SAG007 /spec/containers/0/env/0/valueFrom/secretKeyRef/name
+  expect '.status.message | contains("Secret order-api-sa-token, a legacy token of ServiceAccount order-api-sa that never expires")'
+}
+
 @test "invalid settings are refused, naming the field" {
   run kwctl run --request-path "$REQUESTS/pod-no-token.create.json" --settings-json '{"max_token_expiration_seconds": 60}' "$POLICY"
   [ "$status" -ne 0 ]

@@ -140,8 +140,13 @@ impl Emitter<'_> {
 
 /// Evaluate every enabled rule over `objects`.
 pub fn evaluate(objects: &[Value], settings: &Settings, options: &Options<'_>) -> Report {
-    let bundle = Bundle::new(objects, options.default_namespace);
-    let cx = Cx { bundle: &bundle, settings, mode: options.mode, lookup: options.lookup };
+    evaluate_bundle(&Bundle::new(objects, options.default_namespace), settings, options)
+}
+
+/// [`evaluate`] over a bundle the caller built (with `options.default_namespace`) and reads
+/// again afterwards, e.g. for [`Bundle::duplicates`].
+pub fn evaluate_bundle(bundle: &Bundle<'_>, settings: &Settings, options: &Options<'_>) -> Report {
+    let cx = Cx { bundle, settings, mode: options.mode, lookup: options.lookup };
     let mut findings = Vec::new();
     for rule in rules::all() {
         if !runs_in(rule, options.mode) {
@@ -154,7 +159,7 @@ pub fn evaluate(objects: &[Value], settings: &Settings, options: &Options<'_>) -
         let mut emitter = Emitter { meta: &rule.meta, level, findings: &mut findings };
         (rule.check)(&cx, &mut emitter);
     }
-    let mut report = apply_exemptions(&bundle, settings, findings);
+    let mut report = apply_exemptions(bundle, settings, findings);
     // Unstable: findings equal in all four are interchangeable (and the stable sort's code is
     // twice the size in policy.wasm).
     report.findings.sort_unstable_by(|a, b| {

@@ -1,7 +1,7 @@
 //! `sa-guard lint`: one evaluation over every object of every input, then each finding mapped
 //! back to its file and line.
 
-use sa_guard::engine::{evaluate, Exemption, Mode, Options};
+use sa_guard::engine::{evaluate_bundle, Exemption, Mode, Options};
 use sa_guard::bundle::Bundle;
 use sa_guard::{Finding, Level, NoCluster, Settings};
 
@@ -62,8 +62,10 @@ pub fn evaluate_inputs(args: &InputArgs) -> Result<Evaluation, String> {
 pub fn evaluate_paths(paths: &[String], settings: &Settings, namespace: Option<&str>) -> Evaluation {
     let inputs = input::load(paths);
     let options = Options { mode: Mode::Manifest, default_namespace: namespace, lookup: &NoCluster };
-    let report = evaluate(&inputs.objects, settings, &options);
-    let duplicates = Bundle::new(&inputs.objects, namespace)
+    // One bundle for the rules and the duplicate notes.
+    let bundle = Bundle::new(&inputs.objects, namespace);
+    let report = evaluate_bundle(&bundle, settings, &options);
+    let duplicates = bundle
         .duplicates()
         .iter()
         .map(|group| (group[0].object_ref().to_string(), group.iter().map(|obj| obj.index).collect()))

@@ -333,6 +333,34 @@ fn context_aware_reads_the_role_a_binding_grants() {
 }
 
 #[test]
+fn lookup_secrets_reads_the_secret_a_pod_reads_from_the_cluster() {
+    let request = fixture("pod-reads-token-secret.create");
+    // Secrets are not read by default, even in context-aware mode: the Pod cannot be judged.
+    assert_eq!(evaluate(&request, &json!({})), plain_accept("create-pod-reads-token-secret"));
+    let (response, calls) = evaluate_with(&request, &json!({"context_aware": true}), Arc::new(NoCapabilities));
+    assert_eq!((response, calls), (plain_accept("create-pod-reads-token-secret"), vec![]));
+
+    let settings = json!({"context_aware": true, "lookup_secrets": true});
+    let (response, calls) = evaluate_replay(&request, &settings, "secret-order-api-sa-token");
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert_eq!((&calls[0].payload["kind"], &calls[0].payload["name"]), (&json!("Secret"), &json!("order-api-sa-token")));
+    assert_eq!(
+        response,
+        denied(
+            &request,
+            "Pod production/order-report",
+            &[finding(
+                "SAG007",
+                "/spec/containers/0/env/0/valueFrom/secretKeyRef/name",
+                "container report reads environment variable API_TOKEN from Secret order-api-sa-token, a legacy token \
+                 of ServiceAccount order-api-sa that never expires; mount a projected serviceAccountToken with an \
+                 audience and expirationSeconds instead"
+            )]
+        )
+    );
+}
+
+#[test]
 fn no_host_calls_unless_context_aware() {
     for name in ["deployment-api.create", "pod-default-sa.create", "rolebinding-pod-exec.create"] {
         let (_, calls) = evaluate_with(&fixture(name), &json!({}), Arc::new(NoCapabilities));
