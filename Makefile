@@ -1,7 +1,7 @@
 # Every target is a script under scripts/, so CI and people run the same steps.
 # Toolchain choice (rustup target vs Debian packages) lives in scripts/toolchain.sh.
 
-.PHONY: bench-core all policy annotated run test test-rust e2e e2e-kwctl bench web serve test-web bench-web cli docs bench-cli fuzz clean
+.PHONY: fmt bench-core all policy annotated run test test-rust e2e e2e-kwctl bench web serve test-web bench-web cli docs bench-cli fuzz clean
 
 all: policy
 
@@ -43,6 +43,9 @@ bench-web:
 
 cli:               ## build the sa-guard CLI
 	bash scripts/build-cli.sh
+
+fmt:               ## format the Rust code (make test checks it)
+	bash scripts/fmt.sh
 
 docs:              ## regenerate docs/rules.md from the rules
 	bash scripts/docs.sh

@@ -169,7 +169,10 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 fn main() {
     let settings = Settings::default();
     println!("manifest mode, best of {RUNS} runs");
-    println!("{:>8} {:>9} {:>10} {:>11} {:>11} {:>12} {:>9}", "objects", "KiB", "parse ms", "evaluate ms", "total ms", "µs/object", "findings");
+    println!(
+        "{:>8} {:>9} {:>10} {:>11} {:>11} {:>12} {:>9}",
+        "objects", "KiB", "parse ms", "evaluate ms", "total ms", "µs/object", "findings"
+    );
     let mut per_object = Vec::new();
     for &size in SIZES {
         let text = bundle(size);

@@ -7,6 +7,9 @@ source scripts/toolchain.sh
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+step "formatting (rustfmt, rustfmt.toml)"
+bash scripts/fmt.sh --check
+
 step "Rust unit and integration tests (core, CLI, playground adapter)"
 bash scripts/test-rust.sh
 

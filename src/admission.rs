@@ -69,7 +69,14 @@ pub struct Verdict {
 
 impl Verdict {
     fn accept() -> Verdict {
-        Verdict { accepted: true, message: None, code: None, mutated_object: None, audit_annotations: None, warnings: None }
+        Verdict {
+            accepted: true,
+            message: None,
+            code: None,
+            mutated_object: None,
+            audit_annotations: None,
+            warnings: None,
+        }
     }
 
     fn reject(code: u16, message: String) -> Verdict {
@@ -370,7 +377,8 @@ fn json_type(value: &Value) -> &'static str {
 
 fn decide(request: &AdmissionPayload, lookup: &dyn ClusterLookup) -> Verdict {
     // DELETE and CONNECT admit nothing new (and a mutation of a deleted object is refused).
-    let Some(object) = request.object.as_ref().filter(|_| matches!(request.operation, Operation::Create | Operation::Update))
+    let Some(object) =
+        request.object.as_ref().filter(|_| matches!(request.operation, Operation::Create | Operation::Update))
     else {
         return Verdict::accept();
     };
@@ -396,12 +404,18 @@ fn decide(request: &AdmissionPayload, lookup: &dyn ClusterLookup) -> Verdict {
                 let object_name = report.findings[fixed[0].index].object.to_string();
                 let mut warnings: Vec<String> = fixed
                     .iter()
-                    .map(|f| format!("sa-guard changed {object_name}: {} at {} ([{}])", f.description, f.path, f.rule_id))
+                    .map(|f| {
+                        format!("sa-guard changed {object_name}: {} at {} ([{}])", f.description, f.path, f.rule_id)
+                    })
                     .collect();
                 warnings.extend(warning_lines(&after));
                 annotations.insert(
                     AUDIT_KEY_FIXED.into(),
-                    fixed.iter().map(|f| format!("{} {}: {}", f.rule_id, f.path, f.description)).collect::<Vec<_>>().join("; "),
+                    fixed
+                        .iter()
+                        .map(|f| format!("{} {}: {}", f.rule_id, f.path, f.description))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 );
                 let mut verdict = Verdict::accept().with_annotations(annotations).with_warnings(warnings);
                 verdict.mutated_object = Some(mutated);
@@ -592,7 +606,8 @@ mod tests {
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "production"}})
     }
 
-    const SAG001_MESSAGE: &str = "the default ServiceAccount does not set automountServiceAccountToken, so every Pod in \
+    const SAG001_MESSAGE: &str =
+        "the default ServiceAccount does not set automountServiceAccountToken, so every Pod in \
         namespace production that names no ServiceAccount gets an API token mounted";
     const SAG001_REMEDIATION: &str = "Set automountServiceAccountToken: false on the default ServiceAccount \
         (kubectl patch serviceaccount default -n <ns> -p '{\"automountServiceAccountToken\": false}').";
@@ -604,21 +619,24 @@ mod tests {
     #[test]
     fn deny_lists_every_finding_with_what_to_do_and_annotates() {
         let verdict = run("CREATE", default_sa(), only(&["SAG001"], json!({})));
-        assert_eq!(verdict, Verdict {
-            accepted: false,
-            message: Some(format!(
-                "sa-guard denied ServiceAccount production/default (1 finding):\n\
+        assert_eq!(
+            verdict,
+            Verdict {
+                accepted: false,
+                message: Some(format!(
+                    "sa-guard denied ServiceAccount production/default (1 finding):\n\
                  [SAG001] ServiceAccount production/default /automountServiceAccountToken: {SAG001_MESSAGE} \
                  What to do: {SAG001_REMEDIATION}"
-            )),
-            code: Some(403),
-            mutated_object: None,
-            audit_annotations: Some(BTreeMap::from([(
-                "sa-guard.SAG001".to_string(),
-                format!("deny /automountServiceAccountToken: {SAG001_MESSAGE}"),
-            )])),
-            warnings: None,
-        });
+                )),
+                code: Some(403),
+                mutated_object: None,
+                audit_annotations: Some(BTreeMap::from([(
+                    "sa-guard.SAG001".to_string(),
+                    format!("deny /automountServiceAccountToken: {SAG001_MESSAGE}"),
+                )])),
+                warnings: None,
+            }
+        );
     }
 
     /// A Pod with `count` projected tokens, each without audience and living a day.
@@ -637,8 +655,15 @@ mod tests {
         let lines: Vec<&str> = message.lines().collect();
         assert_eq!(lines[0], "sa-guard denied Pod production/many (57 findings):");
         assert_eq!(lines.len(), 1 + MAX_LISTED_FINDINGS + 1);
-        assert!(lines[1].starts_with("[SAG005] Pod production/many /spec/volumes/0/projected/sources/0/serviceAccountToken: "), "{}", lines[1]);
-        assert!(lines[1..=MAX_LISTED_FINDINGS].iter().all(|l| l.starts_with("[SAG005] ") && l.contains(" What to do: ")));
+        assert!(
+            lines[1]
+                .starts_with("[SAG005] Pod production/many /spec/volumes/0/projected/sources/0/serviceAccountToken: "),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1..=MAX_LISTED_FINDINGS]
+            .iter()
+            .all(|l| l.starts_with("[SAG005] ") && l.contains(" What to do: ")));
         assert_eq!(lines[51], "… and 7 more (run `sa-guard lint` on the object for the full list)");
 
         let warnings = verdict.warnings.unwrap();
@@ -649,7 +674,11 @@ mod tests {
         let annotations = verdict.audit_annotations.unwrap();
         let sag005: Vec<&str> = annotations["sa-guard.SAG005"].split("; ").collect();
         assert_eq!(sag005.len(), MAX_LISTED_FINDINGS + 1);
-        assert!(sag005[0].starts_with("deny /spec/volumes/0/projected/sources/0/serviceAccountToken: "), "{}", sag005[0]);
+        assert!(
+            sag005[0].starts_with("deny /spec/volumes/0/projected/sources/0/serviceAccountToken: "),
+            "{}",
+            sag005[0]
+        );
         assert_eq!(sag005[50], "… and 7 more (run `sa-guard lint` on the object for the full list)");
     }
 
@@ -684,19 +713,22 @@ mod tests {
     #[test]
     fn warn_level_findings_become_warnings_on_an_accepted_request() {
         let verdict = run("CREATE", default_sa(), only(&["SAG001"], json!({"rules": {"SAG001": "warn"}})));
-        assert_eq!(verdict, Verdict {
-            accepted: true,
-            message: None,
-            code: None,
-            mutated_object: None,
-            audit_annotations: Some(BTreeMap::from([(
-                "sa-guard.SAG001".to_string(),
-                format!("warn /automountServiceAccountToken: {SAG001_MESSAGE}"),
-            )])),
-            warnings: Some(vec![format!(
-                "[SAG001] ServiceAccount production/default /automountServiceAccountToken: {SAG001_MESSAGE}"
-            )]),
-        });
+        assert_eq!(
+            verdict,
+            Verdict {
+                accepted: true,
+                message: None,
+                code: None,
+                mutated_object: None,
+                audit_annotations: Some(BTreeMap::from([(
+                    "sa-guard.SAG001".to_string(),
+                    format!("warn /automountServiceAccountToken: {SAG001_MESSAGE}"),
+                )])),
+                warnings: Some(vec![format!(
+                    "[SAG001] ServiceAccount production/default /automountServiceAccountToken: {SAG001_MESSAGE}"
+                )]),
+            }
+        );
     }
 
     #[test]
@@ -704,24 +736,27 @@ mod tests {
         let verdict = run("CREATE", default_sa(), only(&["SAG001"], json!({"mutate": true})));
         let mut fixed = default_sa();
         fixed["automountServiceAccountToken"] = json!(false);
-        assert_eq!(verdict, Verdict {
-            accepted: true,
-            message: None,
-            code: None,
-            mutated_object: Some(fixed),
-            audit_annotations: Some(BTreeMap::from([
-                ("sa-guard.SAG001".to_string(), format!("deny /automountServiceAccountToken: {SAG001_MESSAGE}")),
-                (
-                    "sa-guard.fixed".to_string(),
-                    "SAG001 /automountServiceAccountToken: set automountServiceAccountToken: false".to_string(),
-                ),
-            ])),
-            warnings: Some(vec![
-                "sa-guard changed ServiceAccount production/default: set automountServiceAccountToken: false \
+        assert_eq!(
+            verdict,
+            Verdict {
+                accepted: true,
+                message: None,
+                code: None,
+                mutated_object: Some(fixed),
+                audit_annotations: Some(BTreeMap::from([
+                    ("sa-guard.SAG001".to_string(), format!("deny /automountServiceAccountToken: {SAG001_MESSAGE}")),
+                    (
+                        "sa-guard.fixed".to_string(),
+                        "SAG001 /automountServiceAccountToken: set automountServiceAccountToken: false".to_string(),
+                    ),
+                ])),
+                warnings: Some(vec![
+                    "sa-guard changed ServiceAccount production/default: set automountServiceAccountToken: false \
                  at /automountServiceAccountToken ([SAG001])"
-                    .to_string()
-            ]),
-        });
+                        .to_string()
+                ]),
+            }
+        );
     }
 
     #[test]
@@ -735,7 +770,8 @@ mod tests {
 
     #[test]
     fn mutate_leaves_warn_level_findings_alone() {
-        let verdict = run("CREATE", default_sa(), only(&["SAG001"], json!({"mutate": true, "rules": {"SAG001": "warn"}})));
+        let verdict =
+            run("CREATE", default_sa(), only(&["SAG001"], json!({"mutate": true, "rules": {"SAG001": "warn"}})));
         assert!(verdict.accepted);
         assert_eq!(verdict.mutated_object, None);
         assert_eq!(verdict.warnings.unwrap().len(), 1);
@@ -749,15 +785,18 @@ mod tests {
             "sa-guard.io/exempt-reason": "legacy batch jobs read the token; tracked in OPS-42",
         });
         let verdict = run("CREATE", sa, only(&["SAG001"], json!({})));
-        assert_eq!(verdict, Verdict {
-            audit_annotations: Some(BTreeMap::from([(
-                "sa-guard.exempted".to_string(),
-                "SAG001 /automountServiceAccountToken: sa-guard.io/exempt: legacy batch jobs read the token; \
+        assert_eq!(
+            verdict,
+            Verdict {
+                audit_annotations: Some(BTreeMap::from([(
+                    "sa-guard.exempted".to_string(),
+                    "SAG001 /automountServiceAccountToken: sa-guard.io/exempt: legacy batch jobs read the token; \
                  tracked in OPS-42"
-                    .to_string(),
-            )])),
-            ..Verdict::accept()
-        });
+                        .to_string(),
+                )])),
+                ..Verdict::accept()
+            }
+        );
     }
 
     #[test]
@@ -787,14 +826,16 @@ mod tests {
             }
         }
         // `object` absent altogether, as in a bare DELETE request
-        let verdict = validate(br#"{"request": {"operation": "DELETE", "oldObject": {"kind": "ServiceAccount"}}}"#, &NoCluster);
+        let verdict =
+            validate(br#"{"request": {"operation": "DELETE", "oldObject": {"kind": "ServiceAccount"}}}"#, &NoCluster);
         assert_eq!(verdict, Verdict::accept());
     }
 
     #[test]
     fn subresources_other_than_ephemeral_containers_are_not_evaluated() {
         let with_sub_resource = |sub: &str| {
-            let mut p: Value = serde_json::from_slice(&payload("UPDATE", default_sa(), only(&["SAG001"], json!({})))).unwrap();
+            let mut p: Value =
+                serde_json::from_slice(&payload("UPDATE", default_sa(), only(&["SAG001"], json!({})))).unwrap();
             p["request"]["subResource"] = json!(sub);
             validate(&serde_json::to_vec(&p).unwrap(), &NoCluster)
         };
@@ -850,11 +891,13 @@ mod tests {
         validate(&serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap(), &NoCluster)
     }
 
-    const SAG002_POD_LINE: &str = "[SAG002] Pod production/checkout-api-9c4b2f-m8nzx /spec/automountServiceAccountToken: \
+    const SAG002_POD_LINE: &str =
+        "[SAG002] Pod production/checkout-api-9c4b2f-m8nzx /spec/automountServiceAccountToken: \
         the Pod spec does not set automountServiceAccountToken and ServiceAccount production/default was not looked up \
         because context-aware lookups are off, so its automountServiceAccountToken is unknown; Kubernetes' default is \
         true, so an API token is mounted";
-    const SAG002_FIX: &str = "set automountServiceAccountToken: false and remove the injected token volume kube-api-access-x7k2p";
+    const SAG002_FIX: &str =
+        "set automountServiceAccountToken: false and remove the injected token volume kube-api-access-x7k2p";
 
     #[test]
     fn pods_are_fixed_on_create_including_the_injected_token_volume() {
@@ -877,7 +920,8 @@ mod tests {
     /// The checkout Pod with 2 000 environment variables, one of them an AWS key (index 1 500).
     fn checkout_pod_with_variables() -> Value {
         let mut pod = checkout_pod();
-        let mut env: Vec<Value> = (0..2000).map(|i| json!({"name": format!("SETTING_{i}"), "value": format!("v{i}")})).collect();
+        let mut env: Vec<Value> =
+            (0..2000).map(|i| json!({"name": format!("SETTING_{i}"), "value": format!("v{i}")})).collect();
         env[1500] = json!({"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI"});
         pod["spec"]["containers"][0]["env"] = json!(env);
         pod
@@ -887,13 +931,17 @@ mod tests {
     fn variables_left_out_for_the_rules_still_judge_and_mutate_the_whole_pod() {
         let settings = only(&["SAG002", "SAG013"], json!({"mutate": true}));
         let payload = serde_json::to_vec(&json!({"request": {"operation": "CREATE", "namespace": "production",
-            "object": checkout_pod_with_variables()}, "settings": settings})).unwrap();
+            "object": checkout_pod_with_variables()}, "settings": settings}))
+        .unwrap();
         let read = WellFormedPayload::read(&payload).unwrap().unwrap();
         assert!(read.object_is_partial, "the 1 999 other variables are left out");
         let verdict = validate(&payload, &NoCluster);
         assert_eq!(verdict, decide(&AdmissionPayload::parse_checked(&payload).unwrap(), &NoCluster));
         assert_eq!(verdict.code, Some(403), "SAG013 has no fix");
-        assert!(verdict.message.unwrap().contains("/spec/containers/0/env/1500: container checkout-api sets AWS_SECRET_ACCESS_KEY inline"));
+        assert!(verdict
+            .message
+            .unwrap()
+            .contains("/spec/containers/0/env/1500: container checkout-api sets AWS_SECRET_ACCESS_KEY inline"));
 
         // Without the key, SAG002's fix is applied: the object sent back is the whole Pod.
         let mut pod = checkout_pod_with_variables();
@@ -908,24 +956,30 @@ mod tests {
     #[test]
     fn running_pods_are_never_mutated() {
         for (operation, sub_resource) in [("UPDATE", None), ("UPDATE", Some("ephemeralcontainers"))] {
-            let verdict = pod_request(operation, sub_resource, checkout_pod(), only(&["SAG002"], json!({"mutate": true})));
+            let verdict =
+                pod_request(operation, sub_resource, checkout_pod(), only(&["SAG002"], json!({"mutate": true})));
             assert_eq!(verdict.mutated_object, None, "{sub_resource:?}");
             assert_eq!(verdict.code, Some(403));
             let message = verdict.message.unwrap();
-            assert!(message.starts_with(&format!(
+            assert!(
+                message.starts_with(&format!(
                 "sa-guard denied Pod production/checkout-api-9c4b2f-m8nzx (1 finding):\n{SAG002_POD_LINE} What to do: "
-            )), "{message}");
+            )),
+                "{message}"
+            );
         }
     }
 
     #[test]
     fn ephemeral_containers_are_judged_on_the_whole_pod() {
         let with_debugger = |mut pod: Value| {
-            pod["spec"]["ephemeralContainers"] = json!([{"name": "debugger", "image": "busybox", "targetContainerName": "checkout-api"}]);
+            pod["spec"]["ephemeralContainers"] =
+                json!([{"name": "debugger", "image": "busybox", "targetContainerName": "checkout-api"}]);
             pod
         };
         let settings = only(&["SAG002"], json!({}));
-        let clean = pod_request("UPDATE", Some("ephemeralcontainers"), with_debugger(checkout_pod_fixed()), settings.clone());
+        let clean =
+            pod_request("UPDATE", Some("ephemeralcontainers"), with_debugger(checkout_pod_fixed()), settings.clone());
         assert_eq!(clean, Verdict::accept());
         let verdict = pod_request("UPDATE", Some("ephemeralcontainers"), with_debugger(checkout_pod()), settings);
         assert_eq!(verdict.code, Some(403));
@@ -958,7 +1012,10 @@ mod tests {
             "[SAG005] Pod production/checkout-api-9c4b2f-m8nzx /spec/volumes/1/projected/sources/0/serviceAccountToken: \
              the projected token in volume token-legacy-client has no audience"
         ), "{}", lines[1]);
-        assert_eq!(lines[2], format!("Fixed automatically once the findings above are resolved: [SAG002] {SAG002_FIX}"));
+        assert_eq!(
+            lines[2],
+            format!("Fixed automatically once the findings above are resolved: [SAG002] {SAG002_FIX}")
+        );
     }
 
     fn finding_with_fix(rule_id: &str, patch: Value) -> Finding {
@@ -983,7 +1040,10 @@ mod tests {
         let object = json!({"spec": {"a": 1}});
         let report = Report {
             findings: vec![
-                finding_with_fix("SAG002", json!([{"op": "add", "path": "/spec/automountServiceAccountToken", "value": false}])),
+                finding_with_fix(
+                    "SAG002",
+                    json!([{"op": "add", "path": "/spec/automountServiceAccountToken", "value": false}]),
+                ),
                 // not an admission fix rule
                 finding_with_fix("SAG006", json!([{"op": "replace", "path": "/spec/a", "value": 2}])),
                 // no longer applies
@@ -993,12 +1053,15 @@ mod tests {
         };
         let (mutated, applied) = apply_fixes(&object, &report).unwrap();
         assert_eq!(mutated, json!({"spec": {"a": 1, "automountServiceAccountToken": false}}));
-        assert_eq!(applied, vec![AppliedFix {
-            index: 0,
-            rule_id: "SAG002".into(),
-            path: "/spec".into(),
-            description: "SAG002 fix".into()
-        }]);
+        assert_eq!(
+            applied,
+            vec![AppliedFix {
+                index: 0,
+                rule_id: "SAG002".into(),
+                path: "/spec".into(),
+                description: "SAG002 fix".into()
+            }]
+        );
         let nothing = Report { findings: vec![report.findings[1].clone()], exemptions: vec![] };
         assert_eq!(apply_fixes(&object, &nothing), None);
     }
@@ -1087,7 +1150,11 @@ mod tests {
             assert_eq!(verdict.code, Some(400), "{}", String::from_utf8_lossy(payload));
             assert!(!verdict.accepted);
             let message = verdict.message.clone().unwrap();
-            assert!(message.starts_with(expected), "{}\n got: {message}\nwant: {expected}", String::from_utf8_lossy(payload));
+            assert!(
+                message.starts_with(expected),
+                "{}\n got: {message}\nwant: {expected}",
+                String::from_utf8_lossy(payload)
+            );
             assert_eq!(verdict, bad_request(&message));
         }
     }
@@ -1172,17 +1239,48 @@ mod tests {
     #[test]
     fn odd_shapes_never_panic() {
         let kinds = [
-            "Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicationController",
-            "PodTemplate", "ServiceAccount", "Secret", "ConfigMap", "Role", "ClusterRole", "RoleBinding",
+            "Pod",
+            "Deployment",
+            "ReplicaSet",
+            "StatefulSet",
+            "DaemonSet",
+            "Job",
+            "CronJob",
+            "ReplicationController",
+            "PodTemplate",
+            "ServiceAccount",
+            "Secret",
+            "ConfigMap",
+            "Role",
+            "ClusterRole",
+            "RoleBinding",
             "ClusterRoleBinding",
         ];
-        let odd_values = [json!(null), json!("x"), json!(7), json!(-1.5), json!([]), json!([null, 1, "a"]), json!({}), json!(true)];
+        let odd_values =
+            [json!(null), json!("x"), json!(7), json!(-1.5), json!([]), json!([null, 1, "a"]), json!({}), json!(true)];
         let fields = [
-            "/metadata", "/metadata/annotations", "/metadata/namespace", "/spec", "/spec/template", "/spec/template/spec",
-            "/spec/jobTemplate/spec/template/spec", "/template/spec", "/spec/containers", "/spec/volumes",
-            "/spec/template/spec/containers", "/spec/template/spec/volumes", "/spec/serviceAccountName",
-            "/automountServiceAccountToken", "/spec/automountServiceAccountToken", "/subjects", "/roleRef", "/rules",
-            "/data", "/stringData", "/type", "/secrets",
+            "/metadata",
+            "/metadata/annotations",
+            "/metadata/namespace",
+            "/spec",
+            "/spec/template",
+            "/spec/template/spec",
+            "/spec/jobTemplate/spec/template/spec",
+            "/template/spec",
+            "/spec/containers",
+            "/spec/volumes",
+            "/spec/template/spec/containers",
+            "/spec/template/spec/volumes",
+            "/spec/serviceAccountName",
+            "/automountServiceAccountToken",
+            "/spec/automountServiceAccountToken",
+            "/subjects",
+            "/roleRef",
+            "/rules",
+            "/data",
+            "/stringData",
+            "/type",
+            "/secrets",
         ];
         for kind in kinds {
             for field in fields {
@@ -1247,15 +1345,20 @@ mod tests {
 
     #[test]
     fn host_errors_map_404_to_not_found_and_the_rest_to_failed() {
-        let not_found = "error invoking host capability kubernetes.get_resource: ApiError: serviceaccounts \"ci\" not found: \
+        let not_found =
+            "error invoking host capability kubernetes.get_resource: ApiError: serviceaccounts \"ci\" not found: \
             NotFound (ErrorResponse { status: \"Failure\", message: \"serviceaccounts \\\"ci\\\" not found\", \
             reason: \"NotFound\", code: 404 })";
         assert_eq!(lookup_from_host_error(not_found), Lookup::NotFound);
         let json_status = r#"{"kind":"Status","status":"Failure","reason":"NotFound","code":404}"#;
         assert_eq!(lookup_from_host_error(json_status), Lookup::NotFound);
-        let forbidden = "ApiError: serviceaccounts is forbidden: Forbidden (ErrorResponse { reason: \"Forbidden\", code: 403 })";
+        let forbidden =
+            "ApiError: serviceaccounts is forbidden: Forbidden (ErrorResponse { reason: \"Forbidden\", code: 403 })";
         assert_eq!(lookup_from_host_error(forbidden), Lookup::Failed(forbidden.into()));
-        assert_eq!(lookup_from_host_error("the resource was not found"), Lookup::Failed("the resource was not found".into()));
+        assert_eq!(
+            lookup_from_host_error("the resource was not found"),
+            Lookup::Failed("the resource was not found".into())
+        );
     }
 
     #[test]
@@ -1264,35 +1367,48 @@ mod tests {
         assert_eq!(validate_settings(b""), SettingsVerdict { valid: true, message: None });
         assert_eq!(validate_settings(b"null"), SettingsVerdict { valid: true, message: None });
         assert_eq!(
-            validate_settings(br#"{"mutate": true, "exempt_namespaces": ["kube-system"], "rules": {"SAG003": "warn"}}"#),
+            validate_settings(
+                br#"{"mutate": true, "exempt_namespaces": ["kube-system"], "rules": {"SAG003": "warn"}}"#
+            ),
             SettingsVerdict { valid: true, message: None }
         );
         assert_eq!(
             validate_settings(b"\xc3\x28"),
-            SettingsVerdict { valid: false, message: Some("invalid settings: not valid UTF-8 (invalid byte at offset 0)".into()) }
+            SettingsVerdict {
+                valid: false,
+                message: Some("invalid settings: not valid UTF-8 (invalid byte at offset 0)".into())
+            }
         );
         assert_eq!(
             validate_settings(br#"{"max_token_expiration_seconds": 10}"#),
             SettingsVerdict {
                 valid: false,
-                message: Some("invalid settings: max_token_expiration_seconds: 10 is below the Kubernetes minimum of 600".into())
+                message: Some(
+                    "invalid settings: max_token_expiration_seconds: 10 is below the Kubernetes minimum of 600".into()
+                )
             }
         );
         let unknown = validate_settings(br#"{"rules": {"SAG404": "deny"}}"#);
         assert!(!unknown.valid);
-        assert!(unknown.message.unwrap().starts_with("invalid settings: rules: unknown rule `SAG404` (known: SAG001, SAG002"));
+        assert!(unknown
+            .message
+            .unwrap()
+            .starts_with("invalid settings: rules: unknown rule `SAG404` (known: SAG001, SAG002"));
         assert_eq!(
             validate_settings(b"[]"),
-            SettingsVerdict { valid: false, message: Some("invalid settings: expected an object, found an array".into()) }
+            SettingsVerdict {
+                valid: false,
+                message: Some("invalid settings: expected an object, found an array".into())
+            }
         );
         assert_eq!(
             validate_settings(b"{"),
-            SettingsVerdict { valid: false, message: Some("invalid settings: not JSON: EOF while parsing an object at line 1 column 1".into()) }
+            SettingsVerdict {
+                valid: false,
+                message: Some("invalid settings: not JSON: EOF while parsing an object at line 1 column 1".into())
+            }
         );
-        assert_eq!(
-            serde_json::to_value(validate_settings(b"{}")).unwrap(),
-            json!({"valid": true, "message": null})
-        );
+        assert_eq!(serde_json::to_value(validate_settings(b"{}")).unwrap(), json!({"valid": true, "message": null}));
     }
 
     #[test]

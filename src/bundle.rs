@@ -75,7 +75,13 @@ impl<'a> Bundle<'a> {
                     let labels = k8s::at(value, &["metadata", "labels"]).and_then(Value::as_object);
                     for (key, label) in labels.into_iter().flatten() {
                         if let Some(label) = label.as_str() {
-                            bundle.cluster_roles_by_label.entry(key.as_str()).or_default().entry(label).or_default().push(index);
+                            bundle
+                                .cluster_roles_by_label
+                                .entry(key.as_str())
+                                .or_default()
+                                .entry(label)
+                                .or_default()
+                                .push(index);
                         }
                     }
                 }

@@ -100,7 +100,8 @@ impl Fix {
             .into_iter()
             .map(|mut operation| {
                 let pointer = operation.get("path").and_then(serde_json::Value::as_str).unwrap_or_default();
-                let path = PointerBuf::parse(pointer).unwrap_or_else(|e| panic!("a rule wrote the pointer {pointer:?}: {e}"));
+                let path =
+                    PointerBuf::parse(pointer).unwrap_or_else(|e| panic!("a rule wrote the pointer {pointer:?}: {e}"));
                 let value = operation.get_mut("value").map(serde_json::Value::take);
                 match (operation.get("op").and_then(serde_json::Value::as_str), value) {
                     (Some("add"), Some(value)) => PatchOperation::Add(AddOperation { path, value }),

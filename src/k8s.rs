@@ -86,16 +86,20 @@ pub fn as_bool(value: &Value) -> Option<bool> {
 /// Values beyond i64 saturate, so a huge expiry still counts as "too long".
 pub fn as_i64(value: &Value) -> Option<i64> {
     match value {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_u64().map(|_| i64::MAX))
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f.clamp(i64::MIN as f64, i64::MAX as f64) as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_u64().map(|_| i64::MAX)).or_else(|| {
+            n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+        }),
         Value::String(s) => {
             let s = s.trim();
             s.parse::<i64>().ok().or_else(|| {
                 // all digits but too large for i64
-                (!s.is_empty() && s.trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| if s.starts_with('-') { i64::MIN } else { i64::MAX })
+                (!s.is_empty() && s.trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit())).then(|| {
+                    if s.starts_with('-') {
+                        i64::MIN
+                    } else {
+                        i64::MAX
+                    }
+                })
             })
         }
         _ => None,
@@ -311,7 +315,11 @@ mod tests {
 
     #[test]
     fn service_account_precedence_follows_the_api_server() {
-        let spec = |s: Value| PodSpec { spec: Box::leak(Box::new(s)), location: pod_spec_location("Pod").unwrap(), metadata: None };
+        let spec = |s: Value| PodSpec {
+            spec: Box::leak(Box::new(s)),
+            location: pod_spec_location("Pod").unwrap(),
+            metadata: None,
+        };
         assert_eq!(spec(json!({})).service_account(), ("default", SaSource::Defaulted));
         assert_eq!(spec(json!({"serviceAccountName": ""})).service_account(), ("default", SaSource::Defaulted));
         assert_eq!(spec(json!({"serviceAccount": "old"})).service_account(), ("old", SaSource::DeprecatedField));
@@ -344,12 +352,17 @@ mod tests {
         assert!(is_injected_api_access_volume(&volume(json!({"expirationSeconds": 3607, "path": "token"}))));
         // look-alikes written by hand: a long lifetime, an audience, another path
         assert!(!is_injected_api_access_volume(&volume(json!({"expirationSeconds": 315360000, "path": "token"}))));
-        assert!(!is_injected_api_access_volume(&volume(json!({"expirationSeconds": 3607, "path": "token", "audience": "vault"}))));
+        assert!(!is_injected_api_access_volume(&volume(
+            json!({"expirationSeconds": 3607, "path": "token", "audience": "vault"})
+        )));
         assert!(!is_injected_api_access_volume(&volume(json!({"path": "token"}))));
         assert!(!is_injected_api_access_volume(&volume(json!({"expirationSeconds": 3607, "path": "other"}))));
         // a second token source rides along
         let mut two = volume(json!({"expirationSeconds": 3607, "path": "token"}));
-        two["projected"]["sources"].as_array_mut().unwrap().push(json!({"serviceAccountToken": {"path": "t2", "expirationSeconds": 3607}}));
+        two["projected"]["sources"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"serviceAccountToken": {"path": "t2", "expirationSeconds": 3607}}));
         assert!(!is_injected_api_access_volume(&two));
         // not named like the plugin's
         let mut renamed = volume(json!({"expirationSeconds": 3607, "path": "token"}));
@@ -391,7 +404,8 @@ pub fn service_account_subjects<'a>(binding: &'a Value, binding_namespace: Optio
             let name = s.get("name").and_then(Value::as_str)?;
             match kind {
                 "ServiceAccount" => {
-                    let namespace = s.get("namespace").and_then(Value::as_str).filter(|n| !n.is_empty()).or(binding_namespace);
+                    let namespace =
+                        s.get("namespace").and_then(Value::as_str).filter(|n| !n.is_empty()).or(binding_namespace);
                     Some(SaSubject { index, namespace, name, as_user: false })
                 }
                 "User" => {
@@ -428,9 +442,12 @@ mod subject_tests {
             {"kind": "User", "name": "alice"},
             {"kind": "Group", "name": "system:serviceaccounts"},
         ]});
-        assert_eq!(service_account_subjects(&binding, Some("dev")), vec![
-            SaSubject { index: 0, namespace: Some("dev"), name: "ci", as_user: false },
-            SaSubject { index: 1, namespace: Some("prod"), name: "default", as_user: true },
-        ]);
+        assert_eq!(
+            service_account_subjects(&binding, Some("dev")),
+            vec![
+                SaSubject { index: 0, namespace: Some("dev"), name: "ci", as_user: false },
+                SaSubject { index: 1, namespace: Some("prod"), name: "default", as_user: true },
+            ]
+        );
     }
 }

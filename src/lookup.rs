@@ -45,7 +45,9 @@ impl ClusterLookup for StaticCluster {
         }
         self.objects
             .iter()
-            .find(|o| crate::k8s::kind(o) == kind && crate::k8s::name(o) == name && crate::k8s::namespace(o) == namespace)
+            .find(|o| {
+                crate::k8s::kind(o) == kind && crate::k8s::name(o) == name && crate::k8s::namespace(o) == namespace
+            })
             .map(|o| Lookup::Found(o.clone()))
             .unwrap_or(Lookup::NotFound)
     }

@@ -142,4 +142,3 @@ macro_rules! declare_rule {
         };
     };
 }
-

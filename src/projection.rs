@@ -22,8 +22,12 @@ use serde_json::{Map, Value};
 use crate::rules::static_cloud_credentials::is_credential_name;
 
 /// Where Pod specs sit, as keys from the object's root (see [`crate::k8s::pod_spec_location`]).
-const POD_SPEC_PATHS: &[&[&str]] =
-    &[&["spec"], &["spec", "template", "spec"], &["spec", "jobTemplate", "spec", "template", "spec"], &["template", "spec"]];
+const POD_SPEC_PATHS: &[&[&str]] = &[
+    &["spec"],
+    &["spec", "template", "spec"],
+    &["spec", "jobTemplate", "spec", "template", "spec"],
+    &["template", "spec"],
+];
 
 const CONTAINER_LISTS: &[&str] = &["containers", "initContainers", "ephemeralContainers"];
 
@@ -412,7 +416,10 @@ mod tests {
         let text = r#"{"kind": "Pod", "spec": {"containers": [{"env": [
             {"name": "AWS_SECRET_\u0041CCESS_KEY", "value": "k"}, {"n\u0061me": "PORT", "value": "1"}]}]}}"#;
         let read = read_object(text).unwrap();
-        assert_eq!(read.object["spec"]["containers"][0]["env"], json!([{"name": "AWS_SECRET_ACCESS_KEY", "value": "k"}, null]));
+        assert_eq!(
+            read.object["spec"]["containers"][0]["env"],
+            json!([{"name": "AWS_SECRET_ACCESS_KEY", "value": "k"}, null])
+        );
     }
 
     #[test]

@@ -49,9 +49,9 @@ fn join_and(items: &[&str]) -> String {
 /// Like the authorizer: `*` matches everything, and `*/exec` matches every `exec` subresource.
 fn resource_matches(resources: &[&str], resource: &str) -> bool {
     let subresource = resource.split_once('/').map(|(_, sub)| sub);
-    resources.iter().any(|&r| {
-        r == "*" || r == resource || subresource.is_some_and(|sub| r.strip_prefix("*/") == Some(sub))
-    })
+    resources
+        .iter()
+        .any(|&r| r == "*" || r == resource || subresource.is_some_and(|sub| r.strip_prefix("*/") == Some(sub)))
 }
 
 /// Accesses to core-group resources that hand over other identities or the whole namespace.
@@ -171,7 +171,8 @@ pub fn aggregated_cluster_roles<'a>(role: &Value, bundle: &Bundle<'a>) -> Vec<Ob
     let mut seen: HashSet<usize> = HashSet::new();
     let mut pending: Vec<&Value> = vec![role];
     while let Some(aggregating) = pending.pop() {
-        let Some(selectors) = k8s::at(aggregating, &["aggregationRule", "clusterRoleSelectors"]).and_then(Value::as_array)
+        let Some(selectors) =
+            k8s::at(aggregating, &["aggregationRule", "clusterRoleSelectors"]).and_then(Value::as_array)
         else {
             continue;
         };
@@ -252,28 +253,56 @@ mod tests {
 
     #[test]
     fn read_only_configmaps_is_harmless() {
-        assert!(grants(json!({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]})).is_empty());
+        assert!(grants(json!({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}))
+            .is_empty());
     }
 
     #[test]
     fn wildcards_are_named_per_field() {
-        assert_eq!(grants(json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})), ["* in apiGroups, resources and verbs"]);
-        assert_eq!(grants(json!({"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["*"]})), ["* in verbs"]);
-        assert_eq!(grants(json!({"apiGroups": ["*"], "resources": ["configmaps"], "verbs": ["get"]})), ["* in apiGroups"]);
+        assert_eq!(
+            grants(json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})),
+            ["* in apiGroups, resources and verbs"]
+        );
+        assert_eq!(
+            grants(json!({"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["*"]})),
+            ["* in verbs"]
+        );
+        assert_eq!(
+            grants(json!({"apiGroups": ["*"], "resources": ["configmaps"], "verbs": ["get"]})),
+            ["* in apiGroups"]
+        );
     }
 
     #[test]
     fn verb_wildcard_on_a_sensitive_resource_names_both() {
-        assert_eq!(grants(json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["*"]})), ["* in verbs", "* on secrets"]);
+        assert_eq!(
+            grants(json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["*"]})),
+            ["* in verbs", "* on secrets"]
+        );
     }
 
     #[test]
     fn sensitive_core_resources() {
-        assert_eq!(grants(json!({"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["list", "update"]})), ["list on secrets"]);
-        assert_eq!(grants(json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "create"]})), ["create on pods"]);
-        assert_eq!(grants(json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get"]})), ["get on pods/exec"]);
-        assert_eq!(grants(json!({"apiGroups": [""], "resources": ["*/attach"], "verbs": ["create"]})), ["create on pods/attach"]);
-        assert_eq!(grants(json!({"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]})), ["create on serviceaccounts/token"]);
+        assert_eq!(
+            grants(json!({"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["list", "update"]})),
+            ["list on secrets"]
+        );
+        assert_eq!(
+            grants(json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "create"]})),
+            ["create on pods"]
+        );
+        assert_eq!(
+            grants(json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get"]})),
+            ["get on pods/exec"]
+        );
+        assert_eq!(
+            grants(json!({"apiGroups": [""], "resources": ["*/attach"], "verbs": ["create"]})),
+            ["create on pods/attach"]
+        );
+        assert_eq!(
+            grants(json!({"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]})),
+            ["create on serviceaccounts/token"]
+        );
         // `pods` does not include its subresources
         assert!(grants(json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]})).is_empty());
         // same names in another API group are other resources
@@ -283,10 +312,15 @@ mod tests {
     #[test]
     fn escalation_verbs_whatever_the_resource() {
         assert_eq!(
-            grants(json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["bind", "escalate"]})),
+            grants(
+                json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["bind", "escalate"]})
+            ),
             ["bind, escalate on clusterroles"]
         );
-        assert_eq!(grants(json!({"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]})), ["impersonate on serviceaccounts"]);
+        assert_eq!(
+            grants(json!({"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]})),
+            ["impersonate on serviceaccounts"]
+        );
     }
 
     #[test]
@@ -306,9 +340,15 @@ mod tests {
         let labels = labels.as_object();
         assert!(selector_matches(&json!({"matchLabels": {"team": "ci"}}), labels));
         assert!(!selector_matches(&json!({"matchLabels": {"team": "web"}}), labels));
-        assert!(selector_matches(&json!({"matchExpressions": [{"key": "team", "operator": "In", "values": ["ci"]}]}), labels));
+        assert!(selector_matches(
+            &json!({"matchExpressions": [{"key": "team", "operator": "In", "values": ["ci"]}]}),
+            labels
+        ));
         assert!(selector_matches(&json!({"matchExpressions": [{"key": "gone", "operator": "DoesNotExist"}]}), labels));
-        assert!(!selector_matches(&json!({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["ci"]}]}), labels));
+        assert!(!selector_matches(
+            &json!({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["ci"]}]}),
+            labels
+        ));
         assert!(selector_matches(&json!({}), None));
     }
 
@@ -345,7 +385,10 @@ mod tests {
         let names: Vec<&str> = aggregated_cluster_roles(&objects[0], &bundle).iter().map(|o| o.name).collect();
         assert_eq!(names, ["a-and-b", "has-c"]);
         // an empty selector selects every ClusterRole but the aggregating one
-        let everything = [json!({"kind": "ClusterRole", "metadata": {"name": "all"}, "aggregationRule": {"clusterRoleSelectors": [{}]}}), objects[1].clone()];
+        let everything = [
+            json!({"kind": "ClusterRole", "metadata": {"name": "all"}, "aggregationRule": {"clusterRoleSelectors": [{}]}}),
+            objects[1].clone(),
+        ];
         let bundle = Bundle::new(&everything, None);
         let names: Vec<&str> = aggregated_cluster_roles(&everything[0], &bundle).iter().map(|o| o.name).collect();
         assert_eq!(names, ["only-a"]);

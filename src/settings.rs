@@ -135,13 +135,17 @@ impl Settings {
             ("external_service_accounts", &self.external_service_accounts),
         ] {
             for entry in list {
-                let valid = entry.split_once('/').is_some_and(|(ns, name)| !ns.is_empty() && !name.is_empty() && !name.contains('/'));
+                let valid = entry
+                    .split_once('/')
+                    .is_some_and(|(ns, name)| !ns.is_empty() && !name.is_empty() && !name.contains('/'));
                 if !valid {
                     return Err(format!("invalid settings: {field}: `{entry}` is not of the form namespace/name"));
                 }
             }
         }
-        for (field, list) in [("exempt_namespaces", &self.exempt_namespaces), ("denied_audiences", &self.denied_audiences)] {
+        for (field, list) in
+            [("exempt_namespaces", &self.exempt_namespaces), ("denied_audiences", &self.denied_audiences)]
+        {
             if list.iter().any(|p| p.is_empty()) {
                 return Err(format!("invalid settings: {field}: entries must not be empty"));
             }
@@ -232,19 +236,28 @@ mod tests {
     #[test]
     fn type_errors_name_the_field_and_trailing_text_is_refused() {
         let err = Settings::from_json(r#"{"rules": {"SAG002": null}}"#).unwrap_err();
-        assert_eq!(err, "invalid settings: invalid type: null, expected one of `off`, `warn`, `deny` (in `rules.SAG002`)");
+        assert_eq!(
+            err,
+            "invalid settings: invalid type: null, expected one of `off`, `warn`, `deny` (in `rules.SAG002`)"
+        );
         let err = Settings::from_value(serde_json::json!({"exempt_namespaces": ["a", 7]})).unwrap_err();
         assert_eq!(err, "invalid settings: invalid type: integer `7`, expected a string (in `exempt_namespaces[1]`)");
         let err = Settings::from_json(r#"{"mutate": true} {"mutate": false}"#).unwrap_err();
         assert_eq!(err, "invalid settings: trailing characters at line 1 column 18");
         // serde alone would read an array as the fields in order (found by fuzz target `settings`)
         assert_eq!(Settings::from_json("\n[]\n").unwrap_err(), "invalid settings: expected an object, found an array");
-        assert_eq!(Settings::from_json("[{}, [], true]").unwrap_err(), "invalid settings: expected an object, found an array");
+        assert_eq!(
+            Settings::from_json("[{}, [], true]").unwrap_err(),
+            "invalid settings: expected an object, found an array"
+        );
         assert_eq!(Settings::from_json("7").unwrap_err(), "invalid settings: expected an object, found a number");
         // ... and validate_settings' trimming of Unicode whitespace (found by the same target)
         assert_eq!(Settings::from_json("\u{b}null"), Ok(Settings::default()));
         assert_eq!(Settings::from_json("\u{3000}{\"mutate\": true}\u{b}").map(|s| s.mutate), Ok(true));
-        assert_eq!(Settings::from_json("\n\n{]").unwrap_err(), "invalid settings: key must be a string at line 3 column 2");
+        assert_eq!(
+            Settings::from_json("\n\n{]").unwrap_err(),
+            "invalid settings: key must be a string at line 3 column 2"
+        );
     }
 
     #[test]
@@ -256,7 +269,10 @@ mod tests {
         let err = Settings::from_json(r#"{"rules": {"SAG001": true}}"#).unwrap_err();
         assert_eq!(err, "invalid settings: invalid value: boolean `true`, expected one of `off`, `warn`, `deny` (in `rules.SAG001`)");
         let err = Settings::from_json(r#"{"rules": {"SAG001": 2}}"#).unwrap_err();
-        assert_eq!(err, "invalid settings: invalid type: integer `2`, expected one of `off`, `warn`, `deny` (in `rules.SAG001`)");
+        assert_eq!(
+            err,
+            "invalid settings: invalid type: integer `2`, expected one of `off`, `warn`, `deny` (in `rules.SAG001`)"
+        );
     }
 
     #[test]
@@ -270,7 +286,8 @@ mod tests {
     /// becomes `false` before the policy sees it.
     #[test]
     fn false_is_the_level_off() {
-        let settings = Settings::from_json(r#"{"rules": {"SAG004": false, "SAG006": "off", "SAG002": "warn"}}"#).unwrap();
+        let settings =
+            Settings::from_json(r#"{"rules": {"SAG004": false, "SAG006": "off", "SAG002": "warn"}}"#).unwrap();
         assert_eq!(settings.rules["SAG004"], Level::Off);
         assert_eq!(settings.rules["SAG006"], Level::Off);
         assert_eq!(settings.rules["SAG002"], Level::Warn);
@@ -285,7 +302,10 @@ mod tests {
     #[test]
     fn service_account_lists_need_namespace_and_name() {
         let err = Settings::from_json(r#"{"allowed_token_service_accounts": ["kyverno"]}"#).unwrap_err();
-        assert_eq!(err, "invalid settings: allowed_token_service_accounts: `kyverno` is not of the form namespace/name");
+        assert_eq!(
+            err,
+            "invalid settings: allowed_token_service_accounts: `kyverno` is not of the form namespace/name"
+        );
         let s = Settings::from_json(r#"{"allowed_token_service_accounts": ["kyverno/*", "*/argocd-server"]}"#).unwrap();
         assert!(s.is_token_allowed(Some("kyverno"), "kyverno-admission-controller"));
         assert!(s.is_token_allowed(Some("argocd"), "argocd-server"));

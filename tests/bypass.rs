@@ -93,10 +93,7 @@ fn scenarios() -> Vec<Scenario> {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    files
-        .iter()
-        .map(|path| load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .collect()
+    files.iter().map(|path| load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).collect()
 }
 
 /// `(rule, object index, path)` of the findings of the rules under test, sorted, and every
@@ -104,7 +101,8 @@ fn scenarios() -> Vec<Scenario> {
 fn run(scenario: &Scenario) -> (Vec<(String, usize, String)>, Vec<String>) {
     let manifests = manifest::parse(&scenario.text, &Limits::default());
     assert!(manifests.errors.is_empty(), "{}: parse errors: {:?}", scenario.file, manifests.errors);
-    let options = Options { mode: Mode::Manifest, default_namespace: scenario.namespace.as_deref(), lookup: &NoCluster };
+    let options =
+        Options { mode: Mode::Manifest, default_namespace: scenario.namespace.as_deref(), lookup: &NoCluster };
     let report = evaluate(&manifests.values(), &scenario.settings, &options);
     let lines = report.findings.iter().map(|f| format!("{} ({})", f.one_line(), f.level)).collect();
     let mut found: Vec<(String, usize, String)> = report
@@ -147,7 +145,13 @@ fn every_scenario_reports_exactly_the_expected_findings() {
             lines.join("\n    ")
         ));
     }
-    assert!(failures.is_empty(), "{} of {} bypass scenarios failed:\n\n{}", failures.len(), scenarios.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} bypass scenarios failed:\n\n{}",
+        failures.len(),
+        scenarios.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// The corpus covers what the task says it must: every pod-bearing kind, and a must-fire

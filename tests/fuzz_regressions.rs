@@ -28,7 +28,8 @@ fn a_fix_after_a_syntax_error_reads_back_or_is_refused() {
     assert_eq!(manifests.objects.len(), 1);
     let report = evaluate(&manifests.values(), &Settings::default(), &Options::default());
     let finding = report.findings.iter().find(|f| f.rule_id == "SAG002").expect("SAG002 fires");
-    if let Ok(fixed) = manifest::apply_fixes(text, &manifests, &[(finding.object_index, finding.fix.as_ref().unwrap())]) {
+    if let Ok(fixed) = manifest::apply_fixes(text, &manifests, &[(finding.object_index, finding.fix.as_ref().unwrap())])
+    {
         let again = manifest::parse(&fixed, &Limits::default());
         assert_eq!(again.objects.len(), 1, "the fixed text lost the object:\n{fixed}");
     }

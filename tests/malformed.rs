@@ -51,8 +51,11 @@ fn token_pod() -> Value {
 }
 
 fn only_sag002() -> Value {
-    let rules: serde_json::Map<String, Value> =
-        sa_guard::rules::all().iter().filter(|r| r.meta.id != "SAG002").map(|r| (r.meta.id.to_string(), json!("off"))).collect();
+    let rules: serde_json::Map<String, Value> = sa_guard::rules::all()
+        .iter()
+        .filter(|r| r.meta.id != "SAG002")
+        .map(|r| (r.meta.id.to_string(), json!("off")))
+        .collect();
     json!({"rules": rules})
 }
 
@@ -71,7 +74,10 @@ fn denied_by_sag002(verdict: &Verdict) -> bool {
 fn non_json_is_rejected_naming_the_parse_error() {
     assert_bad_request(b"kind: Pod\n", "invalid admission payload: not JSON: expected value at line 1 column 1");
     assert_bad_request(b"   ", "invalid admission payload: not JSON: EOF while parsing a value at line 1 column 3");
-    assert_bad_request(b"{\"request\": {}", "invalid admission payload: not JSON: EOF while parsing an object at line 1 column 14");
+    assert_bad_request(
+        b"{\"request\": {}",
+        "invalid admission payload: not JSON: EOF while parsing an object at line 1 column 14",
+    );
     assert_bad_request(b"{} {}", "invalid admission payload: not JSON: trailing characters at line 1 column 4");
     assert_bad_request(b"\x00\x01\x02", "invalid admission payload: not JSON: expected value at line 1 column 1");
     // a NaN/Infinity literal is not JSON either
@@ -87,9 +93,15 @@ fn invalid_utf8_is_rejected_with_its_offset() {
     let mut payload = br#"{"request": {"operation": "CREATE", "object": {"a": "#.to_vec();
     let offset = payload.len() + 2; // after the opening quote and the `x`
     payload.extend_from_slice(b"\"x\x80y\"}}}");
-    assert_bad_request(&payload, &format!("invalid admission payload: not valid UTF-8 (invalid byte at offset {offset})"));
+    assert_bad_request(
+        &payload,
+        &format!("invalid admission payload: not valid UTF-8 (invalid byte at offset {offset})"),
+    );
     // overlong encoding of '/' (0xC0 0xAF), a classic filter bypass, is not UTF-8 either
-    assert_bad_request(b"{\"request\": \"\xc0\xaf\"}", "invalid admission payload: not valid UTF-8 (invalid byte at offset 13)");
+    assert_bad_request(
+        b"{\"request\": \"\xc0\xaf\"}",
+        "invalid admission payload: not valid UTF-8 (invalid byte at offset 13)",
+    );
     // a lone surrogate written as a JSON escape cannot become a Rust string
     assert_bad_request(
         br#"{"request": {"operation": "CREATE", "object": {"kind": "\ud800"}}}"#,
@@ -104,17 +116,38 @@ fn invalid_utf8_is_rejected_with_its_offset() {
 #[test]
 fn wrong_shapes_are_rejected_naming_the_field() {
     let cases: &[(&[u8], &str)] = &[
-        (b"\"CREATE\"", "invalid admission payload: expected a JSON object with `request` and `settings`, found a string"),
+        (
+            b"\"CREATE\"",
+            "invalid admission payload: expected a JSON object with `request` and `settings`, found a string",
+        ),
         (b"42", "invalid admission payload: expected a JSON object with `request` and `settings`, found a number"),
         (b"true", "invalid admission payload: expected a JSON object with `request` and `settings`, found a boolean"),
         (br#"{"request": []}"#, "invalid admission payload: `request` must be an object, found an array"),
         (br#"{"request": 1.5}"#, "invalid admission payload: `request` must be an object, found a number"),
-        (br#"{"request": {"operation": "create", "object": {}}}"#, "invalid admission payload: `request.operation` is `create`, expected CREATE, UPDATE, DELETE or CONNECT"),
-        (br#"{"request": {"operation": ["CREATE"], "object": {}}}"#, "invalid admission payload: `request.operation` must be a string, found an array"),
-        (br#"{"request": {"operation": "UPDATE", "object": 5}}"#, "invalid admission payload: `request.object` must be an object, found a number"),
-        (br#"{"request": {"operation": "CREATE", "object": true}}"#, "invalid admission payload: `request.object` must be an object, found a boolean"),
-        (br#"{"request": {"operation": "CREATE", "object": {}, "namespace": {"name": "x"}}}"#, "invalid admission payload: `request.namespace` must be a string, found an object"),
-        (br#"{"request": {"operation": "CREATE", "object": {}, "sub_resource": false}}"#, "invalid admission payload: `request.sub_resource` must be a string, found a boolean"),
+        (
+            br#"{"request": {"operation": "create", "object": {}}}"#,
+            "invalid admission payload: `request.operation` is `create`, expected CREATE, UPDATE, DELETE or CONNECT",
+        ),
+        (
+            br#"{"request": {"operation": ["CREATE"], "object": {}}}"#,
+            "invalid admission payload: `request.operation` must be a string, found an array",
+        ),
+        (
+            br#"{"request": {"operation": "UPDATE", "object": 5}}"#,
+            "invalid admission payload: `request.object` must be an object, found a number",
+        ),
+        (
+            br#"{"request": {"operation": "CREATE", "object": true}}"#,
+            "invalid admission payload: `request.object` must be an object, found a boolean",
+        ),
+        (
+            br#"{"request": {"operation": "CREATE", "object": {}, "namespace": {"name": "x"}}}"#,
+            "invalid admission payload: `request.namespace` must be a string, found an object",
+        ),
+        (
+            br#"{"request": {"operation": "CREATE", "object": {}, "sub_resource": false}}"#,
+            "invalid admission payload: `request.sub_resource` must be a string, found a boolean",
+        ),
     ];
     for (payload, message) in cases {
         assert_bad_request(payload, message);
@@ -203,7 +236,15 @@ fn huge_and_odd_numbers_never_panic() {
         "invalid admission payload: not JSON: number out of range at line 1 column 66",
     );
     // beyond u64 but within f64, negative, fractional: read, judged, never a panic
-    for expiration in [json!(1e300), json!(18446744073709551616u128 as f64), json!(-1), json!(i64::MIN), json!(u64::MAX), json!(0.5), json!("9".repeat(400))] {
+    for expiration in [
+        json!(1e300),
+        json!(18446744073709551616u128 as f64),
+        json!(-1),
+        json!(i64::MIN),
+        json!(u64::MAX),
+        json!(0.5),
+        json!("9".repeat(400)),
+    ] {
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"automountServiceAccountToken": false, "containers": [{"name": "c"}], "volumes": [{"name": "t",
                 "projected": {"sources": [{"serviceAccountToken": {"path": "token", "audience": "vault", "expirationSeconds": expiration}}]}}]}});
@@ -228,7 +269,10 @@ fn deeply_nested_json_is_rejected_without_overflowing_the_stack() {
     let deep = nested(100_000);
     let too_deep_at = |prefix: &str| {
         let open = prefix.matches(['{', '[']).count();
-        format!("invalid admission payload: not JSON: recursion limit exceeded at line 1 column {}", prefix.len() + 128 - open)
+        format!(
+            "invalid admission payload: not JSON: recursion limit exceeded at line 1 column {}",
+            prefix.len() + 128 - open
+        )
     };
     let prefix = r#"{"request": {"operation": "CREATE", "object": {"kind": "Pod", "spec": {"x": "#;
     assert_bad_request(format!("{prefix}{deep}}}}}}}}}").as_bytes(), &too_deep_at(prefix));

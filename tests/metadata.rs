@@ -6,10 +6,10 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use saphyr::{LoadableYamlNode, Scalar, Yaml};
 use sa_guard::admission;
 use sa_guard::lookup::{ClusterLookup, Lookup};
 use sa_guard::{rules, Scope, Settings};
+use saphyr::{LoadableYamlNode, Scalar, Yaml};
 use serde_json::{json, Value};
 
 /// A YAML file of the repository as JSON (one document).
@@ -92,7 +92,9 @@ fn resource_of_pod_bearing_kind(kind: &str) -> (&'static str, &'static str) {
         "DaemonSet" => ("apps", "daemonsets"),
         "Job" => ("batch", "jobs"),
         "CronJob" => ("batch", "cronjobs"),
-        other => panic!("k8s::POD_BEARING_KINDS has {other}: add its resource to this table and to policy-metadata.yml"),
+        other => {
+            panic!("k8s::POD_BEARING_KINDS has {other}: add its resource to this table and to policy-metadata.yml")
+        }
     }
 }
 
@@ -140,7 +142,15 @@ fn listed_resources_agree() {
     assert_eq!(str_at(&artifacthub, "/annotations/kubewarden~1resources", "artifacthub-pkg.yml"), listed);
     let kinds: BTreeSet<&str> = listed.split(", ").collect();
     let mut expected: BTreeSet<&str> = sa_guard::k8s::POD_BEARING_KINDS.iter().copied().collect();
-    expected.extend(["ServiceAccount", "Secret", "ConfigMap", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]);
+    expected.extend([
+        "ServiceAccount",
+        "Secret",
+        "ConfigMap",
+        "Role",
+        "ClusterRole",
+        "RoleBinding",
+        "ClusterRoleBinding",
+    ]);
     assert_eq!(kinds, expected);
 
     for (ours, theirs) in [

@@ -146,17 +146,20 @@ fn workload() -> impl Strategy<Value = Workload> {
         ),
     );
     let env = proptest::collection::vec(env_var(), 0..6);
-    (0..KINDS.len(), select(NAMESPACES), sa_name_field(), sa_name_field(), automount_field(), token_volume, env).prop_map(
-        |(kind, namespace, service_account_name, deprecated_service_account, automount, token_volume, env)| Workload {
-            kind,
-            namespace,
-            service_account_name,
-            deprecated_service_account,
-            automount,
-            token_volume,
-            env,
-        },
-    )
+    (0..KINDS.len(), select(NAMESPACES), sa_name_field(), sa_name_field(), automount_field(), token_volume, env)
+        .prop_map(
+            |(kind, namespace, service_account_name, deprecated_service_account, automount, token_volume, env)| {
+                Workload {
+                    kind,
+                    namespace,
+                    service_account_name,
+                    deprecated_service_account,
+                    automount,
+                    token_volume,
+                    env,
+                }
+            },
+        )
 }
 
 fn service_account() -> impl Strategy<Value = ServiceAccount> {
@@ -236,8 +239,7 @@ impl Workload {
             }
             spec["volumes"] = json!([{"name": "token", "projected": {"sources": [{"serviceAccountToken": token}]}}]);
         }
-        let mut object =
-            json!({"apiVersion": api_version, "kind": kind, "metadata": metadata(&format!("w{index}"), self.namespace)});
+        let mut object = json!({"apiVersion": api_version, "kind": kind, "metadata": metadata(&format!("w{index}"), self.namespace)});
         put(&mut object, spec_pointer, spec);
         object
     }
@@ -245,7 +247,8 @@ impl Workload {
 
 impl ServiceAccount {
     fn to_json(&self) -> Value {
-        let mut object = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(self.name, self.namespace)});
+        let mut object =
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(self.name, self.namespace)});
         self.automount.write(&mut object, "automountServiceAccountToken");
         if self.legacy_secrets {
             object["secrets"] = json!([{"name": format!("{}-token-x1", self.name)}]);
@@ -322,7 +325,8 @@ fn sag002_expected(case: &Case, workload: &Workload) -> Sag002 {
     if case.allow_ci && namespace == Some("shop") && name == "ci" {
         return Sag002::Silent;
     }
-    let defined = case.service_accounts.iter().find(|sa| sa.namespace.or(case.default_namespace) == namespace && sa.name == name);
+    let defined =
+        case.service_accounts.iter().find(|sa| sa.namespace.or(case.default_namespace) == namespace && sa.name == name);
     let explicit = match k8s_bool(&workload.automount) {
         Some(Err(())) => return Sag002::ReportsWithFix,
         Some(Ok(pod)) => Some(pod),
@@ -442,7 +446,12 @@ fn the_reference_model_reads_the_lessons_examples() {
     };
     let case = Case {
         workloads: vec![],
-        service_accounts: vec![ServiceAccount { namespace: Some("shop"), name: "app", automount: Field::Set(json!("off")), legacy_secrets: false }],
+        service_accounts: vec![ServiceAccount {
+            namespace: Some("shop"),
+            name: "app",
+            automount: Field::Set(json!("off")),
+            legacy_secrets: false,
+        }],
         require_allowlisted_opt_in: false,
         allow_ci: true,
         default_namespace: None,
@@ -452,12 +461,18 @@ fn the_reference_model_reads_the_lessons_examples() {
     // order-api: explicit true
     assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!(true)))), Sag002::Silent);
     let strict = Case { require_allowlisted_opt_in: true, ..case.clone() };
-    assert_eq!(sag002_expected(&strict, &workload(Field::Set(json!("app")), Field::Set(json!(true)))), Sag002::ReportsWithoutFix);
+    assert_eq!(
+        sag002_expected(&strict, &workload(Field::Set(json!("app")), Field::Set(json!(true)))),
+        Sag002::ReportsWithoutFix
+    );
     // payment-processor-like: the ServiceAccount says off
     assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Null)), Sag002::Silent);
     // the Pod's value wins over the ServiceAccount's
     assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!("yes")))), Sag002::Silent);
-    assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!("maybe")))), Sag002::ReportsWithFix);
+    assert_eq!(
+        sag002_expected(&case, &workload(Field::Set(json!("app")), Field::Set(json!("maybe")))),
+        Sag002::ReportsWithFix
+    );
     // allow-listed
     assert_eq!(sag002_expected(&case, &workload(Field::Set(json!("ci")), Field::Absent)), Sag002::Silent);
     // the deprecated field names the ServiceAccount only when serviceAccountName is empty

@@ -48,7 +48,8 @@ fn only(enabled: &[&str], mut extra: Value) -> Value {
 /// through a projected volume whose token has no audience.
 fn huge_deployment() -> Value {
     let container = |i: usize| {
-        let env: Vec<Value> = (0..20).map(|j| json!({"name": format!("SETTING_{j}"), "value": format!("value-{i}-{j}")})).collect();
+        let env: Vec<Value> =
+            (0..20).map(|j| json!({"name": format!("SETTING_{j}"), "value": format!("value-{i}-{j}")})).collect();
         json!({"name": format!("c{i}"), "image": format!("registry.example/c:{i}"), "env": env,
                "volumeMounts": [{"name": "data", "mountPath": format!("/data/{i}")}]})
     };
@@ -79,7 +80,11 @@ fn huge_deployment() -> Value {
 fn a_3_mib_deployment_is_judged_to_its_last_volume() {
     let deployment = huge_deployment();
     let request = payload(&deployment, only(&["SAG005"], json!({})));
-    assert!(request.len() <= API_SERVER_REQUEST_LIMIT && request.len() > API_SERVER_REQUEST_LIMIT - 100 * 1024, "{}", request.len());
+    assert!(
+        request.len() <= API_SERVER_REQUEST_LIMIT && request.len() > API_SERVER_REQUEST_LIMIT - 100 * 1024,
+        "{}",
+        request.len()
+    );
     let verdict = timed("3 MiB Deployment", &request);
     assert_eq!(verdict.code, Some(403));
     assert_eq!(
@@ -129,16 +134,21 @@ fn a_3_mib_binding_of_thousands_of_service_accounts_counts_each_and_answers_brie
     assert!(request.len() <= API_SERVER_REQUEST_LIMIT);
     let verdict = timed("3 MiB RoleBinding", &request);
     let message = verdict.message.as_deref().unwrap();
-    assert!(message.starts_with(&format!("sa-guard denied RoleBinding shop/everyone ({count} findings):\n")), "{}", &message[..200]);
+    assert!(
+        message.starts_with(&format!("sa-guard denied RoleBinding shop/everyone ({count} findings):\n")),
+        "{}",
+        &message[..200]
+    );
     assert!(message.contains("/subjects/0: ServiceAccount shop/sa-0 is bound to"));
     let listed = MAX_LISTED_FINDINGS;
-    assert!(message.ends_with(&format!("\n… and {} more (run `sa-guard lint` on the object for the full list)", count - listed)));
+    assert!(message
+        .ends_with(&format!("\n… and {} more (run `sa-guard lint` on the object for the full list)", count - listed)));
     let annotation = &verdict.audit_annotations.as_ref().unwrap()["sa-guard.SAG009"];
-    assert!(annotation.ends_with(&format!("; … and {} more (run `sa-guard lint` on the object for the full list)", count - listed)));
+    assert!(annotation
+        .ends_with(&format!("; … and {} more (run `sa-guard lint` on the object for the full list)", count - listed)));
     let answer = serde_json::to_vec(&verdict).unwrap().len();
     assert!(answer < 64 * 1024, "a {} byte request got a {} byte answer", request.len(), answer);
 }
-
 
 /// The CLI's and the playground's front-end: nesting and alias expansion are bounded, refused
 /// with an error naming the limit, on a small stack (the browser's is small too).

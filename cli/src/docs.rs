@@ -264,10 +264,13 @@ mod tests {
     #[test]
     fn every_settings_field_is_documented_and_nothing_else() {
         let defaults = serde_json::to_value(Settings::default()).unwrap();
-        let documented: Vec<String> = settings_fields().into_iter().map(|(name, doc)| {
-            assert!(!doc.is_empty(), "settings field {name} has no doc comment");
-            name
-        }).collect();
+        let documented: Vec<String> = settings_fields()
+            .into_iter()
+            .map(|(name, doc)| {
+                assert!(!doc.is_empty(), "settings field {name} has no doc comment");
+                name
+            })
+            .collect();
         let mut serialized: Vec<String> = defaults.as_object().unwrap().keys().cloned().collect();
         let mut sorted = documented.clone();
         sorted.sort();

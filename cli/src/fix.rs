@@ -132,12 +132,16 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 fn summary(write: bool, fixed: usize, files: usize, not_applied: usize, without_fix: usize) -> String {
     let verb = if write { "fixed" } else { "would fix" };
-    let mut line = format!("sa-guard: {verb} {} in {}", plural(fixed, "finding", "findings"), plural(files, "file", "files"));
+    let mut line =
+        format!("sa-guard: {verb} {} in {}", plural(fixed, "finding", "findings"), plural(files, "file", "files"));
     if not_applied > 0 {
         line.push_str(&format!("; {} could not be applied (see above)", plural(not_applied, "fix", "fixes")));
     }
     if without_fix > 0 {
-        line.push_str(&format!("; {} without an automatic fix (see sa-guard lint)", plural(without_fix, "finding", "findings")));
+        line.push_str(&format!(
+            "; {} without an automatic fix (see sa-guard lint)",
+            plural(without_fix, "finding", "findings")
+        ));
     }
     if fixed > 0 && !write {
         line.push_str("; run with --write to apply");

@@ -88,14 +88,17 @@ pub fn effective_paths(paths: &[String]) -> Result<Vec<String>, String> {
         return Ok(paths.to_vec());
     }
     if std::io::stdin().is_terminal() {
-        return Err("no input: give files or directories, or - to read stdin (e.g. helm template . | sa-guard lint -)".into());
+        return Err(
+            "no input: give files or directories, or - to read stdin (e.g. helm template . | sa-guard lint -)".into()
+        );
     }
     Ok(vec!["-".into()])
 }
 
 /// Read and parse every path. Problems are collected, not fatal.
 pub fn load(paths: &[String]) -> Inputs {
-    let mut inputs = Inputs { sources: Vec::new(), objects: Vec::new(), owners: Vec::new(), errors: Vec::new(), unreadable: 0 };
+    let mut inputs =
+        Inputs { sources: Vec::new(), objects: Vec::new(), owners: Vec::new(), errors: Vec::new(), unreadable: 0 };
     let mut files = Vec::new();
     for path in paths {
         if path == "-" {
@@ -266,4 +269,3 @@ fn settings_value(text: &str) -> Result<Value, String> {
         (Some(_), Some(_)) => Err("invalid settings: expected one YAML document, found several".into()),
     }
 }
-

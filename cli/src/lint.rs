@@ -1,8 +1,8 @@
 //! `sa-guard lint`: one evaluation over every object of every input, then each finding mapped
 //! back to its file and line.
 
-use sa_guard::engine::{evaluate_bundle, Exemption, Mode, Options};
 use sa_guard::bundle::Bundle;
+use sa_guard::engine::{evaluate_bundle, Exemption, Mode, Options};
 use sa_guard::{Finding, Level, NoCluster, Settings};
 
 use crate::input::{self, InputError, Inputs, Span};
@@ -109,7 +109,8 @@ impl Evaluation {
             .collect();
         // Reading order: file (input order), then line and column; the rule breaks ties.
         findings.sort_by(|a, b| {
-            let key = |l: &Located<'_>| (self.inputs.owners[l.finding.object_index].0, l.span, l.finding.rule_id.clone());
+            let key =
+                |l: &Located<'_>| (self.inputs.owners[l.finding.object_index].0, l.span, l.finding.rule_id.clone());
             key(a).cmp(&key(b))
         });
         let exemptions = self
@@ -185,4 +186,3 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     out.write_all(text.as_bytes())?;
     out.flush()
 }
-

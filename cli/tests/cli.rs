@@ -71,9 +71,12 @@ fn directories_are_walked_in_order_skipping_hidden_entries_and_other_extensions(
     let r = run(&["lint", "--format", "json", "tree"]);
     let report = json_of(&r.stdout);
     // tree/.hidden/legacy.yaml (a SAG007 Secret) and tree/notes.txt (not YAML) are not read.
-    assert_eq!(report["summary"], json!({
-        "files": 3, "objects": 5, "findings": 2, "deny": 1, "warn": 1, "fixable": 2, "exempted": 0, "errors": 0
-    }));
+    assert_eq!(
+        report["summary"],
+        json!({
+            "files": 3, "objects": 5, "findings": 2, "deny": 1, "warn": 1, "fixable": 2, "exempted": 0, "errors": 0
+        })
+    );
     let files: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
     assert_eq!(files, ["tree/app.yaml", "tree/nested/deprecated.yml"]);
     // A file named explicitly is read whatever its extension: notes.txt is not YAML.
@@ -100,7 +103,10 @@ fn files_and_stdin_form_one_bundle() {
     let sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: order-api-sa\n  namespace: staging\nautomountServiceAccountToken: false\n";
     let dir = tempfile::tempdir().unwrap();
     let deployment = std::fs::read_to_string(fixtures().join("tree/nested/deprecated.yml")).unwrap();
-    let deployment = deployment.split("---\n").nth(1).unwrap().replace("serviceAccount: order-api-sa   # deprecated alias (SAG004, warn)", "serviceAccountName: order-api-sa");
+    let deployment = deployment.split("---\n").nth(1).unwrap().replace(
+        "serviceAccount: order-api-sa   # deprecated alias (SAG004, warn)",
+        "serviceAccountName: order-api-sa",
+    );
     std::fs::write(dir.path().join("deployment.yaml"), deployment).unwrap();
     let r = run_in(dir.path(), &["lint", "deployment.yaml", "-"], Some(sa));
     assert_eq!(r.stdout, "sa-guard: 0 findings in 2 objects from 2 files\n");
@@ -112,7 +118,9 @@ fn an_object_defined_twice_is_noted_at_the_definition_that_counts() {
     // A hardened default ServiceAccount, then an overlay that redefines it: the later one wins
     // (kubectl apply order), so SAG001 fires, and the note says why the first was ignored.
     let dir = tempfile::tempdir().unwrap();
-    let sa = |extra: &str| format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: shop\n{extra}");
+    let sa = |extra: &str| {
+        format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: shop\n{extra}")
+    };
     std::fs::write(dir.path().join("a-base.yaml"), sa("automountServiceAccountToken: false\n")).unwrap();
     std::fs::write(dir.path().join("b-overlay.yaml"), format!("# overlay\n{}", sa(""))).unwrap();
     let r = run_in(dir.path(), &["lint", "a-base.yaml", "b-overlay.yaml"], None);
@@ -149,7 +157,10 @@ fn fail_on_decides_which_level_fails() {
 #[test]
 fn clean_input_exits_0() {
     let r = run(&["lint", "tree/nested/clean.json"]);
-    assert_eq!((r.stdout.as_str(), r.stderr.as_str(), r.code), ("sa-guard: 0 findings in 1 object from 1 file\n", "", 0));
+    assert_eq!(
+        (r.stdout.as_str(), r.stderr.as_str(), r.code),
+        ("sa-guard: 0 findings in 1 object from 1 file\n", "", 0)
+    );
 }
 
 #[test]
@@ -161,7 +172,11 @@ fn a_syntax_error_in_one_file_does_not_hide_the_findings_of_another() {
         "broken/bad.yaml:6:29: error: YAML syntax error: illegal placement of ':' indicator\n\
          broken/latin1.yaml:4:12: error: not valid UTF-8 (invalid byte at offset 57)\n"
     );
-    assert!(r.stdout.starts_with("broken/good.yaml:1:1: SAG001 deny the default ServiceAccount does not set"), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("broken/good.yaml:1:1: SAG001 deny the default ServiceAccount does not set"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.ends_with(
         "sa-guard: 1 finding (1 deny, 0 warn) in 1 object from 3 files; 1 fixable with `sa-guard fix`; 2 input errors (see above)\n"
     ), "{}", r.stdout);
@@ -175,7 +190,10 @@ fn an_unreadable_path_is_reported_and_the_others_are_still_checked() {
     assert!(r.stdout.starts_with(APP_FINDING), "{}", r.stdout);
 
     let report = json_of(&run(&["lint", "--format", "json", "missing.yaml"]).stdout);
-    assert_eq!(report["errors"], json!([{"file": "missing.yaml", "message": "cannot read: no such file or directory"}]));
+    assert_eq!(
+        report["errors"],
+        json!([{"file": "missing.yaml", "message": "cannot read: no such file or directory"}])
+    );
 }
 
 #[test]
@@ -201,12 +219,17 @@ fn invalid_or_missing_settings_are_usage_errors() {
     assert_eq!(r.code, 2);
     assert_eq!(r.stdout, "");
     assert!(
-        r.stderr.starts_with("sa-guard: settings/typo.yaml: invalid settings: unknown field `exempt_namespace`, expected one of"),
+        r.stderr.starts_with(
+            "sa-guard: settings/typo.yaml: invalid settings: unknown field `exempt_namespace`, expected one of"
+        ),
         "{}",
         r.stderr
     );
     let r = run(&["lint", "--settings", "settings/none.yaml", "tree"]);
-    assert_eq!((r.stderr.as_str(), r.code), ("sa-guard: settings/none.yaml: cannot read: no such file or directory\n", 2));
+    assert_eq!(
+        (r.stderr.as_str(), r.code),
+        ("sa-guard: settings/none.yaml: cannot read: no such file or directory\n", 2)
+    );
 }
 
 #[test]
@@ -243,7 +266,10 @@ metadata:
     assert_valid_sarif(&sarif_validator(), &sarif);
     let result = &sarif["runs"][0]["results"][0];
     assert_eq!(result["ruleId"], "SAG001");
-    assert_eq!(result["suppressions"], json!([{"kind": "inSource", "justification": "sa-guard.io/exempt: managed by the cloud provider"}]));
+    assert_eq!(
+        result["suppressions"],
+        json!([{"kind": "inSource", "justification": "sa-guard.io/exempt: managed by the cloud provider"}])
+    );
 }
 
 #[test]
@@ -257,35 +283,38 @@ fn a_directory_without_manifests_is_an_input_error() {
 #[test]
 fn json_findings_carry_exact_positions_and_rule_metadata() {
     let report = json_of(&run(&["lint", "--format", "json", "tree/nested"]).stdout);
-    assert_eq!(report["findings"], json!([{
-        "ruleId": "SAG004",
-        "ruleSlug": "deprecated-service-account-field",
-        "level": "warn",
-        "file": "tree/nested/deprecated.yml",
-        "line": 22,
-        "column": 7,
-        "endLine": 22,
-        "endColumn": 35,
-        "object": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "staging", "name": "order-api"},
-        "path": "/spec/template/spec/serviceAccount",
-        "message": "only the deprecated serviceAccount field names the ServiceAccount (order-api-sa); use serviceAccountName",
-        "remediation": "Name the ServiceAccount with serviceAccountName and delete the deprecated serviceAccount field.",
-        "fix": {
-            "description": "rename serviceAccount to serviceAccountName: order-api-sa",
-            "patch": [
-                {"op": "add", "path": "/spec/template/spec/serviceAccountName", "value": "order-api-sa"},
-                {"op": "remove", "path": "/spec/template/spec/serviceAccount"}
-            ]
-        },
-        "rule": {
-            "title": "The deprecated serviceAccount field names the ServiceAccount",
-            "category": "identity",
-            "scope": "object",
-            "defaultLevel": "warn",
-            "fixable": true,
-            "helpUri": "https://github.com/sa-guard/sa-guard/blob/main/docs/rules.md#sag004-deprecated-service-account-field"
-        }
-    }]));
+    assert_eq!(
+        report["findings"],
+        json!([{
+            "ruleId": "SAG004",
+            "ruleSlug": "deprecated-service-account-field",
+            "level": "warn",
+            "file": "tree/nested/deprecated.yml",
+            "line": 22,
+            "column": 7,
+            "endLine": 22,
+            "endColumn": 35,
+            "object": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "staging", "name": "order-api"},
+            "path": "/spec/template/spec/serviceAccount",
+            "message": "only the deprecated serviceAccount field names the ServiceAccount (order-api-sa); use serviceAccountName",
+            "remediation": "Name the ServiceAccount with serviceAccountName and delete the deprecated serviceAccount field.",
+            "fix": {
+                "description": "rename serviceAccount to serviceAccountName: order-api-sa",
+                "patch": [
+                    {"op": "add", "path": "/spec/template/spec/serviceAccountName", "value": "order-api-sa"},
+                    {"op": "remove", "path": "/spec/template/spec/serviceAccount"}
+                ]
+            },
+            "rule": {
+                "title": "The deprecated serviceAccount field names the ServiceAccount",
+                "category": "identity",
+                "scope": "object",
+                "defaultLevel": "warn",
+                "fixable": true,
+                "helpUri": "https://github.com/sa-guard/sa-guard/blob/main/docs/rules.md#sag004-deprecated-service-account-field"
+            }
+        }])
+    );
     // The position is where the field is written.
     let text = std::fs::read_to_string(fixtures().join("tree/nested/deprecated.yml")).unwrap();
     let line = text.lines().nth(21).unwrap();
@@ -348,7 +377,10 @@ fn sarif_is_valid_2_1_0_with_rules_regions_and_notifications() {
     assert_eq!(sag004["id"], "SAG004");
     assert_eq!(sag004["name"], "DeprecatedServiceAccountField");
     assert_eq!(sag004["shortDescription"]["text"], "The deprecated serviceAccount field names the ServiceAccount");
-    assert_eq!(sag004["helpUri"], "https://github.com/sa-guard/sa-guard/blob/main/docs/rules.md#sag004-deprecated-service-account-field");
+    assert_eq!(
+        sag004["helpUri"],
+        "https://github.com/sa-guard/sa-guard/blob/main/docs/rules.md#sag004-deprecated-service-account-field"
+    );
     assert_eq!(sag004["defaultConfiguration"]["level"], "warning");
     assert!(sag004["help"]["markdown"].as_str().unwrap().starts_with("## SAG004 deprecated-service-account-field\n"));
 
@@ -367,11 +399,14 @@ fn sarif_is_valid_2_1_0_with_rules_regions_and_notifications() {
             )
         })
         .collect();
-    assert_eq!(located, [
-        ("SAG001".into(), "tree/app.yaml".into(), "error", 2, 1),
-        ("SAG004".into(), "tree/nested/deprecated.yml".into(), "warning", 22, 7),
-        ("SAG001".into(), "broken/good.yaml".into(), "error", 1, 1),
-    ]);
+    assert_eq!(
+        located,
+        [
+            ("SAG001".into(), "tree/app.yaml".into(), "error", 2, 1),
+            ("SAG004".into(), "tree/nested/deprecated.yml".into(), "warning", 22, 7),
+            ("SAG001".into(), "broken/good.yaml".into(), "error", 1, 1),
+        ]
+    );
     assert_eq!(run["results"][1]["ruleIndex"], 3);
 
     let invocation = &run["invocations"][0];
@@ -389,7 +424,10 @@ fn sarif_of_stdin_and_of_a_clean_run_is_valid() {
     let r = run_in(&fixtures(), &["lint", "--format", "sarif", "-"], Some(&input));
     let sarif = json_of(&r.stdout);
     assert_valid_sarif(&validator, &sarif);
-    assert_eq!(sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "%3Cstdin%3E");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "%3Cstdin%3E"
+    );
 
     let r = run(&["lint", "--format", "sarif", "tree/nested/clean.json"]);
     assert_eq!(r.code, 0);
@@ -447,13 +485,16 @@ fn admission_requests_one_review_per_object() {
     let mut names: Vec<String> =
         std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
-    assert_eq!(names, [
-        "001-serviceaccount-production-default.json",
-        "002-serviceaccount-production-order-api-sa.json",
-        "003-serviceaccount-staging-default.json",
-        "004-serviceaccount-staging-order-api-sa.json",
-        "005-deployment-staging-order-api.json",
-    ]);
+    assert_eq!(
+        names,
+        [
+            "001-serviceaccount-production-default.json",
+            "002-serviceaccount-production-order-api-sa.json",
+            "003-serviceaccount-staging-default.json",
+            "004-serviceaccount-staging-order-api-sa.json",
+            "005-deployment-staging-order-api.json",
+        ]
+    );
     let review = json_of(&std::fs::read_to_string(out.path().join("005-deployment-staging-order-api.json")).unwrap());
     assert_eq!(review["apiVersion"], "admission.k8s.io/v1");
     assert_eq!(review["kind"], "AdmissionReview");
@@ -466,7 +507,8 @@ fn admission_requests_one_review_per_object() {
     assert_eq!(request["object"]["spec"]["template"]["spec"]["serviceAccount"], "order-api-sa");
 
     // The policy core reads each request as kwctl would hand it over.
-    let default_sa = json_of(&std::fs::read_to_string(out.path().join("001-serviceaccount-production-default.json")).unwrap());
+    let default_sa =
+        json_of(&std::fs::read_to_string(out.path().join("001-serviceaccount-production-default.json")).unwrap());
     let payload = json!({"request": default_sa["request"], "settings": {}});
     let verdict = sa_guard::admission::validate(payload.to_string().as_bytes(), &sa_guard::NoCluster);
     assert!(!verdict.accepted);
@@ -499,7 +541,13 @@ fn fix_prints_a_diff_then_writes_keeping_comments() {
     let r = run_in(dir.path(), &["fix", "--write", "app.yaml"], None);
     assert_eq!((r.stdout.as_str(), r.stderr.as_str(), r.code), ("", "sa-guard: fixed 1 finding in 1 file\n", 0));
     let fixed = std::fs::read_to_string(dir.path().join("app.yaml")).unwrap();
-    assert_eq!(fixed, original.replace("  namespace: production\n---", "  namespace: production\nautomountServiceAccountToken: false\n---"));
+    assert_eq!(
+        fixed,
+        original.replace(
+            "  namespace: production\n---",
+            "  namespace: production\nautomountServiceAccountToken: false\n---"
+        )
+    );
 
     // Nothing left to fix or to report.
     let r = run_in(dir.path(), &["fix", "app.yaml"], None);

@@ -43,7 +43,10 @@ fn readme_rules_table_is_generated_from_the_rules() {
 fn readme_settings_table_is_generated_from_the_settings() {
     let generated = sa_guard(&["rules", "--format", "markdown-settings"]);
     assert!(generated.contains("| `on_lookup_failure` | `deny` |"));
-    assert!(readme_block("settings") == generated, "the README's settings table differs from the generator: run `make docs`");
+    assert!(
+        readme_block("settings") == generated,
+        "the README's settings table differs from the generator: run `make docs`"
+    );
 }
 
 #[test]
@@ -66,7 +69,8 @@ fn explain_prints_the_rule_section() {
     let by_id = sa_guard(&["explain", "SAG001"]);
     let by_slug = sa_guard(&["explain", "default-sa-automount"]);
     assert_eq!(by_id, by_slug);
-    assert!(by_id.starts_with("# SAG001 default-sa-automount\n\n**The default ServiceAccount mounts its token into Pods**\n"));
+    assert!(by_id
+        .starts_with("# SAG001 default-sa-automount\n\n**The default ServiceAccount mounts its token into Pods**\n"));
     assert!(by_id.contains("## Remediation\n\nSet automountServiceAccountToken: false on the default ServiceAccount"));
     assert!(by_id.contains("## Peer equivalents\n\nReplaces/overlaps: Checkov CKV_K8S_41, Kubescape C-0189, Kyverno restrict-sa-automount-sa-token.\n"));
 }
@@ -86,7 +90,11 @@ fn rules_table_and_json() {
     assert_eq!(lines.len(), sa_guard::rules::all().len() + 1);
     assert!(lines[0].starts_with("ID      SLUG"), "{}", lines[0]);
     assert!(lines[1].starts_with("SAG001  default-sa-automount "), "{}", lines[1]);
-    assert!(lines[1].ends_with("  deny   token-mounting  yes      The default ServiceAccount mounts its token into Pods"), "{}", lines[1]);
+    assert!(
+        lines[1].ends_with("  deny   token-mounting  yes      The default ServiceAccount mounts its token into Pods"),
+        "{}",
+        lines[1]
+    );
 
     let json: serde_json::Value = serde_json::from_str(&sa_guard(&["rules", "--format", "json"])).unwrap();
     let rules = json.as_array().unwrap();
@@ -94,7 +102,10 @@ fn rules_table_and_json() {
     assert_eq!(rules[0]["id"], "SAG001");
     assert_eq!(rules[0]["defaultLevel"], "deny");
     assert_eq!(rules[0]["category"], "token-mounting");
-    assert_eq!(rules[0]["helpUri"], "https://github.com/sa-guard/sa-guard/blob/main/docs/rules.md#sag001-default-sa-automount");
+    assert_eq!(
+        rules[0]["helpUri"],
+        "https://github.com/sa-guard/sa-guard/blob/main/docs/rules.md#sag001-default-sa-automount"
+    );
     assert_eq!(rules[0]["peers"][0], "Checkov CKV_K8S_41");
 }
 

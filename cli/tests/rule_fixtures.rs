@@ -43,7 +43,11 @@ fn every_rule_has_a_fixture_that_fires_and_one_that_passes() {
             }
             let fired = rule_ids_reported(&file).iter().any(|id| id == rule.meta.id);
             if fired != should_fire {
-                problems.push(format!("{file}: {} {}", rule.meta.id, if should_fire { "does not fire" } else { "fires" }));
+                problems.push(format!(
+                    "{file}: {} {}",
+                    rule.meta.id,
+                    if should_fire { "does not fire" } else { "fires" }
+                ));
             }
         }
     }

@@ -85,8 +85,12 @@ pub fn admin_user() -> Value {
 /// Options of an AdmissionRequest for each operation, as the API server fills them.
 fn options(operation: &str) -> Value {
     match operation {
-        "CREATE" => json!({"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1", "fieldManager": "kubectl-client-side-apply", "fieldValidation": "Strict"}),
-        "UPDATE" => json!({"kind": "UpdateOptions", "apiVersion": "meta.k8s.io/v1", "fieldManager": "kubectl-client-side-apply", "fieldValidation": "Strict"}),
+        "CREATE" => {
+            json!({"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1", "fieldManager": "kubectl-client-side-apply", "fieldValidation": "Strict"})
+        }
+        "UPDATE" => {
+            json!({"kind": "UpdateOptions", "apiVersion": "meta.k8s.io/v1", "fieldManager": "kubectl-client-side-apply", "fieldValidation": "Strict"})
+        }
         "DELETE" => json!({"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1", "propagationPolicy": "Background"}),
         _ => Value::Null,
     }
@@ -94,7 +98,13 @@ fn options(operation: &str) -> Value {
 
 /// An AdmissionRequest for `operation` on `object` (`old` for UPDATE and DELETE). Namespaced
 /// objects without a namespace get `namespace` (kubectl's current namespace).
-pub fn admission_request(uid: &str, operation: &str, object: Option<&Value>, old: Option<&Value>, namespace: &str) -> Value {
+pub fn admission_request(
+    uid: &str,
+    operation: &str,
+    object: Option<&Value>,
+    old: Option<&Value>,
+    namespace: &str,
+) -> Value {
     let subject = object.or(old).cloned().unwrap_or(Value::Null);
     let api_version = subject.get("apiVersion").and_then(Value::as_str).unwrap_or("v1");
     let kind = subject.get("kind").and_then(Value::as_str).unwrap_or("");
@@ -135,7 +145,9 @@ fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "Pod" => "/spec",
         "PodTemplate" => "/template/spec",
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicationController" => "/spec/template/spec",
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicationController" => {
+            "/spec/template/spec"
+        }
         "CronJob" => "/spec/jobTemplate/spec/template/spec",
         _ => return None,
     })
@@ -238,9 +250,7 @@ pub fn name_suffix(seed: &str) -> String {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    (0..5)
-        .map(|i| ALPHABET[((hash >> (i * 12)) % ALPHABET.len() as u64) as usize] as char)
-        .collect()
+    (0..5).map(|i| ALPHABET[((hash >> (i * 12)) % ALPHABET.len() as u64) as usize] as char).collect()
 }
 
 /// A UUID-shaped request uid derived from `seed`.
@@ -265,7 +275,8 @@ mod tests {
 
     #[test]
     fn plugin_defaults_the_service_account_and_mounts_the_token_everywhere() {
-        let mut p = pod(json!({"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}));
+        let mut p =
+            pod(json!({"initContainers": [{"name": "init"}], "containers": [{"name": "app"}, {"name": "side"}]}));
         admit_pod(&mut p, None, "abcde");
         let spec = &p["spec"];
         assert_eq!(spec["serviceAccountName"], "default");
@@ -324,7 +335,10 @@ mod tests {
         let crb = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "x"}});
         let r = admission_request("u", "DELETE", None, Some(&crb), "shop");
         assert!(r.get("namespace").is_none());
-        assert_eq!(r["kind"], json!({"group": "rbac.authorization.k8s.io", "version": "v1", "kind": "ClusterRoleBinding"}));
+        assert_eq!(
+            r["kind"],
+            json!({"group": "rbac.authorization.k8s.io", "version": "v1", "kind": "ClusterRoleBinding"})
+        );
         assert_eq!(r["object"], Value::Null);
         assert_eq!(api_resource("example.com/v1", "Policy").resource, "policies");
         assert_eq!(api_resource("example.com/v1", "Gateway").resource, "gateways");

@@ -46,7 +46,12 @@ impl ObjectCluster {
 
 fn identity(o: &Value) -> (&str, &str, Option<&str>, &str) {
     let s = |p: &str| o.pointer(p).and_then(Value::as_str);
-    (s("/apiVersion").unwrap_or(""), s("/kind").unwrap_or(""), s("/metadata/namespace"), s("/metadata/name").unwrap_or(""))
+    (
+        s("/apiVersion").unwrap_or(""),
+        s("/kind").unwrap_or(""),
+        s("/metadata/namespace"),
+        s("/metadata/name").unwrap_or(""),
+    )
 }
 
 /// The error text policy-server returns when the API server answers 404 (kube-rs's `ApiError`).
@@ -60,14 +65,23 @@ pub fn not_found_message(resource: &str, name: &str) -> String {
 impl Capabilities for ObjectCluster {
     fn call(&self, binding: &str, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
         if (binding, namespace, operation) != ("kubewarden", "kubernetes", "get_resource") {
-            return Err(format!("{binding}/{namespace}/{operation} is not available in this host (only kubernetes/get_resource)"));
+            return Err(format!(
+                "{binding}/{namespace}/{operation} is not available in this host (only kubernetes/get_resource)"
+            ));
         }
-        let request: Value = serde_json::from_slice(payload).map_err(|e| format!("get_resource: payload is not JSON: {e}"))?;
+        let request: Value =
+            serde_json::from_slice(payload).map_err(|e| format!("get_resource: payload is not JSON: {e}"))?;
         let field = |name: &str| request.get(name).and_then(Value::as_str);
         let (Some(api_version), Some(kind), Some(name)) = (field("api_version"), field("kind"), field("name")) else {
             return Err("get_resource: api_version, kind and name are required".into());
         };
-        let masks: Vec<&str> = request.get("field_masks").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let masks: Vec<&str> = request
+            .get("field_masks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         match self.get(api_version, kind, field("namespace"), name) {
             Some(object) if !masks.is_empty() => {
                 Ok(serde_json::to_vec(&masked(&object, &masks)).expect("JSON values serialize"))
@@ -92,7 +106,9 @@ fn masked(object: &Value, masks: &[&str]) -> Value {
                 let target = target.as_object_mut().expect("built as objects");
                 let slot = target.entry(first.to_string()).or_insert_with(|| match child {
                     Value::Object(_) if !rest.is_empty() => Value::Object(Default::default()),
-                    Value::Array(items) if !rest.is_empty() => Value::Array(vec![Value::Object(Default::default()); items.len()]),
+                    Value::Array(items) if !rest.is_empty() => {
+                        Value::Array(vec![Value::Object(Default::default()); items.len()])
+                    }
                     _ => Value::Null,
                 });
                 keep(child, rest, slot);
@@ -158,7 +174,9 @@ mod tests {
     #[test]
     fn answers_get_resource_from_admitted_objects() {
         let cluster = ObjectCluster::new();
-        cluster.add(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci", "namespace": "build"}}));
+        cluster.add(
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci", "namespace": "build"}}),
+        );
         let ask = |name: &str| {
             cluster.call("kubewarden", "kubernetes", "get_resource",
                 &serde_json::to_vec(&json!({"api_version": "v1", "kind": "ServiceAccount", "name": name, "namespace": "build", "disable_cache": false})).unwrap())
@@ -170,16 +188,24 @@ mod tests {
         // The controller-made default ServiceAccount exists in every namespace.
         assert_eq!(
             cluster.get("v1", "ServiceAccount", Some("build"), "default"),
-            Some(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "build"}}))
+            Some(
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "build"}})
+            )
         );
     }
 
     #[test]
     fn undeclared_resources_are_refused() {
-        let metadata = Metadata::parse("rules: []\ncontextAwareResources:\n- {apiVersion: v1, kind: ServiceAccount}\n").unwrap();
+        let metadata =
+            Metadata::parse("rules: []\ncontextAwareResources:\n- {apiVersion: v1, kind: ServiceAccount}\n").unwrap();
         let declared = Declared { metadata, inner: Arc::new(ObjectCluster::new()) };
         let err = declared
-            .call("kubewarden", "kubernetes", "get_resource", br#"{"api_version": "v1", "kind": "Secret", "name": "s"}"#)
+            .call(
+                "kubewarden",
+                "kubernetes",
+                "get_resource",
+                br#"{"api_version": "v1", "kind": "Secret", "name": "s"}"#,
+            )
             .unwrap_err();
         assert!(err.contains("has not been granted access to v1/Secret"), "{err}");
     }

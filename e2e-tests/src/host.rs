@@ -118,7 +118,8 @@ impl Policy {
             }
         }
         let engine = Engine::new(&config).map_err(|e| format!("cannot create the wasmtime engine: {e}"))?;
-        let module = Module::new(&engine, &bytes).map_err(|e| format!("{} is not a loadable module: {e:#}", path.display()))?;
+        let module =
+            Module::new(&engine, &bytes).map_err(|e| format!("{} is not a loadable module: {e:#}", path.display()))?;
         let pre = WasmtimeEngineProviderBuilder::new()
             .engine(engine.clone())
             .module(module)
@@ -208,13 +209,15 @@ impl Evaluator {
 
     pub fn validate_settings_raw(&self, payload: &[u8]) -> Result<SettingsResponse, GuestFailure> {
         let answer = self.call("validate_settings", payload)?;
-        serde_json::from_slice(&answer).map_err(|e| GuestFailure::BadResponse(format!("{e}: {}", String::from_utf8_lossy(&answer))))
+        serde_json::from_slice(&answer)
+            .map_err(|e| GuestFailure::BadResponse(format!("{e}: {}", String::from_utf8_lossy(&answer))))
     }
 
     /// `validate` with an arbitrary payload: the policy's own answer, untranslated.
     pub fn validate_raw(&self, payload: &[u8]) -> Result<ValidationResponse, GuestFailure> {
         let answer = self.call("validate", payload)?;
-        serde_json::from_slice(&answer).map_err(|e| GuestFailure::BadResponse(format!("{e}: {}", String::from_utf8_lossy(&answer))))
+        serde_json::from_slice(&answer)
+            .map_err(|e| GuestFailure::BadResponse(format!("{e}: {}", String::from_utf8_lossy(&answer))))
     }
 
     /// `validate` with kwctl's payload `{"request": ..., "settings": ...}`, answered as the
@@ -247,7 +250,8 @@ impl Evaluator {
 /// The waPC host reports traps and guest errors through the same string; wasmtime's own errors
 /// are recognisable.
 fn classify(message: String) -> GuestFailure {
-    let trap_markers = ["wasm backtrace", "wasm trap", "execution deadline exceeded", "exit status", "wasm `unreachable`"];
+    let trap_markers =
+        ["wasm backtrace", "wasm trap", "execution deadline exceeded", "exit status", "wasm `unreachable`"];
     if trap_markers.iter().any(|m| message.contains(m)) {
         GuestFailure::Trap(message)
     } else {

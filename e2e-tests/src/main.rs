@@ -14,7 +14,11 @@ use sa_guard_e2e::replay::{Replay, Session};
 use sa_guard_e2e::{apiserver, policy_metadata, review, verdicts, yaml};
 
 #[derive(Parser)]
-#[command(name = "sa-guard-e2e", version, about = "Run sa-guard's policy.wasm on the waPC/wasmtime engine kwctl and policy-server use")]
+#[command(
+    name = "sa-guard-e2e",
+    version,
+    about = "Run sa-guard's policy.wasm on the waPC/wasmtime engine kwctl and policy-server use"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -109,7 +113,10 @@ fn main() -> ExitCode {
 fn load_policy(args: &PolicyArgs) -> Result<(Policy, PathBuf), String> {
     let path = args.policy.clone().unwrap_or_else(sa_guard_e2e::default_policy_path);
     if !path.exists() {
-        return Err(format!("{} does not exist: build it with `make policy` (scripts/build-policy.sh)", path.display()));
+        return Err(format!(
+            "{} does not exist: build it with `make policy` (scripts/build-policy.sh)",
+            path.display()
+        ));
     }
     Ok((Policy::load(&path)?, path))
 }
@@ -147,7 +154,8 @@ fn with_declared_resources(policy_path: &Path, inner: Arc<dyn Capabilities>) -> 
 fn run(args: RunArgs) -> Result<ExitCode, String> {
     let (policy, path) = load_policy(&args.policy)?;
     let settings = settings(&args.policy)?;
-    let input: Value = serde_json::from_str(&read_input(&args.request)?).map_err(|e| format!("the request is not JSON: {e}"))?;
+    let input: Value =
+        serde_json::from_str(&read_input(&args.request)?).map_err(|e| format!("the request is not JSON: {e}"))?;
     let request = review::admission_request(&input)?;
 
     let capabilities: Arc<dyn Capabilities> = match (&args.replay, args.allow_context_aware) {
@@ -230,7 +238,13 @@ fn review_command(args: ReviewArgs) -> Result<ExitCode, String> {
         "CREATE" => apiserver::admission_request(&uid, "CREATE", Some(&as_admitted(object)), None, &args.namespace),
         "UPDATE" => {
             let old = old.ok_or("UPDATE needs --old FILE (the object before the change)")?;
-            apiserver::admission_request(&uid, "UPDATE", Some(&as_admitted(object)), Some(&as_admitted(old)), &args.namespace)
+            apiserver::admission_request(
+                &uid,
+                "UPDATE",
+                Some(&as_admitted(object)),
+                Some(&as_admitted(old)),
+                &args.namespace,
+            )
         }
         "DELETE" => apiserver::admission_request(&uid, "DELETE", None, Some(&as_admitted(object)), &args.namespace),
         other => return Err(format!("--operation {other}: expected CREATE, UPDATE or DELETE")),

@@ -55,7 +55,10 @@ impl Session {
         let Value::Array(items) = list else {
             return Err("a session file is a YAML list of exchanges".into());
         };
-        let exchanges = items.iter().enumerate().map(|(i, item)| parse_exchange(item).map_err(|e| format!("exchange {}: {e}", i + 1)));
+        let exchanges = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| parse_exchange(item).map_err(|e| format!("exchange {}: {e}", i + 1)));
         Ok(Session { exchanges: exchanges.collect::<Result<_, _>>()? })
     }
 
@@ -126,7 +129,8 @@ impl Capabilities for Replay {
     fn call(&self, binding: &str, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
         let got_type = request_type(binding, namespace, operation)
             .ok_or_else(|| format!("unknown host capability {binding}/{namespace}/{operation}"))?;
-        let got: Value = serde_json::from_slice(payload).map_err(|e| format!("{namespace}/{operation}: payload is not JSON: {e}"))?;
+        let got: Value = serde_json::from_slice(payload)
+            .map_err(|e| format!("{namespace}/{operation}: payload is not JSON: {e}"))?;
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
         let Some(expected) = self.exchanges.get(*next) else {
             return Err("the list of recorded responses is empty".into());
@@ -213,10 +217,7 @@ mod tests {
         assert!(err.starts_with("Replay error: unexpected request. Was expecting KubernetesGetResource"), "{err}");
         let err = replay.call("kubewarden", "kubernetes", "list_resources_all", b"{}").unwrap_err();
         assert!(err.contains("got KubernetesListResourceAll {}"), "{err}");
-        assert_eq!(
-            replay.call("other", "x", "y", b"{}").unwrap_err(),
-            "unknown host capability other/x/y"
-        );
+        assert_eq!(replay.call("other", "x", "y", b"{}").unwrap_err(), "unknown host capability other/x/y");
     }
 
     #[test]
@@ -225,11 +226,15 @@ mod tests {
         assert_eq!(Session::parse("a: 1").unwrap_err(), "a session file is a YAML list of exchanges");
         assert_eq!(Session::parse("- type: Call").unwrap_err(), "exchange 1: `type` is \"Call\", expected Exchange");
         assert_eq!(
-            Session::parse("- type: Exchange\n  request: 'api_version: v1'\n  response: {type: Success, payload: '{}'}").unwrap_err(),
+            Session::parse(
+                "- type: Exchange\n  request: 'api_version: v1'\n  response: {type: Success, payload: '{}'}"
+            )
+            .unwrap_err(),
             "exchange 1: `request` must start with the request type, e.g. !KubernetesGetResource"
         );
         assert_eq!(
-            Session::parse("- type: Exchange\n  request: '!KubernetesGetResource {}'\n  response: {type: Maybe}").unwrap_err(),
+            Session::parse("- type: Exchange\n  request: '!KubernetesGetResource {}'\n  response: {type: Maybe}")
+                .unwrap_err(),
             "exchange 1: `response.type` is Some(\"Maybe\"), expected Success or Error"
         );
     }

@@ -61,7 +61,11 @@ pub const MUTATION_ON_DELETE: &str = "Incoming object is null, which happens onl
 impl AdmissionResponse {
     /// What policy-evaluator makes of a policy's answer: the mutated object becomes a JSON patch
     /// against the request's object (none when nothing changed).
-    pub fn from_validation_response(uid: String, object: Option<&Value>, response: &ValidationResponse) -> AdmissionResponse {
+    pub fn from_validation_response(
+        uid: String,
+        object: Option<&Value>,
+        response: &ValidationResponse,
+    ) -> AdmissionResponse {
         let object = object.filter(|o| !o.is_null());
         if response.mutated_object.is_some() && object.is_none() {
             return AdmissionResponse {
@@ -113,7 +117,8 @@ impl AdmissionResponse {
     /// The decoded JSON patch, if any.
     pub fn patch_operations(&self) -> Result<Option<Value>, String> {
         let Some(patch) = &self.patch else { return Ok(None) };
-        let bytes = base64::engine::general_purpose::STANDARD.decode(patch).map_err(|e| format!("patch is not base64: {e}"))?;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(patch).map_err(|e| format!("patch is not base64: {e}"))?;
         serde_json::from_slice(&bytes).map(Some).map_err(|e| format!("patch is not JSON: {e}"))
     }
 }
@@ -157,10 +162,14 @@ mod tests {
     #[test]
     fn mutation_becomes_a_base64_json_patch() {
         let object = json!({"kind": "ServiceAccount", "metadata": {"name": "default"}});
-        let mutated = json!({"kind": "ServiceAccount", "metadata": {"name": "default"}, "automountServiceAccountToken": false});
+        let mutated =
+            json!({"kind": "ServiceAccount", "metadata": {"name": "default"}, "automountServiceAccountToken": false});
         let r = AdmissionResponse::from_validation_response("u".into(), Some(&object), &response(Some(mutated)));
         assert_eq!(r.patch_type.as_deref(), Some("JSONPatch"));
-        assert_eq!(r.patch_operations().unwrap(), Some(json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}])));
+        assert_eq!(
+            r.patch_operations().unwrap(),
+            Some(json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]))
+        );
         assert_eq!(
             serde_json::to_value(&r).unwrap(),
             json!({"uid": "u", "allowed": true, "patchType": "JSONPatch", "patch": r.patch.clone().unwrap(),

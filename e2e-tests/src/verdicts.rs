@@ -130,9 +130,9 @@ pub fn run(setup: &Setup<'_>, objects: &[ManifestObject]) -> Result<Vec<ObjectVe
         let kind = object.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
         let resource = apiserver::api_resource(&api_version, &kind);
         let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
-        let namespace = resource
-            .namespaced
-            .then(|| object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(&setup.namespace).to_string());
+        let namespace = resource.namespaced.then(|| {
+            object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(&setup.namespace).to_string()
+        });
         let label = match &namespace {
             Some(ns) => format!("{kind} {ns}/{name}"),
             None => format!("{kind} {name}"),
@@ -157,7 +157,8 @@ pub fn run(setup: &Setup<'_>, objects: &[ManifestObject]) -> Result<Vec<ObjectVe
             .as_ref()
             .is_none_or(|m| m.matches(&resource.group, &resource.version, &resource.resource, "CREATE"));
         if !covered {
-            let gvr = format!("{}/{}", if resource.group.is_empty() { "core" } else { &resource.group }, resource.resource);
+            let gvr =
+                format!("{}/{}", if resource.group.is_empty() { "core" } else { &resource.group }, resource.resource);
             let object_for_cluster = with_namespace(object, namespace.as_deref());
             cluster.add(object_for_cluster);
             verdicts.push(ObjectVerdict {
@@ -221,7 +222,12 @@ pub fn render(verdicts: &[ObjectVerdict]) -> String {
                     let _ = writeln!(out, "  ALLOWED");
                 } else {
                     denied += 1;
-                    let code = r.status.as_ref().and_then(|s| s.code).map(|c| c.to_string()).unwrap_or_else(|| "(no code)".into());
+                    let code = r
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.code)
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "(no code)".into());
                     let _ = writeln!(out, "  DENIED {code}");
                     let message = r.status.as_ref().and_then(|s| s.message.as_deref()).unwrap_or("");
                     for line in message.lines() {

@@ -139,10 +139,14 @@ fn to_json(node: &MarkedYaml<'_>, schema: Schema) -> Result<Value, String> {
             saphyr::Scalar::Null => Value::Null,
             saphyr::Scalar::Boolean(b) => Value::Bool(*b),
             saphyr::Scalar::Integer(i) => Value::from(*i),
-            saphyr::Scalar::FloatingPoint(f) => Number::from_f64(f.into_inner()).map(Value::Number).unwrap_or(Value::Null),
+            saphyr::Scalar::FloatingPoint(f) => {
+                Number::from_f64(f.into_inner()).map(Value::Number).unwrap_or(Value::Null)
+            }
             saphyr::Scalar::String(s) => Value::String(s.to_string()),
         }),
-        YamlData::Sequence(items) => items.iter().map(|i| to_json(i, schema)).collect::<Result<Vec<_>, _>>().map(Value::Array),
+        YamlData::Sequence(items) => {
+            items.iter().map(|i| to_json(i, schema)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+        }
         YamlData::Mapping(map) => {
             let mut out = Map::new();
             for (key, value) in map.iter() {
@@ -186,7 +190,10 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, schema: Schema) -> 
         Some("bool") => return bool_of(text).map(Value::Bool).unwrap_or_else(|| Value::String(text.into())),
         Some("int") => return int_of(text).map(Value::from).unwrap_or_else(|| Value::String(text.into())),
         Some("float") => {
-            return float_of(text).or_else(|| int_of(text).map(|i| i as f64)).and_then(Number::from_f64).map(Value::Number)
+            return float_of(text)
+                .or_else(|| int_of(text).map(|i| i as f64))
+                .and_then(Number::from_f64)
+                .map(Value::Number)
                 .unwrap_or_else(|| Value::String(text.into()))
         }
         _ => {}
@@ -338,19 +345,28 @@ mod tests {
     fn lists_are_expanded_with_item_lines() {
         let text = "apiVersion: v1\nkind: List\nitems:\n- kind: A\n- kind: B\n";
         let objs = objects(text).unwrap();
-        assert_eq!(objs, vec![
-            Located { line: 4, value: json!({"kind": "A"}) },
-            Located { line: 5, value: json!({"kind": "B"}) },
-        ]);
+        assert_eq!(
+            objs,
+            vec![Located { line: 4, value: json!({"kind": "A"}) }, Located { line: 5, value: json!({"kind": "B"}) },]
+        );
     }
 
     #[test]
     fn errors_name_the_line() {
-        assert_eq!(objects("kind: A\n---\n- 1\n").unwrap_err(), "line 3: a document must be a mapping (a Kubernetes object), found a sequence");
+        assert_eq!(
+            objects("kind: A\n---\n- 1\n").unwrap_err(),
+            "line 3: a document must be a mapping (a Kubernetes object), found a sequence"
+        );
         let err = objects("a: [1\n").unwrap_err();
         assert!(err.starts_with("invalid YAML: "), "{err}");
-        assert!(objects("a: 1\na: 2\n").unwrap_err().starts_with("invalid YAML"), "duplicate keys are rejected like kubectl");
-        assert_eq!(objects("? [1]\n: x\n").unwrap_err(), "line 1: mapping keys must be scalars (JSON has only string keys)");
+        assert!(
+            objects("a: 1\na: 2\n").unwrap_err().starts_with("invalid YAML"),
+            "duplicate keys are rejected like kubectl"
+        );
+        assert_eq!(
+            objects("? [1]\n: x\n").unwrap_err(),
+            "line 1: mapping keys must be scalars (JSON has only string keys)"
+        );
     }
 
     #[test]
@@ -367,7 +383,8 @@ mod tests {
 
     #[test]
     fn root_tag_of_a_serde_yaml_enum() {
-        let (tag, value) = tagged_document("!KubernetesGetResource\napi_version: v1\nnamespace: null\n", Schema::Core).unwrap();
+        let (tag, value) =
+            tagged_document("!KubernetesGetResource\napi_version: v1\nnamespace: null\n", Schema::Core).unwrap();
         assert_eq!(tag.as_deref(), Some("KubernetesGetResource"));
         assert_eq!(value, json!({"api_version": "v1", "namespace": null}));
     }

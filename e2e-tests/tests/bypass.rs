@@ -71,14 +71,22 @@ fn reported(response: &AdmissionResponse) -> Vec<(String, String)> {
 }
 
 fn strings(value: &Value, field: &str) -> Vec<String> {
-    value.get(field).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(String::from).collect()
+    value
+        .get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .collect()
 }
 
 /// Runs one scenario; `Err` describes how it differs from its expectation.
 fn run(scenario: &Value, metadata: &Metadata) -> Result<(), String> {
     let name = scenario["name"].as_str().expect("name");
     let fixture = here().join("fixtures/bypass").join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&fixture).map_err(|e| format!("{}: {e} (run generate.py)", fixture.display()))?;
+    let text =
+        std::fs::read_to_string(&fixture).map_err(|e| format!("{}: {e} (run generate.py)", fixture.display()))?;
     let request = review::admission_request(&serde_json::from_str(&text).map_err(|e| e.to_string())?)?;
     let settings = scenario.get("settings").cloned().unwrap_or(serde_json::json!({}));
 
@@ -107,7 +115,8 @@ fn run(scenario: &Value, metadata: &Metadata) -> Result<(), String> {
         .map(|f| (f[0].as_str().unwrap().to_string(), f[1].as_str().unwrap().to_string()))
         .collect();
     expected.sort();
-    let found: Vec<(String, String)> = reported(&response).into_iter().filter(|(rule, _)| checks.contains(rule)).collect();
+    let found: Vec<(String, String)> =
+        reported(&response).into_iter().filter(|(rule, _)| checks.contains(rule)).collect();
     let allowed = scenario["allowed"].as_bool().expect("allowed");
     let patched = scenario.get("patched").and_then(Value::as_bool).unwrap_or(false);
     if found == expected && response.allowed == allowed && response.patch.is_some() == patched {
@@ -136,7 +145,13 @@ fn every_bypass_request_is_answered_as_expected() {
             (Ok(()), Some(_)) => failures.push(format!("{name}: passes now; remove its `known_bypass`")),
         }
     }
-    assert!(failures.is_empty(), "{} of {} bypass requests failed:\n\n{}", failures.len(), scenarios.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} bypass requests failed:\n\n{}",
+        failures.len(),
+        scenarios.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// Every scenario has its request and says why; every request belongs to a scenario.
@@ -145,7 +160,11 @@ fn fixtures_and_scenarios_match() {
     let scenarios = scenarios();
     let names: Vec<String> = scenarios.iter().map(|s| s["name"].as_str().expect("name").to_string()).collect();
     for scenario in &scenarios {
-        assert!(scenario.get("why").and_then(Value::as_str).is_some_and(|w| !w.is_empty()), "{}: no `why`", scenario["name"]);
+        assert!(
+            scenario.get("why").and_then(Value::as_str).is_some_and(|w| !w.is_empty()),
+            "{}: no `why`",
+            scenario["name"]
+        );
     }
     let mut files: Vec<String> = std::fs::read_dir(here().join("fixtures/bypass"))
         .unwrap()
@@ -156,7 +175,9 @@ fn fixtures_and_scenarios_match() {
     sorted.sort();
     assert_eq!(files, sorted, "fixtures/bypass/*.json and scenarios.yaml differ: run generate.py");
     // the two admission-only cases the corpus must keep
-    assert!(scenarios.iter().any(|s| s["operation"] == "UPDATE" && s.get("subresource").is_none() && s["allowed"] == false));
+    assert!(scenarios
+        .iter()
+        .any(|s| s["operation"] == "UPDATE" && s.get("subresource").is_none() && s["allowed"] == false));
     assert!(scenarios.iter().any(|s| s["subresource"] == "ephemeralcontainers"));
 }
 
@@ -167,8 +188,9 @@ fn fixtures_and_scenarios_match() {
 fn a_3_mib_request_is_judged_through_policy_wasm() {
     use sa_guard_e2e::host::DEFAULT_TIMEOUT;
     let container = |i: usize| {
-        let env: Vec<Value> =
-            (0..20).map(|j| serde_json::json!({"name": format!("SETTING_{j}"), "value": format!("value-{i}-{j}")})).collect();
+        let env: Vec<Value> = (0..20)
+            .map(|j| serde_json::json!({"name": format!("SETTING_{j}"), "value": format!("value-{i}-{j}")}))
+            .collect();
         serde_json::json!({"name": format!("c{i}"), "image": format!("registry.example/c:{i}"), "env": env})
     };
     let (mut containers, mut bytes) = (Vec::new(), 0);

@@ -30,10 +30,17 @@ fuzz_target!(|data: &[u8]| {
         // A refused edit (alias, merge key, flow style the fixer does not write) is an answer.
         let Ok(fixed) = manifest::apply_fixes(text, &manifests, &[(finding.object_index, fix)]) else { continue };
         let again = manifest::parse(&fixed, &limits);
-        assert_eq!(again.objects.len(), manifests.objects.len(), "the fix of {} changed the object count", finding.one_line());
+        assert_eq!(
+            again.objects.len(),
+            manifests.objects.len(),
+            "the fix of {} changed the object count",
+            finding.one_line()
+        );
         let after = evaluate(&again.values(), &Settings::default(), &Options::default());
         assert!(
-            !after.findings.iter().any(|f| f.object_index == finding.object_index && f.rule_id == finding.rule_id && f.path == finding.path),
+            !after.findings.iter().any(|f| f.object_index == finding.object_index
+                && f.rule_id == finding.rule_id
+                && f.path == finding.path),
             "{} is still reported after its fix ({})\n--- text\n{text}\n--- fixed\n{fixed}",
             finding.one_line(),
             fix.description

@@ -23,16 +23,30 @@ use crate::finding::Fix;
 pub enum FixError {
     /// The text is not the one the manifests were parsed from.
     TextChanged,
-    UnknownObject { object_index: usize },
+    UnknownObject {
+        object_index: usize,
+    },
     /// The patch does not apply to the object (missing path, failed `test`, ...).
-    Patch { object_index: usize, message: String },
+    Patch {
+        object_index: usize,
+        message: String,
+    },
     /// The operation applies to the object but cannot be written into this text (a field that
     /// comes from an alias or a merge key, `move`/`copy`, editing inside added content, ...).
-    Unsupported { object_index: usize, path: String, reason: String },
+    Unsupported {
+        object_index: usize,
+        path: String,
+        reason: String,
+    },
     /// Two fixes edit the same text.
-    Conflict { object_index: usize, path: String },
+    Conflict {
+        object_index: usize,
+        path: String,
+    },
     /// The edited text does not read back as the patched objects; the edit is refused.
-    Unverified { message: String },
+    Unverified {
+        message: String,
+    },
 }
 
 impl std::fmt::Display for FixError {
@@ -40,7 +54,9 @@ impl std::fmt::Display for FixError {
         match self {
             FixError::TextChanged => f.write_str("the text changed since it was parsed"),
             FixError::UnknownObject { object_index } => write!(f, "there is no object {object_index}"),
-            FixError::Patch { object_index, message } => write!(f, "object {object_index}: the patch does not apply: {message}"),
+            FixError::Patch { object_index, message } => {
+                write!(f, "object {object_index}: the patch does not apply: {message}")
+            }
             FixError::Unsupported { object_index, path, reason } => {
                 write!(f, "object {object_index}: cannot edit {path} in the text: {reason}")
             }
@@ -65,7 +81,9 @@ pub fn apply_fixes(text: &str, manifests: &Manifests, fixes: &[(usize, &Fix)]) -
     let mut patched_objects: HashMap<usize, Value> = HashMap::new();
     let mut planner = Planner { source, newline: source.newline(), edits: Vec::new(), objects: HashMap::new() };
     for &(object_index, fix) in fixes {
-        let Some(original) = manifests.objects.get(object_index) else { return Err(FixError::UnknownObject { object_index }) };
+        let Some(original) = manifests.objects.get(object_index) else {
+            return Err(FixError::UnknownObject { object_index });
+        };
         let current = patched_objects.get(&object_index).unwrap_or(&original.value);
         let mut patched = current.clone();
         json_patch::patch(&mut patched, &fix.patch)
@@ -133,7 +151,8 @@ enum Target<'n> {
 impl<'a> Planner<'a> {
     fn plan(&mut self, object_index: usize, root: &Node, operation: &PatchOperation) -> Result<(), FixError> {
         let path = operation.path().as_str().to_owned();
-        let unsupported = |reason: &str| FixError::Unsupported { object_index, path: path.clone(), reason: reason.into() };
+        let unsupported =
+            |reason: &str| FixError::Unsupported { object_index, path: path.clone(), reason: reason.into() };
         let target = self.resolve(object_index, root, &path).map_err(|reason| unsupported(&reason))?;
         let changes = self.objects.entry(object_index).or_default();
         match operation {
@@ -148,7 +167,9 @@ impl<'a> Planner<'a> {
                     }
                     let flow = matches!(map.kind, Kind::Map { flow: true, .. });
                     match entry {
-                        Some(entry) => self.replace_entry(object_index, pointer, entry, flow, &add.value).map_err(|r| unsupported(&r)),
+                        Some(entry) => self
+                            .replace_entry(object_index, pointer, entry, flow, &add.value)
+                            .map_err(|r| unsupported(&r)),
                         None => {
                             changes.removed.remove(&pointer);
                             self.insert_entry(object_index, pointer, map, &key, &add.value).map_err(|r| unsupported(&r))
@@ -158,7 +179,9 @@ impl<'a> Planner<'a> {
                 Target::Item { seq, seq_pointer, index, item } => {
                     let slots = changes.sequences.get_mut(&seq_pointer).expect("resolve registers sequences");
                     if index < slots.len() && item.is_none() {
-                        return Err(unsupported("inserting before an item added by an earlier operation is not supported"));
+                        return Err(unsupported(
+                            "inserting before an item added by an earlier operation is not supported",
+                        ));
                     }
                     slots.insert(index, None);
                     self.insert_item(object_index, seq_pointer, seq, item, &add.value).map_err(|r| unsupported(&r))
@@ -191,7 +214,8 @@ impl<'a> Planner<'a> {
                         return Err(unsupported("the field was changed by an earlier operation"));
                     }
                     let remaining = remaining_entries(map, &map_pointer, changes);
-                    self.remove_entry(object_index, pointer, map, &map_pointer, entry, remaining).map_err(|r| unsupported(&r))
+                    self.remove_entry(object_index, pointer, map, &map_pointer, entry, remaining)
+                        .map_err(|r| unsupported(&r))
                 }
                 Target::Item { seq, seq_pointer, index, item: Some((original, node)) } => {
                     let slots = changes.sequences.get_mut(&seq_pointer).expect("resolve registers sequences");
@@ -202,7 +226,8 @@ impl<'a> Planner<'a> {
                         return Err(unsupported("the item was changed by an earlier operation"));
                     }
                     changes.removed.insert(pointer.clone());
-                    self.remove_item(object_index, pointer, seq, &seq_pointer, original, node, remaining).map_err(|r| unsupported(&r))
+                    self.remove_item(object_index, pointer, seq, &seq_pointer, original, node, remaining)
+                        .map_err(|r| unsupported(&r))
                 }
                 _ => Err(unsupported("the field does not exist or was added by an earlier operation")),
             },
@@ -243,7 +268,10 @@ impl<'a> Planner<'a> {
                     pointer = child;
                 }
                 Kind::Seq { items, .. } => {
-                    let slots = changes.sequences.entry(pointer.clone()).or_insert_with(|| (0..items.len()).map(Some).collect());
+                    let slots = changes
+                        .sequences
+                        .entry(pointer.clone())
+                        .or_insert_with(|| (0..items.len()).map(Some).collect());
                     let index = if token == "-" && last {
                         slots.len()
                     } else {
@@ -283,9 +311,15 @@ impl<'a> Planner<'a> {
         // An explicit key (`? key`) starts at its `?`.
         let entry_start = |key: usize| {
             let before = source.trim_back(0, key);
-            if before > 0 && source.text.as_bytes()[before - 1] == b'?' && source.starts_line(before - 1) { before - 1 } else { key }
+            if before > 0 && source.text.as_bytes()[before - 1] == b'?' && source.starts_line(before - 1) {
+                before - 1
+            } else {
+                key
+            }
         };
-        let starts = std::iter::once(first_key).chain(entries.iter().filter(|e| !e.merged).map(|e| e.key_start)).map(entry_start);
+        let starts = std::iter::once(first_key)
+            .chain(entries.iter().filter(|e| !e.merged).map(|e| e.key_start))
+            .map(entry_start);
         let at = starts.clone().find(|&k| source.starts_line(k)).unwrap_or(entry_start(first_key));
         source.indent_before(at)
     }
@@ -309,7 +343,14 @@ impl<'a> Planner<'a> {
         self.edits.retain(|e| e.object_index != object_index || !e.target.starts_with(&inner));
     }
 
-    fn insert_entry(&mut self, object_index: usize, pointer: String, map: &Node, key: &str, value: &Value) -> Result<(), String> {
+    fn insert_entry(
+        &mut self,
+        object_index: usize,
+        pointer: String,
+        map: &Node,
+        key: &str,
+        value: &Value,
+    ) -> Result<(), String> {
         let Kind::Map { entries, flow, first_key } = &map.kind else { unreachable!("resolved to a mapping") };
         let nl = self.newline;
         if *flow {
@@ -330,7 +371,14 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    fn replace_entry(&mut self, object_index: usize, pointer: String, entry: &Entry, flow: bool, value: &Value) -> Result<(), String> {
+    fn replace_entry(
+        &mut self,
+        object_index: usize,
+        pointer: String,
+        entry: &Entry,
+        flow: bool,
+        value: &Value,
+    ) -> Result<(), String> {
         if entry.merged {
             return Err("the field comes from a merge key (<<)".into());
         }
@@ -410,7 +458,10 @@ impl<'a> Planner<'a> {
             None => {
                 // After the last item still there (one removed earlier keeps its line until
                 // the edits are applied).
-                let remaining = self.objects[&object_index].sequences.get(&seq_pointer).and_then(|slots| slots.iter().rev().flatten().next().copied());
+                let remaining = self.objects[&object_index]
+                    .sequences
+                    .get(&seq_pointer)
+                    .and_then(|slots| slots.iter().rev().flatten().next().copied());
                 let last = remaining.map_or_else(|| items.last().expect("not empty"), |i| &items[i]);
                 self.push_line_after(object_index, pointer, last.end.max(last.start), format!("{indent}- {body}"));
             }
@@ -418,7 +469,14 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    fn replace_item(&mut self, object_index: usize, pointer: String, seq: &Node, item: &Node, value: &Value) -> Result<(), String> {
+    fn replace_item(
+        &mut self,
+        object_index: usize,
+        pointer: String,
+        seq: &Node,
+        item: &Node,
+        value: &Value,
+    ) -> Result<(), String> {
         let Kind::Seq { flow, .. } = &seq.kind else { unreachable!("resolved to a sequence") };
         let text = if *flow {
             render_flow(value)
@@ -455,7 +513,10 @@ impl<'a> Planner<'a> {
         } else {
             let dash = self.source.dash_before(item.start).ok_or("cannot find the item's dash")?;
             if self.source.starts_line(dash) {
-                (self.source.line_start(self.source.line_of(dash)), self.source.next_line_start(item.end.max(item.start)))
+                (
+                    self.source.line_start(self.source.line_of(dash)),
+                    self.source.next_line_start(item.end.max(item.start)),
+                )
             } else {
                 let next = items.get(original + 1).ok_or("the item does not start its line")?;
                 (dash, self.source.dash_before(next.start).ok_or("cannot find the next item's dash")?)
@@ -507,7 +568,12 @@ impl<'a> Planner<'a> {
                 None => &edit.text,
             };
             output.push_str(inserted);
-            applied.push(Applied { object_index: edit.object_index, start: edit.start, end: edit.end, inserted: inserted.len() });
+            applied.push(Applied {
+                object_index: edit.object_index,
+                start: edit.start,
+                end: edit.end,
+                inserted: inserted.len(),
+            });
             cursor = edit.end;
         }
         output.push_str(&text[cursor..]);
@@ -560,7 +626,9 @@ fn after_colon(value: &Value, key_indent: &str, nl: &str) -> String {
             let indent = format!("{key_indent}  ");
             format!("{nl}{indent}{}", render_item(value, &indent, nl))
         }
-        Value::Array(_) if is_block_collection(value) => format!("{nl}{key_indent}{}", render_item(value, key_indent, nl)),
+        Value::Array(_) if is_block_collection(value) => {
+            format!("{nl}{key_indent}{}", render_item(value, key_indent, nl))
+        }
         _ => format!(" {}", render_flow(value)),
     }
 }
@@ -653,9 +721,14 @@ fn documents_read_back(output: &str, expected: &Expected<'_>, applied: &[Applied
             return false;
         }
         let alone = parse(slice, &Limits { max_bytes: usize::MAX, ..manifests.limits });
-        let want: Vec<&Value> =
-            (0..manifests.objects.len()).filter(|&i| manifests.objects[i].document == document).map(|i| expected.value(i)).collect();
-        if !alone.errors.is_empty() || alone.objects.len() != want.len() || alone.objects.iter().zip(want).any(|(o, w)| &o.value != w) {
+        let want: Vec<&Value> = (0..manifests.objects.len())
+            .filter(|&i| manifests.objects[i].document == document)
+            .map(|i| expected.value(i))
+            .collect();
+        if !alone.errors.is_empty()
+            || alone.objects.len() != want.len()
+            || alone.objects.iter().zip(want).any(|(o, w)| &o.value != w)
+        {
             return false;
         }
     }
@@ -681,7 +754,9 @@ fn verify(output: &str, expected: &Expected<'_>) -> Result<(), FixError> {
     for (i, object) in reparsed.objects.iter().enumerate() {
         let want = expected.value(i);
         if &object.value != want {
-            return Err(FixError::Unverified { message: format!("object {i} reads back as {} instead of {want}", object.value) });
+            return Err(FixError::Unverified {
+                message: format!("object {i} reads back as {} instead of {want}", object.value),
+            });
         }
     }
     Ok(())

@@ -215,7 +215,8 @@ impl<'s> Builder<'s> {
                 let (start, node_end) = if flow {
                     (start, end)
                 } else {
-                    let first = items.first().map_or(start, |item| self.source.dash_before(item.start).unwrap_or(item.start));
+                    let first =
+                        items.first().map_or(start, |item| self.source.dash_before(item.start).unwrap_or(item.start));
                     (first.min(start), items.last().map_or(start, |item| item.end))
                 };
                 self.push(Node { start, end: node_end, kind: Kind::Seq { items, flow }, aliased: false }, anchor)
@@ -239,7 +240,10 @@ impl<'s> Builder<'s> {
                 let entries = resolve_mapping(self.source, pairs)?;
                 // `key:` with an empty value ends at its colon.
                 let node_end = entries.iter().filter(|e| !e.merged).map(|e| e.colon_end).fold(node_end, usize::max);
-                self.push(Node { start, end: node_end, kind: Kind::Map { entries, flow, first_key }, aliased: false }, anchor)
+                self.push(
+                    Node { start, end: node_end, kind: Kind::Map { entries, flow, first_key }, aliased: false },
+                    anchor,
+                )
             }
             Event::Alias(id) => {
                 let doc = self.doc.as_mut().expect("checked above");
@@ -271,7 +275,14 @@ impl<'s> Builder<'s> {
     /// The byte range of a scalar, correcting saphyr's spans: quoted scalars end at the closing
     /// quote, block scalars start at their header and end with their last content line, and an
     /// empty plain scalar (`key:` with no value) is empty.
-    fn scalar_range(&self, text: &str, style: ScalarStyle, has_properties: bool, start: usize, end: usize) -> (usize, usize) {
+    fn scalar_range(
+        &self,
+        text: &str,
+        style: ScalarStyle,
+        has_properties: bool,
+        start: usize,
+        end: usize,
+    ) -> (usize, usize) {
         match style {
             ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => (start, self.source.quoted_end(start, end)),
             ScalarStyle::Literal | ScalarStyle::Folded => {
@@ -280,7 +291,9 @@ impl<'s> Builder<'s> {
                 (header.min(start), content_end.max(header + 1))
             }
             // Only its properties (`key: &anchor`) are written.
-            ScalarStyle::Plain if text.is_empty() && has_properties => (start, self.source.trim_back(start, self.source.skip_properties(start))),
+            ScalarStyle::Plain if text.is_empty() && has_properties => {
+                (start, self.source.trim_back(start, self.source.skip_properties(start)))
+            }
             // saphyr spans an empty plain scalar up to the next token; the mapping moves it after the colon.
             ScalarStyle::Plain if text.is_empty() => (start, start),
             ScalarStyle::Plain => (start, self.source.trim_back(start, end)),
@@ -320,7 +333,9 @@ impl<'s> Builder<'s> {
             Kind::Seq { .. } => self.errors.push(ParseError {
                 document: Some(index),
                 position: self.source.position(root.start, self.source.head_end(root.start, root.end)),
-                message: "the document is a sequence, not a Kubernetes object (a mapping); use `kind: List` with `items`".into(),
+                message:
+                    "the document is a sequence, not a Kubernetes object (a mapping); use `kind: List` with `items`"
+                        .into(),
             }),
         }
     }
@@ -334,7 +349,9 @@ impl<'s> Builder<'s> {
                 _ => None,
             })
             .unwrap_or(false)
-            && root.entry("items").is_some_and(|e| matches!(e.value.kind, Kind::Seq { .. } | Kind::Scalar { value: Value::Null, .. }));
+            && root
+                .entry("items")
+                .is_some_and(|e| matches!(e.value.kind, Kind::Seq { .. } | Kind::Scalar { value: Value::Null, .. }));
         if !is_list {
             let mut root = root;
             self.objects.push(SourceObject { value: root.take_value(), document, base_pointer: String::new() });
@@ -387,7 +404,9 @@ fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entr
         Some(index) => index.get(key).copied(),
         None => entries.iter().position(|e| e.key == key),
     };
-    let set = |entries: &mut Vec<Entry>, index: &mut Option<HashMap<String, usize>>, entry: Entry| match find(entries, index, &entry.key) {
+    let set = |entries: &mut Vec<Entry>, index: &mut Option<HashMap<String, usize>>, entry: Entry| match find(
+        entries, index, &entry.key,
+    ) {
         Some(i) => entries[i] = entry,
         None => {
             if let Some(index) = index.as_mut() {
@@ -399,7 +418,12 @@ fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entr
     for (key, mut value) in pairs {
         let (key_value, merge_key) = match key.kind {
             Kind::Scalar { value, merge_key } => (value, merge_key),
-            _ => return Err((key.start, "a mapping key is a collection; Kubernetes objects only have string keys".into())),
+            _ => {
+                return Err((
+                    key.start,
+                    "a mapping key is a collection; Kubernetes objects only have string keys".into(),
+                ))
+            }
         };
         if merge_key {
             let sources: Vec<&Node> = match &value.kind {
@@ -407,7 +431,9 @@ fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entr
                 Kind::Seq { items, .. } => items.iter().rev().collect(),
                 _ => vec![],
             };
-            if sources.is_empty() && !matches!(value.kind, Kind::Seq { .. }) || sources.iter().any(|s| !matches!(s.kind, Kind::Map { .. })) {
+            if sources.is_empty() && !matches!(value.kind, Kind::Seq { .. })
+                || sources.iter().any(|s| !matches!(s.kind, Kind::Map { .. }))
+            {
                 return Err((value.start, "a merge key (<<) needs a mapping or a sequence of mappings".into()));
             }
             for merged in sources {
@@ -431,7 +457,11 @@ fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entr
             value.start = colon_end;
             value.end = colon_end;
         }
-        set(&mut entries, &mut index, Entry { key: name, key_start: key.start, key_end: key.end, colon_end, value, merged: false });
+        set(
+            &mut entries,
+            &mut index,
+            Entry { key: name, key_start: key.start, key_end: key.end, colon_end, value, merged: false },
+        );
     }
     Ok(entries)
 }

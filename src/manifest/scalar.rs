@@ -34,7 +34,9 @@ pub(super) fn resolve(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>)
             let matches = match (wanted, &resolved) {
                 ("bool", Value::Bool(_)) | ("null", Value::Null) => true,
                 ("int", Value::Number(n)) => n.is_i64() || n.is_u64(),
-                ("float", Value::Number(n)) => return Ok(Value::Number(float_as_json(n.as_f64().unwrap_or(0.0)).unwrap_or(n.clone()))),
+                ("float", Value::Number(n)) => {
+                    return Ok(Value::Number(float_as_json(n.as_f64().unwrap_or(0.0)).unwrap_or(n.clone())))
+                }
                 ("timestamp", Value::String(s)) => *s != *text,
                 ("merge", Value::String(s)) => s == "<<",
                 _ => false,
@@ -58,9 +60,14 @@ pub(super) fn resolve_plain(text: &str) -> Result<Value, String> {
 fn resolve_plain_typed(text: &str) -> Result<Option<Value>, String> {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Ok(Some(Value::Null)),
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Ok(Some(Value::Bool(true))),
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return Ok(Some(Value::Bool(false))),
-        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" => {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Ok(Some(Value::Bool(true)))
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Ok(Some(Value::Bool(false)))
+        }
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf"
+        | "-.INF" => {
             return Err(format!("`{text}` is not a finite number, which JSON (and so Kubernetes) cannot represent"));
         }
         _ => {}
@@ -223,10 +230,17 @@ pub(super) fn key_string(key: Value) -> Result<String, String> {
 /// and by any YAML 1.2 parser. `flow` also forbids the flow indicators.
 pub(super) fn plain_is_safe(s: &str, flow: bool) -> bool {
     let Some(first) = s.chars().next() else { return false };
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !(matches!(first, '-' | '?' | ':') && s.len() > 1 && !s[1..].starts_with([' ', '\t'])) {
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
+        && !(matches!(first, '-' | '?' | ':') && s.len() > 1 && !s[1..].starts_with([' ', '\t']))
+    {
         return false;
     }
-    if s.starts_with([' ', '\t']) || s.ends_with([' ', '\t', ':']) || s.contains(": ") || s.contains(" #") || s.contains(":\t") {
+    if s.starts_with([' ', '\t'])
+        || s.ends_with([' ', '\t', ':'])
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.contains(":\t")
+    {
         return false;
     }
     if s.chars().any(|c| c.is_control() || c == '\u{FEFF}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}') {
@@ -243,7 +257,8 @@ pub(super) fn plain_is_safe(s: &str, flow: bool) -> bool {
         return false;
     }
     let lower = s.to_ascii_lowercase();
-    !(matches!(lower.as_str(), "true" | "false" | "null" | "~" | ".inf" | ".nan" | "+.inf" | "-.inf") || s.parse::<f64>().is_ok())
+    !(matches!(lower.as_str(), "true" | "false" | "null" | "~" | ".inf" | ".nan" | "+.inf" | "-.inf")
+        || s.parse::<f64>().is_ok())
 }
 
 /// A scalar value as YAML text: plain when that reads back identically, else a JSON string
@@ -264,19 +279,41 @@ mod tests {
     #[test]
     fn yaml_1_1_plain_scalars_resolve_as_go_yaml_v2() {
         let cases = [
-            ("yes", json!(true)), ("Off", json!(false)), ("y", json!(true)), ("N", json!(false)),
-            ("~", json!(null)), ("", json!(null)), ("0x1F", json!(31)), ("017", json!(15)), ("0o17", json!(15)),
-            ("0b101", json!(5)), ("-0b101", json!(-5)), ("1_000", json!(1000)), ("+12", json!(12)),
-            ("08", json!(8)), ("1.5", json!(1.5)), ("3600.0", json!(3600)), ("1e3", json!(1000)),
-            (".5", json!(0.5)), ("18446744073709551615", json!(18446744073709551615u64)),
-            ("-9223372036854775808", json!(i64::MIN)), ("2024-01-02", json!("2024-01-02T00:00:00Z")),
-            ("2024-02-30", json!("2024-02-30")), ("1.2.3", json!("1.2.3")), ("yesno", json!("yesno")),
-            ("0x", json!("0x")), ("-", json!("-")), ("<<", json!("<<")),
+            ("yes", json!(true)),
+            ("Off", json!(false)),
+            ("y", json!(true)),
+            ("N", json!(false)),
+            ("~", json!(null)),
+            ("", json!(null)),
+            ("0x1F", json!(31)),
+            ("017", json!(15)),
+            ("0o17", json!(15)),
+            ("0b101", json!(5)),
+            ("-0b101", json!(-5)),
+            ("1_000", json!(1000)),
+            ("+12", json!(12)),
+            ("08", json!(8)),
+            ("1.5", json!(1.5)),
+            ("3600.0", json!(3600)),
+            ("1e3", json!(1000)),
+            (".5", json!(0.5)),
+            ("18446744073709551615", json!(18446744073709551615u64)),
+            ("-9223372036854775808", json!(i64::MIN)),
+            ("2024-01-02", json!("2024-01-02T00:00:00Z")),
+            ("2024-02-30", json!("2024-02-30")),
+            ("1.2.3", json!("1.2.3")),
+            ("yesno", json!("yesno")),
+            ("0x", json!("0x")),
+            ("-", json!("-")),
+            ("<<", json!("<<")),
         ];
         for (text, expected) in cases {
             assert_eq!(resolve_plain(text), Ok(expected), "{text:?}");
         }
-        assert_eq!(resolve_plain(".inf").unwrap_err(), "`.inf` is not a finite number, which JSON (and so Kubernetes) cannot represent");
+        assert_eq!(
+            resolve_plain(".inf").unwrap_err(),
+            "`.inf` is not a finite number, which JSON (and so Kubernetes) cannot represent"
+        );
     }
 
     #[test]
@@ -285,7 +322,10 @@ mod tests {
         assert_eq!(resolve("yes".into(), ScalarStyle::Plain, Some(&tag("str"))), Ok(json!("yes")));
         assert_eq!(resolve("5".into(), ScalarStyle::DoubleQuoted, Some(&tag("int"))), Ok(json!(5)));
         assert_eq!(resolve("5".into(), ScalarStyle::Plain, Some(&tag("float"))), Ok(json!(5)));
-        assert_eq!(resolve("five".into(), ScalarStyle::Plain, Some(&tag("int"))), Err("cannot decode `five` as a !!int".into()));
+        assert_eq!(
+            resolve("five".into(), ScalarStyle::Plain, Some(&tag("int"))),
+            Err("cannot decode `five` as a !!int".into())
+        );
         assert_eq!(resolve("yes".into(), ScalarStyle::SingleQuoted, None), Ok(json!("yes")));
         let custom = Tag { handle: "!".into(), suffix: "thing".into() };
         assert_eq!(resolve("12".into(), ScalarStyle::Plain, Some(&custom)), Ok(json!("12")));
@@ -293,10 +333,27 @@ mod tests {
 
     #[test]
     fn rendered_scalars_read_back_as_the_same_value() {
-        for s in ["plain", "yes", "", "12", "a: b", "#x", "- x", "-x", "x #y", "line\nbreak", "tab\tin", "1e3", "null", "a,b", "2024-01-02"] {
+        for s in [
+            "plain",
+            "yes",
+            "",
+            "12",
+            "a: b",
+            "#x",
+            "- x",
+            "-x",
+            "x #y",
+            "line\nbreak",
+            "tab\tin",
+            "1e3",
+            "null",
+            "a,b",
+            "2024-01-02",
+        ] {
             let rendered = render_scalar(&json!(s), true);
             let style = if rendered.starts_with('"') { ScalarStyle::DoubleQuoted } else { ScalarStyle::Plain };
-            let text: String = if style == ScalarStyle::Plain { rendered.clone() } else { serde_json::from_str(&rendered).unwrap() };
+            let text: String =
+                if style == ScalarStyle::Plain { rendered.clone() } else { serde_json::from_str(&rendered).unwrap() };
             assert_eq!(resolve(text.into(), style, None), Ok(json!(s)), "{s:?} rendered as {rendered}");
         }
         assert_eq!(render_scalar(&json!("order-api-sa"), false), "order-api-sa");

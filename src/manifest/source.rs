@@ -88,7 +88,11 @@ impl Source {
 
     /// The text's line break: CRLF when it uses CRLF anywhere, else LF.
     pub fn newline(&self) -> &'static str {
-        if self.text.contains("\r\n") { "\r\n" } else { "\n" }
+        if self.text.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        }
     }
 
     /// `end` moved back over blanks and line breaks (never before `start`).
@@ -108,7 +112,9 @@ impl Source {
                 at += 1;
             }
             if at < bytes.len() && (bytes[at] == b'&' || bytes[at] == b'!') {
-                while at < bytes.len() && !matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}') {
+                while at < bytes.len()
+                    && !matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}')
+                {
                     at += 1;
                 }
             } else {
@@ -147,15 +153,17 @@ impl Source {
         let bytes = line.as_bytes();
         let comment = (0..bytes.len()).find(|&i| bytes[i] == b'#' && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t')));
         let code = &bytes[..comment.unwrap_or(bytes.len())];
-        (0..code.len()).rev().find(|&i| {
-            let indicator = code[i] == b'|' || code[i] == b'>';
-            let before_ok = i == 0 || matches!(code[i - 1], b' ' | b'\t' | b':' | b'-');
-            let rest = &code[i + 1..];
-            let header_len = rest.iter().take_while(|b| b.is_ascii_digit() || **b == b'+' || **b == b'-').count();
-            let after_ok = rest[header_len..].iter().all(|b| *b == b' ' || *b == b'\t');
-            indicator && before_ok && after_ok
-        })
-        .map(|i| line_start + i)
+        (0..code.len())
+            .rev()
+            .find(|&i| {
+                let indicator = code[i] == b'|' || code[i] == b'>';
+                let before_ok = i == 0 || matches!(code[i - 1], b' ' | b'\t' | b':' | b'-');
+                let rest = &code[i + 1..];
+                let header_len = rest.iter().take_while(|b| b.is_ascii_digit() || **b == b'+' || **b == b'-').count();
+                let after_ok = rest[header_len..].iter().all(|b| *b == b' ' || *b == b'\t');
+                indicator && before_ok && after_ok
+            })
+            .map(|i| line_start + i)
     }
 
     /// End of a block scalar's last content line. saphyr's span ends at the next token, past
@@ -210,7 +218,8 @@ impl Source {
         let line_end = self.line_end(start).min(end.max(start));
         let text = &self.text[start..line_end];
         let bytes = text.as_bytes();
-        let code_end = (1..bytes.len()).find(|&i| bytes[i] == b'#' && matches!(bytes[i - 1], b' ' | b'\t')).unwrap_or(bytes.len());
+        let code_end =
+            (1..bytes.len()).find(|&i| bytes[i] == b'#' && matches!(bytes[i - 1], b' ' | b'\t')).unwrap_or(bytes.len());
         self.trim_back(start, start + code_end)
     }
 }

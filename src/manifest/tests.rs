@@ -23,7 +23,9 @@ fn fix_text(text: &str, fixes: &[(usize, Value)]) -> String {
     let manifests = parse_ok(text);
     let fixes: Vec<(usize, Fix)> = fixes
         .iter()
-        .map(|(i, patch)| (*i, Fix { description: "test".into(), patch: serde_json::from_value(patch.clone()).unwrap() }))
+        .map(|(i, patch)| {
+            (*i, Fix { description: "test".into(), patch: serde_json::from_value(patch.clone()).unwrap() })
+        })
         .collect();
     let refs: Vec<(usize, &Fix)> = fixes.iter().map(|(i, f)| (*i, f)).collect();
     let output = apply_fixes(text, &manifests, &refs).unwrap_or_else(|e| panic!("{e}"));
@@ -82,7 +84,10 @@ fn crlf_line_endings() {
 fn tabs_and_escapes_inside_strings() {
     let text = "kind: ConfigMap\ndata:\n  a: \"x\\ty\"  # escaped tab\n  b: 'tab\there'\n  c: plain\twith tab\n  d: \"q\\\"uote\"\n";
     let m = parse_ok(text);
-    assert_eq!(m.objects[0].value["data"], json!({"a": "x\ty", "b": "tab\there", "c": "plain\twith tab", "d": "q\"uote"}));
+    assert_eq!(
+        m.objects[0].value["data"],
+        json!({"a": "x\ty", "b": "tab\there", "c": "plain\twith tab", "d": "q\"uote"})
+    );
     // Quoted values end at their closing quote, not at the comment.
     assert_eq!(m.position(0, "/data/a"), pos(3, 3, 3, 12));
     assert_eq!(m.position(0, "/data/b"), pos(4, 3, 4, 16));
@@ -182,7 +187,12 @@ fn documents_that_are_not_objects_are_errors() {
         messages(&m),
         [
             (Some(0), 1, 1, "the document is a string, not a Kubernetes object (a mapping)"),
-            (Some(1), 3, 1, "the document is a sequence, not a Kubernetes object (a mapping); use `kind: List` with `items`"),
+            (
+                Some(1),
+                3,
+                1,
+                "the document is a sequence, not a Kubernetes object (a mapping); use `kind: List` with `items`"
+            ),
             (Some(2), 6, 1, "the document is a number, not a Kubernetes object (a mapping)"),
         ]
     );
@@ -209,7 +219,11 @@ kind: List
 items: null
 ";
     let m = parse_ok(text);
-    let names: Vec<_> = m.objects.iter().map(|o| (o.document, o.base_pointer.as_str(), o.value["metadata"]["name"].as_str().unwrap())).collect();
+    let names: Vec<_> = m
+        .objects
+        .iter()
+        .map(|o| (o.document, o.base_pointer.as_str(), o.value["metadata"]["name"].as_str().unwrap()))
+        .collect();
     assert_eq!(names, [(0, "/items/0", "a"), (0, "/items/1", "b"), (1, "/items/0", "c")]);
     assert_eq!(m.position(1, "/metadata/name"), pos(10, 5, 10, 12));
     assert_eq!(m.position(0, "/metadata/name"), pos(6, 14, 6, 21));
@@ -231,7 +245,8 @@ fn json_input() {
 
 #[test]
 fn scalars_as_kubernetes_reads_them() {
-    let text = "a: yes\nb: \"yes\"\nc: off\nd: 0x10\ne: 1.5\nf: ~\ng:\nh: 'on'\n1: int key\ntrue: bool key\nport: \"8080\"\n";
+    let text =
+        "a: yes\nb: \"yes\"\nc: off\nd: 0x10\ne: 1.5\nf: ~\ng:\nh: 'on'\n1: int key\ntrue: bool key\nport: \"8080\"\n";
     let m = parse_ok(text);
     assert_eq!(
         m.objects[0].value,
@@ -259,10 +274,16 @@ fn alias_bomb_is_rejected_within_the_budget() {
     text.push_str("---\nkind: Fine\n");
     let m = parse(&text, &Limits::default());
     assert_eq!(m.values(), [json!({"kind": "Fine"})]);
-    assert_eq!(messages(&m), [(Some(0), 6, 45, "alias expansion exceeds the limit of 1000000 nodes (a \"billion laughs\" document?)")]);
+    assert_eq!(
+        messages(&m),
+        [(Some(0), 6, 45, "alias expansion exceeds the limit of 1000000 nodes (a \"billion laughs\" document?)")]
+    );
     // A small budget stops small expansions too.
     let m = parse("a: &a [1, 2]\nb: *a\nc: *a\n", &Limits { max_nodes: 5, ..Limits::default() });
-    assert_eq!(messages(&m), [(Some(0), 3, 4, "alias expansion exceeds the limit of 5 nodes (a \"billion laughs\" document?)")]);
+    assert_eq!(
+        messages(&m),
+        [(Some(0), 3, 4, "alias expansion exceeds the limit of 5 nodes (a \"billion laughs\" document?)")]
+    );
 }
 
 #[test]
@@ -304,7 +325,10 @@ fn large_input_parses_quickly() {
     let elapsed = started.elapsed();
     assert_eq!(m.errors, []);
     assert_eq!(m.objects.len(), copies);
-    assert_eq!(m.position(copies - 1, "/spec/template/spec/containers/0/image"), pos(copies * 14 - 1, 9, copies * 14 - 1, 28));
+    assert_eq!(
+        m.position(copies - 1, "/spec/template/spec/containers/0/image"),
+        pos(copies * 14 - 1, 9, copies * 14 - 1, 28)
+    );
     // Measured at about 0.55 s of CPU (saphyr's own event parsing is about 0.3 s of it). The
     // bound leaves room for a heavily loaded runner while still catching anything quadratic.
     if !cfg!(debug_assertions) {
@@ -328,10 +352,16 @@ fn sag001_fix_on_a_service_account() {
     let fixed = apply_fixes(MULTI, &manifests, &fixes).unwrap();
     assert_eq!(
         fixed,
-        MULTI.replace("namespace: shop   # the app namespace\n", "namespace: shop   # the app namespace\nautomountServiceAccountToken: false\n")
+        MULTI.replace(
+            "namespace: shop   # the app namespace\n",
+            "namespace: shop   # the app namespace\nautomountServiceAccountToken: false\n"
+        )
     );
     let again = parse_ok(&fixed);
-    assert!(evaluate(&again.values(), &Settings::default(), &Options::default()).findings.iter().all(|f| f.rule_id != "SAG001"));
+    assert!(evaluate(&again.values(), &Settings::default(), &Options::default())
+        .findings
+        .iter()
+        .all(|f| f.rule_id != "SAG001"));
 }
 
 #[test]
@@ -347,7 +377,13 @@ fn add_into_block_mappings_with_their_own_indentation() {
     );
     // Flow style: `, key: value` before the closing brace.
     assert_eq!(
-        fix_text("metadata: {name: a, labels: {}}\n", &[(0, json!([{"op": "add", "path": "/metadata/labels/app", "value": "yes"}, {"op": "add", "path": "/metadata/namespace", "value": "n"}]))]),
+        fix_text(
+            "metadata: {name: a, labels: {}}\n",
+            &[(
+                0,
+                json!([{"op": "add", "path": "/metadata/labels/app", "value": "yes"}, {"op": "add", "path": "/metadata/namespace", "value": "n"}])
+            )]
+        ),
         // `n` alone would read back as false (YAML 1.1), so it is quoted.
         "metadata: {name: a, labels: {app: \"yes\"}, namespace: \"n\"}\n"
     );
@@ -355,7 +391,8 @@ fn add_into_block_mappings_with_their_own_indentation() {
 
 #[test]
 fn replace_keeps_comments_and_crlf() {
-    let text = "kind: ServiceAccount\r\nautomountServiceAccountToken: true   # TODO\r\nmetadata:\r\n  name: default\r\n";
+    let text =
+        "kind: ServiceAccount\r\nautomountServiceAccountToken: true   # TODO\r\nmetadata:\r\n  name: default\r\n";
     assert_eq!(
         fix_text(text, &[(0, json!([{"op": "replace", "path": "/automountServiceAccountToken", "value": false}]))]),
         "kind: ServiceAccount\r\nautomountServiceAccountToken: false   # TODO\r\nmetadata:\r\n  name: default\r\n"
@@ -367,7 +404,13 @@ fn replace_keeps_comments_and_crlf() {
     // A block scalar replaced by a scalar, a scalar by a mapping.
     let text = "a: |\n  line one\n  line two\n# kept\nb: 1\n";
     assert_eq!(
-        fix_text(text, &[(0, json!([{"op": "replace", "path": "/a", "value": "short"}, {"op": "replace", "path": "/b", "value": {"c": 2}}]))]),
+        fix_text(
+            text,
+            &[(
+                0,
+                json!([{"op": "replace", "path": "/a", "value": "short"}, {"op": "replace", "path": "/b", "value": {"c": 2}}])
+            )]
+        ),
         "a: short\n# kept\nb:\n  c: 2\n"
     );
 }
@@ -390,24 +433,48 @@ spec:
 ";
     // SAG004-like: add the new field, remove the deprecated one (with its comment).
     assert_eq!(
-        fix_text(text, &[(0, json!([
+        fix_text(
+            text,
+            &[(
+                0,
+                json!([
             {"op": "add", "path": "/spec/serviceAccountName", "value": "legacy"},
-            {"op": "remove", "path": "/spec/serviceAccount"}]))]),
-        text.replace("  serviceAccount: legacy   # deprecated\n", "").replace("    secret: {secretName: legacy-token}\n", "    secret: {secretName: legacy-token}\n  serviceAccountName: legacy\n")
+            {"op": "remove", "path": "/spec/serviceAccount"}])
+            )]
+        ),
+        text.replace("  serviceAccount: legacy   # deprecated\n", "").replace(
+            "    secret: {secretName: legacy-token}\n",
+            "    secret: {secretName: legacy-token}\n  serviceAccountName: legacy\n"
+        )
     );
     // The same when the deprecated field is the last one: the new line goes where it was.
     assert_eq!(
-        fix_text("spec:\n  containers: []\n  serviceAccount: legacy\nkind: Pod\n", &[(0, json!([
+        fix_text(
+            "spec:\n  containers: []\n  serviceAccount: legacy\nkind: Pod\n",
+            &[(
+                0,
+                json!([
             {"op": "add", "path": "/spec/serviceAccountName", "value": "legacy"},
-            {"op": "remove", "path": "/spec/serviceAccount"}]))]),
+            {"op": "remove", "path": "/spec/serviceAccount"}])
+            )]
+        ),
         "spec:\n  containers: []\n  serviceAccountName: legacy\nkind: Pod\n"
     );
     assert_eq!(
-        fix_text("l:\n- a\n- b", &[(0, json!([{"op": "remove", "path": "/l/1"}, {"op": "add", "path": "/l/-", "value": "c"}]))]),
+        fix_text(
+            "l:\n- a\n- b",
+            &[(0, json!([{"op": "remove", "path": "/l/1"}, {"op": "add", "path": "/l/-", "value": "c"}]))]
+        ),
         "l:\n- a\n- c\n"
     );
     // Appending at the end of a text without a final line break.
-    assert_eq!(fix_text("a: 1\nb: 2", &[(0, json!([{"op": "remove", "path": "/b"}, {"op": "add", "path": "/c", "value": 3}]))]), "a: 1\nc: 3");
+    assert_eq!(
+        fix_text(
+            "a: 1\nb: 2",
+            &[(0, json!([{"op": "remove", "path": "/b"}, {"op": "add", "path": "/c", "value": 3}]))]
+        ),
+        "a: 1\nc: 3"
+    );
     assert_eq!(fix_text("a: 1", &[(0, json!([{"op": "add", "path": "/c", "value": 3}]))]), "a: 1\nc: 3");
     // Remove a list item (its two lines) and a key whose value is a nested block.
     assert_eq!(
@@ -416,11 +483,17 @@ spec:
     );
     // A key on its item's dash line: the next key moves up to the dash.
     assert_eq!(
-        fix_text("containers:\n- name: app\n  image: x\n", &[(0, json!([{"op": "remove", "path": "/containers/0/name"}]))]),
+        fix_text(
+            "containers:\n- name: app\n  image: x\n",
+            &[(0, json!([{"op": "remove", "path": "/containers/0/name"}]))]
+        ),
         "containers:\n- image: x\n"
     );
     assert_eq!(
-        fix_text("containers:\r\n- name: app\r\n", &[(0, json!([{"op": "add", "path": "/containers/0/env", "value": [{"name": "A", "value": "1"}]}]))]),
+        fix_text(
+            "containers:\r\n- name: app\r\n",
+            &[(0, json!([{"op": "add", "path": "/containers/0/env", "value": [{"name": "A", "value": "1"}]}]))]
+        ),
         "containers:\r\n- name: app\r\n  env:\r\n  - name: A\r\n    value: \"1\"\r\n"
     );
     // Removing the last item leaves an empty list, not a null.
@@ -435,15 +508,28 @@ fn sequential_operations_of_one_patch_use_shifting_indices() {
     // JSON Patch applies in order: after removing item 0, the old item 2 is item 1.
     let text = "items:\n- a\n- b\n- c\n- d\n";
     assert_eq!(
-        fix_text(text, &[(0, json!([{"op": "remove", "path": "/items/0"}, {"op": "remove", "path": "/items/1"}, {"op": "add", "path": "/items/-", "value": "e"}]))]),
+        fix_text(
+            text,
+            &[(
+                0,
+                json!([{"op": "remove", "path": "/items/0"}, {"op": "remove", "path": "/items/1"}, {"op": "add", "path": "/items/-", "value": "e"}])
+            )]
+        ),
         "items:\n- b\n- d\n- e\n"
     );
-    assert_eq!(fix_text("l: [1, 2, 3]\n", &[(0, json!([{"op": "remove", "path": "/l/2"}, {"op": "add", "path": "/l/0", "value": 0}]))]), "l: [0, 1, 2]\n");
+    assert_eq!(
+        fix_text(
+            "l: [1, 2, 3]\n",
+            &[(0, json!([{"op": "remove", "path": "/l/2"}, {"op": "add", "path": "/l/0", "value": 0}]))]
+        ),
+        "l: [0, 1, 2]\n"
+    );
 }
 
 #[test]
 fn fixes_across_documents_apply_bottom_up() {
-    let text = "kind: ServiceAccount\nmetadata: {name: default}\n---\nkind: ServiceAccount\nmetadata:\n  name: default\n";
+    let text =
+        "kind: ServiceAccount\nmetadata: {name: default}\n---\nkind: ServiceAccount\nmetadata:\n  name: default\n";
     let patch = json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]);
     assert_eq!(
         fix_text(text, &[(1, patch.clone()), (0, patch.clone()), (0, patch)]),
@@ -472,7 +558,10 @@ fn unsafe_fixes_are_refused() {
     assert_eq!(apply_fixes(text, &manifests, &[(3, &missing)]), Err(FixError::UnknownObject { object_index: 3 }));
     // Replacing the whole alias where it is used is fine.
     let whole = fix(json!([{"op": "replace", "path": "/c", "value": {"x": 2}}]));
-    assert_eq!(apply_fixes(text, &manifests, &[(0, &whole)]).unwrap(), "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\nc:\n  x: 2\n");
+    assert_eq!(
+        apply_fixes(text, &manifests, &[(0, &whole)]).unwrap(),
+        "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\nc:\n  x: 2\n"
+    );
 }
 
 #[test]
@@ -494,13 +583,25 @@ fn byte_order_mark_tags_and_empty_values() {
 fn flow_collections_edits() {
     let text = "a: [1, 2, 3]\nb: {p: 1, q: 2}\nc: {only: 1}\n";
     assert_eq!(
-        fix_text(text, &[(0, json!([
+        fix_text(
+            text,
+            &[(
+                0,
+                json!([
             {"op": "remove", "path": "/a/1"}, {"op": "replace", "path": "/a/1", "value": "three"},
-            {"op": "remove", "path": "/b/q"}, {"op": "remove", "path": "/c/only"}]))]),
+            {"op": "remove", "path": "/b/q"}, {"op": "remove", "path": "/c/only"}])
+            )]
+        ),
         "a: [1, three]\nb: {p: 1}\nc: {}\n"
     );
-    assert_eq!(fix_text("a: []\n", &[(0, json!([{"op": "add", "path": "/a/-", "value": {"k": "v"}}]))]), "a: [{k: v}]\n");
-    assert_eq!(fix_text(text, &[(0, json!([{"op": "remove", "path": "/a/2"}]))]), "a: [1, 2]\nb: {p: 1, q: 2}\nc: {only: 1}\n");
+    assert_eq!(
+        fix_text("a: []\n", &[(0, json!([{"op": "add", "path": "/a/-", "value": {"k": "v"}}]))]),
+        "a: [{k: v}]\n"
+    );
+    assert_eq!(
+        fix_text(text, &[(0, json!([{"op": "remove", "path": "/a/2"}]))]),
+        "a: [1, 2]\nb: {p: 1, q: 2}\nc: {only: 1}\n"
+    );
 }
 
 #[test]
@@ -510,7 +611,8 @@ fn fixes_inside_list_items_and_after_broken_documents() {
     assert_eq!(manifests.errors.len(), 1);
     let fix = Fix {
         description: String::new(),
-        patch: serde_json::from_value(json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}])).unwrap(),
+        patch: serde_json::from_value(json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]))
+            .unwrap(),
     };
     assert_eq!(
         apply_fixes(text, &manifests, &[(0, &fix)]).unwrap(),
@@ -559,7 +661,10 @@ fn mangled_input_never_panics() {
         for i in 0..m.objects.len() {
             for pointer in ["", "/metadata/name", "/x/a", "/m/s", "/z/2", "/k", "/nope/deeper"] {
                 let p = m.position(i, pointer);
-                assert!(p.line >= 1 && p.column >= 1 && (p.end_line, p.end_column) >= (p.line, p.column), "{text:?} {pointer} {p:?}");
+                assert!(
+                    p.line >= 1 && p.column >= 1 && (p.end_line, p.end_column) >= (p.line, p.column),
+                    "{text:?} {pointer} {p:?}"
+                );
             }
             // Either a verified edit or a clear refusal.
             let fix = &fixes[(next_random(&mut state) as usize) % fixes.len()];
@@ -567,7 +672,9 @@ fn mangled_input_never_panics() {
                 Ok(_) => fixed += 1,
                 // A refusal is fine for a text with syntax errors: how saphyr recovers from
                 // them can change with the edit. For a valid text it would be a bug.
-                Err(FixError::Unverified { message }) if m.errors.is_empty() => unverified.push((text.clone(), message)),
+                Err(FixError::Unverified { message }) if m.errors.is_empty() => {
+                    unverified.push((text.clone(), message))
+                }
                 Err(_) => {}
             }
         }
@@ -586,7 +693,8 @@ fn fixes_to_one_document_of_a_large_text_stay_fast() {
     let manifests = parse_ok(&text);
     let fix = Fix {
         description: String::new(),
-        patch: serde_json::from_value(json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}])).unwrap(),
+        patch: serde_json::from_value(json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]))
+            .unwrap(),
     };
     let started = std::time::Instant::now();
     for object_index in [0, 10_000, 19_999] {

@@ -17,11 +17,21 @@ pub(super) struct Node {
 #[derive(Debug, Clone)]
 pub(super) enum Kind {
     /// `value` is moved into the object's value after parsing (see [`Node::take_value`]).
-    Scalar { value: Value, merge_key: bool },
-    Seq { items: Vec<Node>, flow: bool },
+    Scalar {
+        value: Value,
+        merge_key: bool,
+    },
+    Seq {
+        items: Vec<Node>,
+        flow: bool,
+    },
     /// `first_key`: where the first key (merge keys included) is written, which gives the
     /// indentation of new entries.
-    Map { entries: Vec<Entry>, flow: bool, first_key: Option<usize> },
+    Map {
+        entries: Vec<Entry>,
+        flow: bool,
+        first_key: Option<usize>,
+    },
 }
 
 #[derive(Debug, Clone)]

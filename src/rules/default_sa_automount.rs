@@ -79,10 +79,13 @@ mod tests {
 
     #[test]
     fn fires_when_unset_with_the_namespace_in_the_message() {
-        let findings = lint("SAG001", &[json!({
-            "apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": "default", "namespace": "production"}
-        })]);
+        let findings = lint(
+            "SAG001",
+            &[json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": "production"}
+            })],
+        );
         assert_eq!(located(&findings), [(
             "/automountServiceAccountToken",
             "the default ServiceAccount does not set automountServiceAccountToken, so every Pod in namespace production \
@@ -90,32 +93,49 @@ mod tests {
         )]);
         assert_eq!(findings[0].object.to_string(), "ServiceAccount production/default");
         let fix = findings[0].fix.as_ref().expect("fixable");
-        assert_eq!(serde_json::to_value(&fix.patch).unwrap(), json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]));
+        assert_eq!(
+            serde_json::to_value(&fix.patch).unwrap(),
+            json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}])
+        );
     }
 
     #[test]
     fn fires_when_true_also_at_admission() {
-        let findings = admit_without_cluster("SAG001", json!({
-            "apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": "default"}, "automountServiceAccountToken": true
-        }));
-        assert_eq!(located(&findings), [(
-            "/automountServiceAccountToken",
-            "the default ServiceAccount sets automountServiceAccountToken: true, so every Pod in its namespace \
+        let findings = admit_without_cluster(
+            "SAG001",
+            json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "default"}, "automountServiceAccountToken": true
+            }),
+        );
+        assert_eq!(
+            located(&findings),
+            [(
+                "/automountServiceAccountToken",
+                "the default ServiceAccount sets automountServiceAccountToken: true, so every Pod in its namespace \
              that names no ServiceAccount gets an API token mounted"
-        )]);
+            )]
+        );
     }
 
     #[test]
     fn silent_when_false_or_not_the_default_sa() {
-        assert!(lint("SAG001", &[json!({
-            "apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": "default", "namespace": "production"}, "automountServiceAccountToken": false
-        })]).is_empty());
+        assert!(lint(
+            "SAG001",
+            &[json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": "production"}, "automountServiceAccountToken": false
+            })]
+        )
+        .is_empty());
         // YAML 1.1 spelling, as Kubernetes' decoder reads it
-        assert!(lint("SAG001", &[json!({
-            "kind": "ServiceAccount", "metadata": {"name": "default"}, "automountServiceAccountToken": "off"
-        })]).is_empty());
+        assert!(lint(
+            "SAG001",
+            &[json!({
+                "kind": "ServiceAccount", "metadata": {"name": "default"}, "automountServiceAccountToken": "off"
+            })]
+        )
+        .is_empty());
         assert!(lint("SAG001", &[json!({
             "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "order-api-sa", "namespace": "production"}
         })]).is_empty());

@@ -80,15 +80,18 @@ mod tests {
 
     #[test]
     fn role_binding_to_default_names_namespace_and_role() {
-        let findings = lint("SAG008", &[json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-            "metadata": {"name": "oops", "namespace": "production"},
-            "subjects": [
-                {"kind": "ServiceAccount", "name": "order-api-sa", "namespace": "production"},
-                {"kind": "ServiceAccount", "name": "default"},
-            ],
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}
-        })]);
+        let findings = lint(
+            "SAG008",
+            &[json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "oops", "namespace": "production"},
+                "subjects": [
+                    {"kind": "ServiceAccount", "name": "order-api-sa", "namespace": "production"},
+                    {"kind": "ServiceAccount", "name": "default"},
+                ],
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}
+            })],
+        );
         assert_eq!(located(&findings), [(
             "/subjects/1",
             "the default ServiceAccount of namespace production is bound to ClusterRole edit in namespace production: \
@@ -99,12 +102,15 @@ mod tests {
 
     #[test]
     fn cluster_role_binding_with_user_spelling_at_admission() {
-        let findings = admit_without_cluster("SAG008", json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "view-all"},
-            "subjects": [{"kind": "User", "name": "system:serviceaccount:shop:default"}],
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}
-        }));
+        let findings = admit_without_cluster(
+            "SAG008",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": "view-all"},
+                "subjects": [{"kind": "User", "name": "system:serviceaccount:shop:default"}],
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}
+            }),
+        );
         assert_eq!(located(&findings), [(
             "/subjects/0",
             "the default ServiceAccount of namespace shop (written as User system:serviceaccount:shop:default) is bound \
@@ -115,28 +121,39 @@ mod tests {
 
     #[test]
     fn dedicated_service_accounts_users_and_groups_are_silent() {
-        assert!(lint("SAG008", &[json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-            "metadata": {"name": "order-api-binding", "namespace": "production"},
-            "subjects": [
-                {"kind": "ServiceAccount", "name": "order-api-sa", "namespace": "production"},
-                {"kind": "User", "name": "default"},
-                {"kind": "Group", "name": "default"},
-                {"kind": "User", "name": "system:serviceaccount:production:default-ish"},
-            ],
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "order-api-role"}
-        })]).is_empty());
+        assert!(lint(
+            "SAG008",
+            &[json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "order-api-binding", "namespace": "production"},
+                "subjects": [
+                    {"kind": "ServiceAccount", "name": "order-api-sa", "namespace": "production"},
+                    {"kind": "User", "name": "default"},
+                    {"kind": "Group", "name": "default"},
+                    {"kind": "User", "name": "system:serviceaccount:production:default-ish"},
+                ],
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "order-api-role"}
+            })]
+        )
+        .is_empty());
         // a ServiceAccount object named default is SAG001's business, not a binding
-        assert!(lint("SAG008", &[json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})]).is_empty());
+        assert!(lint(
+            "SAG008",
+            &[json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})]
+        )
+        .is_empty());
     }
 
     #[test]
     fn missing_role_ref_is_still_reported_with_a_placeholder() {
-        let findings = lint("SAG008", &[json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-            "metadata": {"name": "half"},
-            "subjects": [{"kind": "ServiceAccount", "name": "default"}]
-        })]);
+        let findings = lint(
+            "SAG008",
+            &[json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "half"},
+                "subjects": [{"kind": "ServiceAccount", "name": "default"}]
+            })],
+        );
         assert_eq!(located(&findings), [(
             "/subjects/0",
             "the default ServiceAccount of the binding's namespace is bound to a role (roleRef is missing or incomplete) \

@@ -79,8 +79,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
                 ],
             ),
         };
-        out.report(obj, deprecated_path, message).fix =
-            Some(Fix::new(description, ops));
+        out.report(obj, deprecated_path, message).fix = Some(Fix::new(description, ops));
     }
 }
 
@@ -104,13 +103,16 @@ mod tests {
             "/spec/template/spec/serviceAccount",
             "only the deprecated serviceAccount field names the ServiceAccount (order-api-sa); use serviceAccountName"
         )]);
-        assert_eq!(fix_of(&findings), (
-            "rename serviceAccount to serviceAccountName: order-api-sa".to_string(),
-            json!([
-                {"op": "add", "path": "/spec/template/spec/serviceAccountName", "value": "order-api-sa"},
-                {"op": "remove", "path": "/spec/template/spec/serviceAccount"},
-            ])
-        ));
+        assert_eq!(
+            fix_of(&findings),
+            (
+                "rename serviceAccount to serviceAccountName: order-api-sa".to_string(),
+                json!([
+                    {"op": "add", "path": "/spec/template/spec/serviceAccountName", "value": "order-api-sa"},
+                    {"op": "remove", "path": "/spec/template/spec/serviceAccount"},
+                ])
+            )
+        );
         let mut fixed = deployment;
         json_patch::patch(&mut fixed, &findings[0].fix.as_ref().unwrap().patch).unwrap();
         assert_eq!(fixed["spec"]["template"]["spec"], json!({"serviceAccountName": "order-api-sa", "containers": []}));
@@ -122,10 +124,13 @@ mod tests {
         let cronjob = json!({"kind": "CronJob", "metadata": {"name": "report"}, "spec": {"jobTemplate": {"spec": {"template": {"spec":
             {"serviceAccountName": "", "serviceAccount": "reporter"}}}}}});
         let findings = lint("SAG004", std::slice::from_ref(&cronjob));
-        assert_eq!(located(&findings), [(
-            "/spec/jobTemplate/spec/template/spec/serviceAccount",
-            "only the deprecated serviceAccount field names the ServiceAccount (reporter); use serviceAccountName"
-        )]);
+        assert_eq!(
+            located(&findings),
+            [(
+                "/spec/jobTemplate/spec/template/spec/serviceAccount",
+                "only the deprecated serviceAccount field names the ServiceAccount (reporter); use serviceAccountName"
+            )]
+        );
         let mut fixed = cronjob;
         json_patch::patch(&mut fixed, &findings[0].fix.as_ref().unwrap().patch).unwrap();
         assert_eq!(fixed["spec"]["jobTemplate"]["spec"]["template"]["spec"], json!({"serviceAccountName": "reporter"}));
@@ -141,10 +146,13 @@ mod tests {
             "serviceAccount is admin-sa but serviceAccountName is app-sa: Kubernetes uses serviceAccountName, so the Pod \
              runs as app-sa, not admin-sa"
         )]);
-        assert_eq!(fix_of(&findings), (
-            "remove the deprecated serviceAccount field".to_string(),
-            json!([{"op": "remove", "path": "/spec/template/spec/serviceAccount"}])
-        ));
+        assert_eq!(
+            fix_of(&findings),
+            (
+                "remove the deprecated serviceAccount field".to_string(),
+                json!([{"op": "remove", "path": "/spec/template/spec/serviceAccount"}])
+            )
+        );
     }
 
     #[test]
@@ -153,8 +161,14 @@ mod tests {
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
             "spec": {"serviceAccountName": "web-sa", "serviceAccount": "web-sa"}});
         assert!(admit_without_cluster("SAG004", pod).is_empty());
-        assert!(lint("SAG004", &[json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"serviceAccountName": "web-sa"}})]).is_empty());
-        assert!(lint("SAG004", &[json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"serviceAccount": ""}})]).is_empty());
-        assert!(lint("SAG004", &[json!({"kind": "ServiceAccount", "metadata": {"name": "x"}, "serviceAccount": "y"})]).is_empty());
+        assert!(lint(
+            "SAG004",
+            &[json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"serviceAccountName": "web-sa"}})]
+        )
+        .is_empty());
+        assert!(lint("SAG004", &[json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"serviceAccount": ""}})])
+            .is_empty());
+        assert!(lint("SAG004", &[json!({"kind": "ServiceAccount", "metadata": {"name": "x"}, "serviceAccount": "y"})])
+            .is_empty());
     }
 }

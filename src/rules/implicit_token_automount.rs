@@ -294,7 +294,8 @@ mod tests {
     }
 
     fn service_account(namespace: &str, name: &str, automount: Option<Value>) -> Value {
-        let mut sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": namespace}});
+        let mut sa =
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": namespace}});
         if let Some(value) = automount {
             sa["automountServiceAccountToken"] = value;
         }
@@ -315,19 +316,30 @@ mod tests {
             service_account("production", "default", None),
             deployment("production", "checkout-api", json!({"containers": app()})),
             service_account("production", "order-api-sa", None),
-            deployment("production", "order-api", json!({
-                "serviceAccountName": "order-api-sa", "automountServiceAccountToken": true, "containers": app()
-            })),
-            deployment("payments", "payment-processor", json!({
-                "serviceAccountName": "payment-processor-sa", "automountServiceAccountToken": false, "containers": app()
-            })),
+            deployment(
+                "production",
+                "order-api",
+                json!({
+                    "serviceAccountName": "order-api-sa", "automountServiceAccountToken": true, "containers": app()
+                }),
+            ),
+            deployment(
+                "payments",
+                "payment-processor",
+                json!({
+                    "serviceAccountName": "payment-processor-sa", "automountServiceAccountToken": false, "containers": app()
+                }),
+            ),
         ];
         let findings = lint("SAG002", &objects);
-        assert_eq!(located(&findings), [(
-            "/spec/template/spec/automountServiceAccountToken",
-            "neither the Pod spec nor ServiceAccount production/default sets automountServiceAccountToken, so \
+        assert_eq!(
+            located(&findings),
+            [(
+                "/spec/template/spec/automountServiceAccountToken",
+                "neither the Pod spec nor ServiceAccount production/default sets automountServiceAccountToken, so \
              Kubernetes mounts an API token by default"
-        )]);
+            )]
+        );
         assert_eq!(findings[0].object.to_string(), "Deployment production/checkout-api");
         assert_eq!(findings[0].level, Level::Deny);
         let fix = findings[0].fix.as_ref().unwrap();
@@ -342,37 +354,57 @@ mod tests {
     fn service_account_setting_decides_when_the_pod_omits_the_field() {
         let pod_spec = json!({"serviceAccountName": "worker", "containers": app()});
         // The ServiceAccount says false (YAML 1.1 "off"): no token.
-        assert!(lint("SAG002", &[
-            service_account("jobs", "worker", Some(json!("off"))),
-            deployment("jobs", "w", pod_spec.clone()),
-        ])
+        assert!(lint(
+            "SAG002",
+            &[service_account("jobs", "worker", Some(json!("off"))), deployment("jobs", "w", pod_spec.clone()),]
+        )
         .is_empty());
         // The ServiceAccount says true ("yes"): an explicit opt-in.
-        assert!(lint("SAG002", &[
-            service_account("jobs", "worker", Some(json!("yes"))),
-            deployment("jobs", "w", pod_spec.clone()),
-        ])
+        assert!(lint(
+            "SAG002",
+            &[service_account("jobs", "worker", Some(json!("yes"))), deployment("jobs", "w", pod_spec.clone()),]
+        )
         .is_empty());
         // The Pod's own field wins over the ServiceAccount's false.
-        let findings = lint("SAG002", &[
-            service_account("jobs", "worker", Some(json!(false))),
-            deployment("jobs", "w", json!({"serviceAccountName": "worker", "automountServiceAccountToken": "maybe", "containers": app()})),
-        ]);
-        assert_eq!(located(&findings), [(
-            "/spec/template/spec/automountServiceAccountToken",
-            "automountServiceAccountToken is \"maybe\", not a boolean; Kubernetes rejects it or reads it as unset"
-        )]);
+        let findings = lint(
+            "SAG002",
+            &[
+                service_account("jobs", "worker", Some(json!(false))),
+                deployment(
+                    "jobs",
+                    "w",
+                    json!({"serviceAccountName": "worker", "automountServiceAccountToken": "maybe", "containers": app()}),
+                ),
+            ],
+        );
+        assert_eq!(
+            located(&findings),
+            [(
+                "/spec/template/spec/automountServiceAccountToken",
+                "automountServiceAccountToken is \"maybe\", not a boolean; Kubernetes rejects it or reads it as unset"
+            )]
+        );
         // Pod false wins over ServiceAccount true.
-        assert!(lint("SAG002", &[
-            service_account("jobs", "worker", Some(json!(true))),
-            deployment("jobs", "w", json!({"serviceAccountName": "worker", "automountServiceAccountToken": "no", "containers": app()})),
-        ])
+        assert!(lint(
+            "SAG002",
+            &[
+                service_account("jobs", "worker", Some(json!(true))),
+                deployment(
+                    "jobs",
+                    "w",
+                    json!({"serviceAccountName": "worker", "automountServiceAccountToken": "no", "containers": app()})
+                ),
+            ]
+        )
         .is_empty());
     }
 
     #[test]
     fn undefined_service_account_in_manifests_still_fires_and_says_so() {
-        let findings = lint("SAG002", &[deployment("shop", "cart", json!({"serviceAccountName": "cart-sa", "containers": app()}))]);
+        let findings = lint(
+            "SAG002",
+            &[deployment("shop", "cart", json!({"serviceAccountName": "cart-sa", "containers": app()}))],
+        );
         assert_eq!(located(&findings), [(
             "/spec/template/spec/automountServiceAccountToken",
             "the Pod spec does not set automountServiceAccountToken and ServiceAccount shop/cart-sa is not defined in \
@@ -386,10 +418,22 @@ mod tests {
         let spec = json!({"containers": app()});
         let cases = [
             (json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": spec}), "/spec"),
-            (json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec"),
-            (json!({"kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec"),
-            (json!({"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec"),
-            (json!({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec"),
+            (
+                json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec",
+            ),
+            (
+                json!({"kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec",
+            ),
+            (
+                json!({"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec",
+            ),
+            (
+                json!({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec",
+            ),
             (
                 json!({"kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": spec}}}),
                 "/spec/template/spec",
@@ -417,9 +461,13 @@ mod tests {
         };
         let objects = [
             deployment("kyverno", "admission", json!({"serviceAccountName": "kyverno-admission", "containers": app()})),
-            deployment("kyverno", "reports", json!({
-                "serviceAccountName": "kyverno-reports", "automountServiceAccountToken": true, "containers": app()
-            })),
+            deployment(
+                "kyverno",
+                "reports",
+                json!({
+                    "serviceAccountName": "kyverno-reports", "automountServiceAccountToken": true, "containers": app()
+                }),
+            ),
         ];
         assert!(lint_with("SAG002", &objects, &settings).is_empty());
     }
@@ -429,9 +477,13 @@ mod tests {
         let settings = Settings { require_allowlisted_opt_in: true, ..Settings::default() };
         let objects = [
             service_account("production", "order-api-sa", None),
-            deployment("production", "order-api", json!({
-                "serviceAccountName": "order-api-sa", "automountServiceAccountToken": true, "containers": app()
-            })),
+            deployment(
+                "production",
+                "order-api",
+                json!({
+                    "serviceAccountName": "order-api-sa", "automountServiceAccountToken": true, "containers": app()
+                }),
+            ),
             service_account("production", "ops", Some(json!(true))),
             deployment("production", "ops-bot", json!({"serviceAccountName": "ops", "containers": app()})),
         ];
@@ -475,7 +527,8 @@ mod tests {
     #[test]
     fn admission_with_lookups_reads_the_service_account_from_the_cluster() {
         let settings = Settings { context_aware: true, ..Settings::default() };
-        let cluster = StaticCluster { objects: vec![service_account("shop", "web-sa", Some(json!(false)))], failure: None };
+        let cluster =
+            StaticCluster { objects: vec![service_account("shop", "web-sa", Some(json!(false)))], failure: None };
         assert!(admit("SAG002", pod_without_field(), &settings, &cluster).is_empty());
 
         let empty = StaticCluster::default();
@@ -541,15 +594,18 @@ mod tests {
             fix.description,
             "set automountServiceAccountToken: false and remove the injected token volume kube-api-access-x7k2p"
         );
-        assert_eq!(patch_of(&findings[0]), json!([
-            {"op": "add", "path": "/spec/automountServiceAccountToken", "value": false},
-            {"op": "remove", "path": "/spec/containers/0/volumeMounts/1"},
-            {"op": "remove", "path": "/spec/containers/1/volumeMounts/2"},
-            {"op": "remove", "path": "/spec/containers/1/volumeMounts/0"},
-            {"op": "remove", "path": "/spec/initContainers/0/volumeMounts/0"},
-            {"op": "remove", "path": "/spec/ephemeralContainers/0/volumeMounts/0"},
-            {"op": "remove", "path": "/spec/volumes/1"},
-        ]));
+        assert_eq!(
+            patch_of(&findings[0]),
+            json!([
+                {"op": "add", "path": "/spec/automountServiceAccountToken", "value": false},
+                {"op": "remove", "path": "/spec/containers/0/volumeMounts/1"},
+                {"op": "remove", "path": "/spec/containers/1/volumeMounts/2"},
+                {"op": "remove", "path": "/spec/containers/1/volumeMounts/0"},
+                {"op": "remove", "path": "/spec/initContainers/0/volumeMounts/0"},
+                {"op": "remove", "path": "/spec/ephemeralContainers/0/volumeMounts/0"},
+                {"op": "remove", "path": "/spec/volumes/1"},
+            ])
+        );
 
         let mut fixed = injected_pod();
         json_patch::patch(&mut fixed, &fix.patch).expect("the patch applies in order");

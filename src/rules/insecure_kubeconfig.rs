@@ -112,9 +112,8 @@ fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
     }
     let anchor = needle.iter().position(|b| !b.is_ascii_alphabetic()).unwrap_or(0);
     let (lower, upper) = (needle[anchor], needle[anchor].to_ascii_uppercase());
-    memchr::memchr2_iter(lower, upper, &haystack[anchor.min(haystack.len())..]).any(|at| {
-        haystack.get(at..at + needle.len()).is_some_and(|candidate| candidate.eq_ignore_ascii_case(needle))
-    })
+    memchr::memchr2_iter(lower, upper, &haystack[anchor.min(haystack.len())..])
+        .any(|at| haystack.get(at..at + needle.len()).is_some_and(|candidate| candidate.eq_ignore_ascii_case(needle)))
 }
 
 /// The line up to a `#` that starts a comment: at the start or after whitespace, outside quoted
@@ -134,7 +133,9 @@ fn without_comment(line: &str) -> &str {
                     quote = None;
                 }
             }
-            None if (b == b'"' || b == b'\'') && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b':' | b'{' | b'[' | b',')) => {
+            None if (b == b'"' || b == b'\'')
+                && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b':' | b'{' | b'[' | b',')) =>
+            {
                 quote = Some(b)
             }
             None if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) => return &line[..i],
@@ -210,11 +211,14 @@ mod tests {
 
     #[test]
     fn fires_on_secret_data_and_string_data_at_admission() {
-        let findings = admit_without_cluster("SAG014", json!({
-            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ci-kubeconfig", "namespace": "build"},
-            "data": {"config/prod": b64(KUBECONFIG), "broken": "not base64!"},
-            "stringData": {"config.json": r#"{"clusters": [{"cluster": {"server": "https://a #1", "insecure-skip-tls-verify":true}}]}"#},
-        }));
+        let findings = admit_without_cluster(
+            "SAG014",
+            json!({
+                "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ci-kubeconfig", "namespace": "build"},
+                "data": {"config/prod": b64(KUBECONFIG), "broken": "not base64!"},
+                "stringData": {"config.json": r#"{"clusters": [{"cluster": {"server": "https://a #1", "insecure-skip-tls-verify":true}}]}"#},
+            }),
+        );
         assert_eq!(located(&findings), [
             (
                 "/data/config~1prod",
@@ -273,14 +277,17 @@ mod tests {
         let kubeconfig = KUBECONFIG.replace("insecure-skip-tls-verify: true", "certificate-authority: /ca.crt");
         assert!(lint("SAG014", &[config_map(json!({"kubeconfig": kubeconfig}))]).is_empty());
         // neither ConfigMap nor Secret
-        assert!(lint("SAG014", &[json!({"kind": "Pod", "metadata": {"name": "p"}, "data": {"k": KUBECONFIG}})]).is_empty());
+        assert!(
+            lint("SAG014", &[json!({"kind": "Pod", "metadata": {"name": "p"}, "data": {"k": KUBECONFIG}})]).is_empty()
+        );
     }
 
     #[test]
     fn long_and_hostile_values_stay_linear_and_never_panic() {
         let huge = format!("{}insecure-skip-tls-verify: true", "insecure-skip-tls-verify: no, ".repeat(50_000));
         assert_eq!(insecure_skip_setting(&huge), Some((1, "true")));
-        for text in ["\u{1F600}insecure-skip-tls-verify: true", "insecure-skip-tls-verify:\u{e9}", "'''\"\"\\#", "\"\\"] {
+        for text in ["\u{1F600}insecure-skip-tls-verify: true", "insecure-skip-tls-verify:\u{e9}", "'''\"\"\\#", "\"\\"]
+        {
             let _ = insecure_skip_setting(text);
         }
         assert_eq!(insecure_skip_setting("é insecure-skip-tls-verify: yes"), Some((1, "yes")));
@@ -301,7 +308,10 @@ mod tests {
         assert!(contains_ignoring_ascii_case(b"abc", b"b"), "a needle of letters only");
         // U+0130 (İ) is not ASCII: client-go would not read it as the key either.
         assert!(!contains_ignoring_ascii_case("\u{130}nsecure-skip-tls-verify".as_bytes(), key));
-        let findings = lint("SAG014", &[config_map(json!({"kubeconfig": "clusters:\n- cluster:\n    Insecure-Skip-TLS-Verify: true\n"}))]);
+        let findings = lint(
+            "SAG014",
+            &[config_map(json!({"kubeconfig": "clusters:\n- cluster:\n    Insecure-Skip-TLS-Verify: true\n"}))],
+        );
         assert_eq!(located(&findings), [("/data/kubeconfig", "ConfigMap key kubeconfig holds a kubeconfig with insecure-skip-tls-verify: true (line 3), so its client does not verify the API server's certificate and sends its credentials to whoever answers")]);
     }
 }

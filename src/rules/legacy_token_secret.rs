@@ -120,7 +120,8 @@ fn report_secrets_list(sa: &Obj<'_>, out: &mut Emitter<'_>) {
         "the ServiceAccount lists Secrets under secrets{named}, the legacy way of attaching long-lived token \
          Secrets; Pods get short-lived projected tokens without it"
     );
-    out.report(sa, "/secrets", message).fix = Some(Fix::new("remove the secrets list", [json!({"op": "remove", "path": "/secrets"})]));
+    out.report(sa, "/secrets", message).fix =
+        Some(Fix::new("remove the secrets list", [json!({"op": "remove", "path": "/secrets"})]));
 }
 
 /// Where a Pod spec names a Secret, and how to say it.
@@ -256,12 +257,15 @@ mod tests {
 
         let with_secrets = Settings { context_aware: true, lookup_secrets: true, ..Settings::default() };
         let findings = admit("SAG007", pod_reading_token(), &with_secrets, &cluster);
-        assert_eq!(located(&findings), [(
-            POD_READS_PATH,
-            "container deploy reads environment variable TOKEN from Secret build-robot-token, a legacy token of \
+        assert_eq!(
+            located(&findings),
+            [(
+                POD_READS_PATH,
+                "container deploy reads environment variable TOKEN from Secret build-robot-token, a legacy token of \
              ServiceAccount build-robot that never expires; mount a projected serviceAccountToken with an audience \
              and expirationSeconds instead"
-        )]);
+            )]
+        );
 
         // An ordinary Secret, or none at all, is not reported.
         let opaque = StaticCluster {
@@ -278,10 +282,22 @@ mod tests {
         let failing = StaticCluster { objects: vec![], failure: Some("connection refused".into()) };
         let message = "container deploy reads environment variable TOKEN from Secret build-robot-token, and looking \
                        it up failed (connection refused), so whether it is a legacy token that never expires is unknown";
-        for (on_failure, level) in [(OnLookupFailure::Deny, Some(Level::Deny)), (OnLookupFailure::Warn, Some(Level::Warn)), (OnLookupFailure::Allow, None)] {
-            let settings = Settings { context_aware: true, lookup_secrets: true, on_lookup_failure: on_failure, ..Settings::default() };
+        for (on_failure, level) in [
+            (OnLookupFailure::Deny, Some(Level::Deny)),
+            (OnLookupFailure::Warn, Some(Level::Warn)),
+            (OnLookupFailure::Allow, None),
+        ] {
+            let settings = Settings {
+                context_aware: true,
+                lookup_secrets: true,
+                on_lookup_failure: on_failure,
+                ..Settings::default()
+            };
             let findings = admit("SAG007", pod_reading_token(), &settings, &failing);
-            assert_eq!(findings.iter().map(|f| (f.path.as_str(), f.message.as_str(), f.level)).next(), level.map(|l| (POD_READS_PATH, message, l)));
+            assert_eq!(
+                findings.iter().map(|f| (f.path.as_str(), f.message.as_str(), f.level)).next(),
+                level.map(|l| (POD_READS_PATH, message, l))
+            );
         }
     }
 
@@ -298,10 +314,13 @@ mod tests {
 
     #[test]
     fn legacy_token_secret_at_admission_without_annotation() {
-        let findings = admit_without_cluster("SAG007", json!({
-            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
-            "metadata": {"name": "t"}
-        }));
+        let findings = admit_without_cluster(
+            "SAG007",
+            json!({
+                "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+                "metadata": {"name": "t"}
+            }),
+        );
         assert_eq!(located(&findings), [(
             "/type",
             "a Secret of type kubernetes.io/service-account-token holds a ServiceAccount token that never expires, \
@@ -311,15 +330,21 @@ mod tests {
 
     #[test]
     fn service_account_secrets_list_with_fix() {
-        let findings = lint("SAG007", &[json!({
-            "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "build-robot", "namespace": "ci"},
-            "secrets": [{"name": "build-robot-token"}]
-        })]);
-        assert_eq!(located(&findings), [(
-            "/secrets",
-            "the ServiceAccount lists Secrets under secrets (build-robot-token), the legacy way of attaching \
+        let findings = lint(
+            "SAG007",
+            &[json!({
+                "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "build-robot", "namespace": "ci"},
+                "secrets": [{"name": "build-robot-token"}]
+            })],
+        );
+        assert_eq!(
+            located(&findings),
+            [(
+                "/secrets",
+                "the ServiceAccount lists Secrets under secrets (build-robot-token), the legacy way of attaching \
              long-lived token Secrets; Pods get short-lived projected tokens without it"
-        )]);
+            )]
+        );
         let fix = findings[0].fix.as_ref().expect("fixable");
         assert_eq!(fix.description, "remove the secrets list");
         assert_eq!(serde_json::to_value(&fix.patch).unwrap(), json!([{"op": "remove", "path": "/secrets"}]));
@@ -346,18 +371,29 @@ mod tests {
             }}}
         });
         let findings = lint("SAG007", &[legacy_secret("build-robot-token", "ci"), deployment]);
-        let workload: Vec<(&str, &str)> = findings.iter().filter(|f| f.object_index == 1).map(|f| (f.path.as_str(), f.message.as_str())).collect();
-        let tail = "Secret build-robot-token, a legacy token of ServiceAccount build-robot that never expires; mount a \
+        let workload: Vec<(&str, &str)> =
+            findings.iter().filter(|f| f.object_index == 1).map(|f| (f.path.as_str(), f.message.as_str())).collect();
+        let tail =
+            "Secret build-robot-token, a legacy token of ServiceAccount build-robot that never expires; mount a \
                     projected serviceAccountToken with an audience and expirationSeconds instead";
-        assert_eq!(workload, [
-            ("/spec/template/spec/containers/0/env/1/valueFrom/secretKeyRef/name",
-             format!("container app reads environment variable TOKEN from {tail}").as_str()),
-            ("/spec/template/spec/initContainers/0/envFrom/0/secretRef/name",
-             format!("container init loads its environment from {tail}").as_str()),
-            ("/spec/template/spec/volumes/1/secret/secretName", format!("volume token mounts {tail}").as_str()),
-            ("/spec/template/spec/volumes/2/projected/sources/1/secret/name",
-             format!("projected volume bundle mounts {tail}").as_str()),
-        ]);
+        assert_eq!(
+            workload,
+            [
+                (
+                    "/spec/template/spec/containers/0/env/1/valueFrom/secretKeyRef/name",
+                    format!("container app reads environment variable TOKEN from {tail}").as_str()
+                ),
+                (
+                    "/spec/template/spec/initContainers/0/envFrom/0/secretRef/name",
+                    format!("container init loads its environment from {tail}").as_str()
+                ),
+                ("/spec/template/spec/volumes/1/secret/secretName", format!("volume token mounts {tail}").as_str()),
+                (
+                    "/spec/template/spec/volumes/2/projected/sources/1/secret/name",
+                    format!("projected volume bundle mounts {tail}").as_str()
+                ),
+            ]
+        );
     }
 
     #[test]
@@ -374,13 +410,18 @@ mod tests {
 
     #[test]
     fn other_secrets_other_namespaces_and_the_lesson_are_silent() {
-        let reads = |secret: &str| json!({
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ci"},
-            "spec": {"containers": [{"name": "app"}], "volumes": [{"name": "v", "secret": {"secretName": secret}}]}
-        });
+        let reads = |secret: &str| {
+            json!({
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ci"},
+                "spec": {"containers": [{"name": "app"}], "volumes": [{"name": "v", "secret": {"secretName": secret}}]}
+            })
+        };
         let opaque = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": "db", "namespace": "ci"}});
         // an opaque Secret, a legacy Secret of another namespace, a Secret not in the bundle
-        let findings = lint("SAG007", &[opaque, reads("db"), legacy_secret("elsewhere", "prod"), reads("elsewhere"), reads("absent")]);
+        let findings = lint(
+            "SAG007",
+            &[opaque, reads("db"), legacy_secret("elsewhere", "prod"), reads("elsewhere"), reads("absent")],
+        );
         assert_eq!(located(&findings).iter().map(|(p, _)| *p).collect::<Vec<_>>(), ["/type"]);
         assert_eq!(findings[0].object_index, 2);
         // an empty secrets list and imagePullSecrets are fine

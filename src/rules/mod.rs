@@ -6,19 +6,19 @@ use crate::engine::{Cx, Emitter};
 use crate::meta::RuleMeta;
 
 pub mod default_sa_automount;
-pub mod implicit_token_automount;
-pub mod workload_default_sa;
+pub mod default_sa_bound;
 pub mod deprecated_service_account_field;
+pub mod implicit_token_automount;
+pub mod insecure_kubeconfig;
+pub mod legacy_token_secret;
 pub mod projected_token_audience;
 pub mod projected_token_expiry;
-pub mod legacy_token_secret;
-pub mod default_sa_bound;
-pub mod sa_privileged_role;
 pub mod sa_group_binding;
-pub mod undefined_service_account;
+pub mod sa_privileged_role;
 pub mod shared_service_account;
 pub mod static_cloud_credentials;
-pub mod insecure_kubeconfig;
+pub mod undefined_service_account;
+pub mod workload_default_sa;
 
 #[cfg(test)]
 pub(crate) mod testing;

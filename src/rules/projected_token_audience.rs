@@ -158,10 +158,10 @@ mod tests {
 
     fn deployment_with_volumes(volumes: Value) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "payment-processor", "namespace": "payments"},
-            "spec": {"template": {"spec": {
-                "serviceAccountName": "payment-processor-sa", "automountServiceAccountToken": false,
-                "volumes": volumes, "containers": []
-            }}}})
+        "spec": {"template": {"spec": {
+            "serviceAccountName": "payment-processor-sa", "automountServiceAccountToken": false,
+            "volumes": volumes, "containers": []
+        }}}})
     }
 
     fn injected_volume() -> Value {
@@ -228,11 +228,14 @@ mod tests {
             {"serviceAccountToken": {"audience": "kubernetes"}}
         ]}}]);
         let findings = lint_with("SAG005", &[deployment_with_volumes(volumes)], &settings);
-        assert_eq!(located(&findings), [(
-            "/spec/template/spec/volumes/0/projected/sources/0/serviceAccountToken/audience",
-            "the projected token in volume t has audience \"https://api.internal\", which is in denied_audiences \
+        assert_eq!(
+            located(&findings),
+            [(
+                "/spec/template/spec/volumes/0/projected/sources/0/serviceAccountToken/audience",
+                "the projected token in volume t has audience \"https://api.internal\", which is in denied_audiences \
              (pattern \"https://*.internal\")"
-        )]);
+            )]
+        );
     }
 
     #[test]
@@ -266,14 +269,33 @@ mod tests {
 
     #[test]
     fn every_pod_bearing_kind() {
-        let spec = json!({"volumes": [{"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]});
+        let spec =
+            json!({"volumes": [{"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]});
         for (object, spec_pointer) in [
-            (json!({"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}}), "/spec/jobTemplate/spec/template/spec"),
-            (json!({"kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec"),
-            (json!({"kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec"),
-            (json!({"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec"),
-            (json!({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec"),
-            (json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec"),
+            (
+                json!({"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}}),
+                "/spec/jobTemplate/spec/template/spec",
+            ),
+            (
+                json!({"kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec",
+            ),
+            (
+                json!({"kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec",
+            ),
+            (
+                json!({"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec",
+            ),
+            (
+                json!({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec",
+            ),
+            (
+                json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec",
+            ),
             (json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": spec}}), "/template/spec"),
             (json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": spec}), "/spec"),
         ] {
@@ -292,10 +314,13 @@ mod tests {
             {"name": "z", "projected": {"sources": [{"serviceAccountToken": {"audience": 42}}]}}
         ]);
         let findings = lint("SAG005", &[deployment_with_volumes(volumes)]);
-        assert_eq!(located(&findings), [(
-            "/spec/template/spec/volumes/3/projected/sources/0/serviceAccountToken/audience",
-            "the projected token in volume z has audience 42, not a string"
-        )]);
+        assert_eq!(
+            located(&findings),
+            [(
+                "/spec/template/spec/volumes/3/projected/sources/0/serviceAccountToken/audience",
+                "the projected token in volume z has audience 42, not a string"
+            )]
+        );
         assert!(lint("SAG005", &[json!({"kind": "Pod", "spec": {"volumes": {"a": 1}}})]).is_empty());
     }
 }

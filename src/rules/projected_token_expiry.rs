@@ -123,13 +123,16 @@ mod tests {
     use crate::settings::Settings;
 
     fn with_tokens(kind: &str, tokens: Value) -> Value {
-        let sources: Vec<Value> = tokens.as_array().unwrap().iter().map(|t| json!({"serviceAccountToken": t})).collect();
+        let sources: Vec<Value> =
+            tokens.as_array().unwrap().iter().map(|t| json!({"serviceAccountToken": t})).collect();
         let spec = json!({"automountServiceAccountToken": false, "volumes": [{"name": "creds", "projected": {"sources": sources}}]});
         match kind {
             "Pod" => json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "payments"}, "spec": spec}),
             "CronJob" => json!({"kind": "CronJob", "metadata": {"name": "c", "namespace": "payments"},
                 "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}}),
-            _ => json!({"kind": kind, "metadata": {"name": "w", "namespace": "payments"}, "spec": {"template": {"spec": spec}}}),
+            _ => {
+                json!({"kind": kind, "metadata": {"name": "w", "namespace": "payments"}, "spec": {"template": {"spec": spec}}})
+            }
         }
     }
 
@@ -145,26 +148,33 @@ mod tests {
 
     #[test]
     fn lesson_lifetimes_pass() {
-        let object = with_tokens("Deployment", json!([
-            {"path": "token", "expirationSeconds": 3600, "audience": "fraud-detection-api"},
-            {"path": "token", "expirationSeconds": 1800, "audience": "payment-gateway-prod"},
-            {"path": "token", "audience": "default-lifetime"}
-        ]));
+        let object = with_tokens(
+            "Deployment",
+            json!([
+                {"path": "token", "expirationSeconds": 3600, "audience": "fraud-detection-api"},
+                {"path": "token", "expirationSeconds": 1800, "audience": "payment-gateway-prod"},
+                {"path": "token", "audience": "default-lifetime"}
+            ]),
+        );
         assert!(lint("SAG006", &[object]).is_empty());
     }
 
     #[test]
     fn too_long_too_short_and_strings() {
-        let object = with_tokens("Deployment", json!([
-            {"audience": "a", "expirationSeconds": 86400},
-            {"audience": "b", "expirationSeconds": "7200"},
-            {"audience": "c", "expirationSeconds": 300},
-            {"audience": "d", "expirationSeconds": "600"},
-            {"audience": "e", "expirationSeconds": "a day"}
-        ]));
+        let object = with_tokens(
+            "Deployment",
+            json!([
+                {"audience": "a", "expirationSeconds": 86400},
+                {"audience": "b", "expirationSeconds": "7200"},
+                {"audience": "c", "expirationSeconds": 300},
+                {"audience": "d", "expirationSeconds": "600"},
+                {"audience": "e", "expirationSeconds": "a day"}
+            ]),
+        );
         let base = "/spec/template/spec/volumes/0/projected/sources";
         let findings = lint("SAG006", std::slice::from_ref(&object));
-        let paths: Vec<String> = [0, 1, 2, 4].iter().map(|j| format!("{base}/{j}/serviceAccountToken/expirationSeconds")).collect();
+        let paths: Vec<String> =
+            [0, 1, 2, 4].iter().map(|j| format!("{base}/{j}/serviceAccountToken/expirationSeconds")).collect();
         assert_eq!(located(&findings), [
             (paths[0].as_str(), "the projected token in volume creds lives 86400 seconds, longer than max_token_expiration_seconds (3600)"),
             (paths[1].as_str(), "the projected token in volume creds lives 7200 seconds, longer than max_token_expiration_seconds (3600)"),
@@ -175,12 +185,27 @@ mod tests {
             (paths[3].as_str(), "the projected token in volume creds has expirationSeconds \"a day\", not a number of seconds"),
         ]);
         assert!(findings.iter().all(|f| f.level == Level::Warn));
-        assert_eq!(fixes(&findings), [
-            ("set expirationSeconds to 3600".to_string(), json!([{"op": "replace", "path": paths[0], "value": 3600}])),
-            ("set expirationSeconds to 3600".to_string(), json!([{"op": "replace", "path": paths[1], "value": 3600}])),
-            ("set expirationSeconds to 600".to_string(), json!([{"op": "replace", "path": paths[2], "value": 600}])),
-            ("set expirationSeconds to 3600".to_string(), json!([{"op": "replace", "path": paths[3], "value": 3600}])),
-        ]);
+        assert_eq!(
+            fixes(&findings),
+            [
+                (
+                    "set expirationSeconds to 3600".to_string(),
+                    json!([{"op": "replace", "path": paths[0], "value": 3600}])
+                ),
+                (
+                    "set expirationSeconds to 3600".to_string(),
+                    json!([{"op": "replace", "path": paths[1], "value": 3600}])
+                ),
+                (
+                    "set expirationSeconds to 600".to_string(),
+                    json!([{"op": "replace", "path": paths[2], "value": 600}])
+                ),
+                (
+                    "set expirationSeconds to 3600".to_string(),
+                    json!([{"op": "replace", "path": paths[3], "value": 3600}])
+                ),
+            ]
+        );
         let mut fixed = object;
         for finding in &findings {
             json_patch::patch(&mut fixed, &finding.fix.as_ref().unwrap().patch).unwrap();
@@ -190,18 +215,23 @@ mod tests {
 
     #[test]
     fn missing_lifetime_fires_only_below_the_kubernetes_default() {
-        let object = with_tokens("CronJob", json!([{"audience": "vault"}, {"audience": "s3", "expirationSeconds": 900}]));
+        let object =
+            with_tokens("CronJob", json!([{"audience": "vault"}, {"audience": "s3", "expirationSeconds": 900}]));
         assert!(lint("SAG006", std::slice::from_ref(&object)).is_empty());
 
         let settings = Settings { max_token_expiration_seconds: 1200, ..Settings::default() };
         let findings = lint_with("SAG006", std::slice::from_ref(&object), &settings);
-        let path = "/spec/jobTemplate/spec/template/spec/volumes/0/projected/sources/0/serviceAccountToken/expirationSeconds";
+        let path =
+            "/spec/jobTemplate/spec/template/spec/volumes/0/projected/sources/0/serviceAccountToken/expirationSeconds";
         assert_eq!(located(&findings), [(
             path,
             "the projected token in volume creds sets no expirationSeconds, so Kubernetes issues it for 3600 seconds, \
              longer than max_token_expiration_seconds (1200)"
         )]);
-        assert_eq!(fixes(&findings), [("set expirationSeconds to 1200".to_string(), json!([{"op": "add", "path": path, "value": 1200}]))]);
+        assert_eq!(
+            fixes(&findings),
+            [("set expirationSeconds to 1200".to_string(), json!([{"op": "add", "path": path, "value": 1200}]))]
+        );
         let mut fixed = object;
         json_patch::patch(&mut fixed, &findings[0].fix.as_ref().unwrap().patch).unwrap();
         assert!(lint_with("SAG006", &[fixed], &settings).is_empty());
@@ -209,10 +239,16 @@ mod tests {
 
     #[test]
     fn every_pod_bearing_kind_including_replication_controller() {
-        for kind in ["Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicationController"] {
-            let findings = lint("SAG006", &[with_tokens(kind, json!([{"audience": "x", "expirationSeconds": 31536000}]))]);
+        for kind in
+            ["Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicationController"]
+        {
+            let findings =
+                lint("SAG006", &[with_tokens(kind, json!([{"audience": "x", "expirationSeconds": 31536000}]))]);
             assert_eq!(findings.len(), 1, "{kind}");
-            assert!(findings[0].path.ends_with("/volumes/0/projected/sources/0/serviceAccountToken/expirationSeconds"), "{kind}");
+            assert!(
+                findings[0].path.ends_with("/volumes/0/projected/sources/0/serviceAccountToken/expirationSeconds"),
+                "{kind}"
+            );
         }
     }
 
@@ -234,7 +270,8 @@ mod tests {
             "the projected token in volume kube-api-access-abcde lives 3607 seconds, longer than max_token_expiration_seconds (3600)"
         )]);
 
-        let template = json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": {"volumes": [injected]}}});
+        let template =
+            json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": {"volumes": [injected]}}});
         assert_eq!(
             lint("SAG006", &[template]).iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
             ["/template/spec/volumes/0/projected/sources/0/serviceAccountToken/expirationSeconds"]

@@ -125,7 +125,9 @@ enum Exception {
 }
 
 fn issuer_discovery_exception(cx: &Cx<'_>, binding: &crate::bundle::Obj<'_>) -> Exception {
-    if binding.kind != "ClusterRoleBinding" || k8s::role_ref(binding.value) != Some(("ClusterRole", ISSUER_DISCOVERY_ROLE)) {
+    if binding.kind != "ClusterRoleBinding"
+        || k8s::role_ref(binding.value) != Some(("ClusterRole", ISSUER_DISCOVERY_ROLE))
+    {
         return Exception::NotApplicable;
     }
     // A role we cannot see is the built-in one, which the API server reconciles.
@@ -151,9 +153,8 @@ fn issuer_discovery_exception(cx: &Cx<'_>, binding: &crate::bundle::Obj<'_>) -> 
 
 fn grants_only_discovery(rule: &Value) -> bool {
     let list = |field: &str| rule.get(field).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let only = |field: &str, allowed: &[&str]| {
-        list(field).iter().all(|v| v.as_str().is_some_and(|s| allowed.contains(&s)))
-    };
+    let only =
+        |field: &str, allowed: &[&str]| list(field).iter().all(|v| v.as_str().is_some_and(|s| allowed.contains(&s)));
     list("resources").is_empty()
         && list("apiGroups").is_empty()
         && only("verbs", &["get"])
@@ -185,7 +186,8 @@ mod tests {
 
     #[test]
     fn every_service_account_of_the_cluster() {
-        let findings = lint("SAG010", &[binding("ClusterRoleBinding", None, "system:serviceaccounts", "ClusterRole", "view")]);
+        let findings =
+            lint("SAG010", &[binding("ClusterRoleBinding", None, "system:serviceaccounts", "ClusterRole", "view")]);
         assert_eq!(located(&findings), [(
             "/subjects/1",
             "Group system:serviceaccounts is bound to ClusterRole view across the cluster: every ServiceAccount in the \
@@ -208,15 +210,28 @@ mod tests {
 
     #[test]
     fn other_groups_and_look_alikes_are_silent() {
-        for group in ["system:authenticated", "system:serviceaccount", "system:serviceaccounts:", "System:ServiceAccounts", "developers"] {
-            assert!(lint("SAG010", &[binding("ClusterRoleBinding", None, group, "ClusterRole", "view")]).is_empty(), "{group}");
+        for group in [
+            "system:authenticated",
+            "system:serviceaccount",
+            "system:serviceaccounts:",
+            "System:ServiceAccounts",
+            "developers",
+        ] {
+            assert!(
+                lint("SAG010", &[binding("ClusterRoleBinding", None, group, "ClusterRole", "view")]).is_empty(),
+                "{group}"
+            );
         }
         // a User subject with the group's name is another principal
-        assert!(lint("SAG010", &[json!({
-            "kind": "ClusterRoleBinding", "metadata": {"name": "b"},
-            "subjects": [{"kind": "User", "name": "system:serviceaccounts"}],
-            "roleRef": {"kind": "ClusterRole", "name": "view"}
-        })]).is_empty());
+        assert!(lint(
+            "SAG010",
+            &[json!({
+                "kind": "ClusterRoleBinding", "metadata": {"name": "b"},
+                "subjects": [{"kind": "User", "name": "system:serviceaccounts"}],
+                "roleRef": {"kind": "ClusterRole", "name": "view"}
+            })]
+        )
+        .is_empty());
     }
 
     #[test]
@@ -232,11 +247,40 @@ mod tests {
         assert!(admit_without_cluster("SAG010", own).is_empty());
 
         // a system: prefix is not the exception
-        let findings = lint("SAG010", &[binding("ClusterRoleBinding", None, "system:serviceaccounts", "ClusterRole", "system:aggregate-to-edit")]);
+        let findings = lint(
+            "SAG010",
+            &[binding("ClusterRoleBinding", None, "system:serviceaccounts", "ClusterRole", "system:aggregate-to-edit")],
+        );
         assert_eq!(findings.len(), 1);
         // nor is the same role through a RoleBinding, nor a Role of that name
-        assert_eq!(lint("SAG010", &[binding("RoleBinding", Some("x"), "system:serviceaccounts", "ClusterRole", "system:service-account-issuer-discovery")]).len(), 1);
-        assert_eq!(lint("SAG010", &[binding("ClusterRoleBinding", None, "system:serviceaccounts", "Role", "system:service-account-issuer-discovery")]).len(), 1);
+        assert_eq!(
+            lint(
+                "SAG010",
+                &[binding(
+                    "RoleBinding",
+                    Some("x"),
+                    "system:serviceaccounts",
+                    "ClusterRole",
+                    "system:service-account-issuer-discovery"
+                )]
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            lint(
+                "SAG010",
+                &[binding(
+                    "ClusterRoleBinding",
+                    None,
+                    "system:serviceaccounts",
+                    "Role",
+                    "system:service-account-issuer-discovery"
+                )]
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]
@@ -246,11 +290,20 @@ mod tests {
             "metadata": {"name": "system:service-account-issuer-discovery"},
             "rules": [{"nonResourceURLs": ["/.well-known/openid-configuration", "/openid/v1/jwks"], "verbs": ["get"]}]
         });
-        let own = binding("ClusterRoleBinding", None, "system:serviceaccounts", "ClusterRole", "system:service-account-issuer-discovery");
+        let own = binding(
+            "ClusterRoleBinding",
+            None,
+            "system:serviceaccounts",
+            "ClusterRole",
+            "system:service-account-issuer-discovery",
+        );
         assert!(lint("SAG010", &[shipped.clone(), own.clone()]).is_empty());
 
         let mut widened = shipped;
-        widened["rules"].as_array_mut().unwrap().push(json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}));
+        widened["rules"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}));
         assert_eq!(located(&lint("SAG010", &[widened.clone(), own.clone()])), [(
             "/subjects/1",
             "Group system:serviceaccounts is bound to ClusterRole system:service-account-issuer-discovery across the \

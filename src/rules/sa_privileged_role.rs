@@ -235,12 +235,18 @@ mod tests {
 
     #[test]
     fn cluster_admin_through_a_cluster_role_binding() {
-        let findings = lint("SAG009", &[binding("ClusterRoleBinding", None, sa("deployer", "ci"), "ClusterRole", "cluster-admin")]);
-        assert_eq!(located(&findings), [(
-            "/subjects/0",
-            "ServiceAccount ci/deployer is bound to the built-in ClusterRole cluster-admin across the cluster: \
+        let findings = lint(
+            "SAG009",
+            &[binding("ClusterRoleBinding", None, sa("deployer", "ci"), "ClusterRole", "cluster-admin")],
+        );
+        assert_eq!(
+            located(&findings),
+            [(
+                "/subjects/0",
+                "ServiceAccount ci/deployer is bound to the built-in ClusterRole cluster-admin across the cluster: \
              every verb on every resource"
-        )]);
+            )]
+        );
         assert_eq!(findings[0].object.to_string(), "ClusterRoleBinding b");
         assert_eq!(findings[0].level, Level::Deny);
     }
@@ -262,7 +268,10 @@ mod tests {
 
     #[test]
     fn admin_at_admission_without_a_cluster() {
-        let findings = admit_without_cluster("SAG009", binding("RoleBinding", Some("apps"), sa("ops", "apps"), "ClusterRole", "admin"));
+        let findings = admit_without_cluster(
+            "SAG009",
+            binding("RoleBinding", Some("apps"), sa("ops", "apps"), "ClusterRole", "admin"),
+        );
         assert_eq!(located(&findings), [(
             "/subjects/0",
             "ServiceAccount apps/ops is bound to the built-in ClusterRole admin in namespace apps: read and write on \
@@ -274,11 +283,16 @@ mod tests {
     #[test]
     fn a_role_binding_resolves_its_cluster_role_and_every_rule_counts() {
         let objects = [
-            role("ClusterRole", "ci-deployer", None, json!([
-                harmless(),
-                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "update"]},
-                {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
-            ])),
+            role(
+                "ClusterRole",
+                "ci-deployer",
+                None,
+                json!([
+                    harmless(),
+                    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "update"]},
+                    {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
+                ]),
+            ),
             binding("RoleBinding", Some("ci"), sa("deployer", "ci"), "ClusterRole", "ci-deployer"),
         ];
         let findings = lint("SAG009", &objects);
@@ -306,7 +320,11 @@ mod tests {
                     binding(binding_kind, namespace, sa("runner", "ci"), "ClusterRole", "wide"),
                 ];
                 let message = format!("ServiceAccount ci/runner is bound to ClusterRole wide {scope}: {expected}");
-                assert_eq!(located(&lint("SAG009", &objects)), [("/subjects/0", message.as_str())], "{field} {binding_kind}");
+                assert_eq!(
+                    located(&lint("SAG009", &objects)),
+                    [("/subjects/0", message.as_str())],
+                    "{field} {binding_kind}"
+                );
             }
         }
     }
@@ -314,12 +332,17 @@ mod tests {
     #[test]
     fn several_dangerous_rules_are_all_named() {
         let objects = [
-            role("Role", "reader", Some("ops"), json!([
-                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]},
-                harmless(),
-                {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create", "bind"]},
-                {"apiGroups": [""], "resources": ["serviceaccounts/token", "pods"], "verbs": ["create"]},
-            ])),
+            role(
+                "Role",
+                "reader",
+                Some("ops"),
+                json!([
+                    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]},
+                    harmless(),
+                    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create", "bind"]},
+                    {"apiGroups": [""], "resources": ["serviceaccounts/token", "pods"], "verbs": ["create"]},
+                ]),
+            ),
             binding("RoleBinding", Some("ops"), sa("reader", "ops"), "Role", "reader"),
         ];
         assert_eq!(located(&lint("SAG009", &objects)), [(
@@ -364,11 +387,14 @@ mod tests {
                    "rules": [harmless(), {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]}]}),
             binding("ClusterRoleBinding", None, sa("bot", "tools"), "ClusterRole", "umbrella"),
         ];
-        assert_eq!(located(&lint("SAG009", &objects)), [(
-            "/subjects/0",
-            "ServiceAccount tools/bot is bound to ClusterRole umbrella across the cluster: \
+        assert_eq!(
+            located(&lint("SAG009", &objects)),
+            [(
+                "/subjects/0",
+                "ServiceAccount tools/bot is bound to ClusterRole umbrella across the cluster: \
              aggregated ClusterRole piece rules[1] grants impersonate on users"
-        )]);
+            )]
+        );
     }
 
     fn context_aware(on_lookup_failure: OnLookupFailure) -> Settings {
@@ -378,9 +404,12 @@ mod tests {
     #[test]
     fn admission_reads_the_role_from_the_cluster() {
         let cluster = StaticCluster {
-            objects: vec![
-                role("Role", "ci-deployer", Some("ci"), json!([harmless(), {"apiGroups": ["*"], "resources": ["secrets"], "verbs": ["watch"]}])),
-            ],
+            objects: vec![role(
+                "Role",
+                "ci-deployer",
+                Some("ci"),
+                json!([harmless(), {"apiGroups": ["*"], "resources": ["secrets"], "verbs": ["watch"]}]),
+            )],
             failure: None,
         };
         let request = binding("RoleBinding", Some("ci"), sa("deployer", "ci"), "Role", "ci-deployer");
@@ -396,17 +425,25 @@ mod tests {
     #[test]
     fn admission_resolves_a_role_binding_to_a_cluster_role_in_the_cluster() {
         let cluster = StaticCluster {
-            objects: vec![role("ClusterRole", "token-minter", None, json!([
-                {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
-            ]))],
+            objects: vec![role(
+                "ClusterRole",
+                "token-minter",
+                None,
+                json!([
+                    {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
+                ]),
+            )],
             failure: None,
         };
         let request = binding("RoleBinding", Some("ci"), sa("deployer", "ci"), "ClusterRole", "token-minter");
-        assert_eq!(located(&admit("SAG009", request, &context_aware(OnLookupFailure::Deny), &cluster)), [(
-            "/subjects/0",
-            "ServiceAccount ci/deployer is bound to ClusterRole token-minter in namespace ci: \
+        assert_eq!(
+            located(&admit("SAG009", request, &context_aware(OnLookupFailure::Deny), &cluster)),
+            [(
+                "/subjects/0",
+                "ServiceAccount ci/deployer is bound to ClusterRole token-minter in namespace ci: \
              rules[0] grants create on serviceaccounts/token"
-        )]);
+            )]
+        );
     }
 
     #[test]
@@ -435,12 +472,18 @@ mod tests {
         let cluster = StaticCluster { objects: Vec::new(), failure: Some("timeout".into()) };
         let mut settings = context_aware(OnLookupFailure::Deny);
         settings.rules.insert("sa-privileged-role".into(), Level::Warn);
-        let findings = admit("SAG009", binding("RoleBinding", Some("ci"), sa("x", "ci"), "Role", "r"), &settings, &cluster);
+        let findings =
+            admit("SAG009", binding("RoleBinding", Some("ci"), sa("x", "ci"), "Role", "r"), &settings, &cluster);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].level, Level::Warn);
         // and a rule turned off reports nothing
         settings.rules.insert("SAG009".into(), Level::Off);
         settings.rules.remove("sa-privileged-role");
-        assert!(lint_with("SAG009", &[binding("ClusterRoleBinding", None, sa("x", "ci"), "ClusterRole", "cluster-admin")], &settings).is_empty());
+        assert!(lint_with(
+            "SAG009",
+            &[binding("ClusterRoleBinding", None, sa("x", "ci"), "ClusterRole", "cluster-admin")],
+            &settings
+        )
+        .is_empty());
     }
 }

@@ -116,9 +116,7 @@ fn application<'a>(obj: &'a Value, template_metadata: Option<&'a Value>) -> Opti
     let label = |metadata: Option<&'a Value>, key: &str| {
         metadata?.get("labels")?.get(key)?.as_str().map(str::trim).filter(|v| !v.is_empty())
     };
-    APP_LABELS
-        .iter()
-        .find_map(|key| label(template_metadata, key).or_else(|| label(obj.get("metadata"), key)))
+    APP_LABELS.iter().find_map(|key| label(template_metadata, key).or_else(|| label(obj.get("metadata"), key)))
 }
 
 /// "application b", "applications b, c", or "applications b, c, d, e, f and 3 more", without `own`.
@@ -151,12 +149,15 @@ mod tests {
 
     #[test]
     fn fires_on_each_workload_naming_the_others() {
-        let findings = lint("SAG012", &[
-            deployment("order-api", json!({"app": "order-api"}), "shop-sa"),
-            deployment("invoice-worker", json!({"app": "invoice-worker"}), "shop-sa"),
-            // the recommended label wins over `app`
-            deployment("mailer-v2", json!({"app": "legacy", "app.kubernetes.io/name": "mailer"}), "shop-sa"),
-        ]);
+        let findings = lint(
+            "SAG012",
+            &[
+                deployment("order-api", json!({"app": "order-api"}), "shop-sa"),
+                deployment("invoice-worker", json!({"app": "invoice-worker"}), "shop-sa"),
+                // the recommended label wins over `app`
+                deployment("mailer-v2", json!({"app": "legacy", "app.kubernetes.io/name": "mailer"}), "shop-sa"),
+            ],
+        );
         assert_eq!(located(&findings), [
             (
                 "/spec/template/spec/serviceAccountName",
@@ -180,11 +181,14 @@ mod tests {
 
     #[test]
     fn identity_falls_back_to_object_labels_then_name_and_reads_the_deprecated_field() {
-        let findings = lint("SAG012", &[
-            json!({"kind": "Pod", "metadata": {"name": "debug", "namespace": "shop"}, "spec": {"serviceAccount": "shop-sa"}}),
-            json!({"kind": "CronJob", "metadata": {"name": "nightly", "namespace": "shop", "labels": {"app": "order-api"}},
+        let findings = lint(
+            "SAG012",
+            &[
+                json!({"kind": "Pod", "metadata": {"name": "debug", "namespace": "shop"}, "spec": {"serviceAccount": "shop-sa"}}),
+                json!({"kind": "CronJob", "metadata": {"name": "nightly", "namespace": "shop", "labels": {"app": "order-api"}},
                    "spec": {"jobTemplate": {"spec": {"template": {"spec": {"serviceAccountName": "shop-sa"}}}}}}),
-        ]);
+            ],
+        );
         assert_eq!(located(&findings), [
             (
                 "/spec/serviceAccount",
@@ -205,16 +209,23 @@ mod tests {
         let cronjob = json!({"kind": "CronJob", "metadata": {"name": "order-api-cleanup", "namespace": "shop"},
             "spec": {"jobTemplate": {"spec": {"template": {"metadata": {"labels": {"app": "order-api"}},
                 "spec": {"serviceAccountName": "order-api-sa"}}}}}});
-        assert!(lint("SAG012", &[deployment("order-api", json!({"app": "order-api"}), "order-api-sa"), cronjob]).is_empty());
+        assert!(
+            lint("SAG012", &[deployment("order-api", json!({"app": "order-api"}), "order-api-sa"), cronjob]).is_empty()
+        );
         // the default ServiceAccount is SAG003's
-        assert!(lint("SAG012", &[
-            deployment("order-api", json!({"app": "order-api"}), "default"),
-            deployment("invoice-worker", json!({"app": "invoice-worker"}), "default"),
-        ])
+        assert!(lint(
+            "SAG012",
+            &[
+                deployment("order-api", json!({"app": "order-api"}), "default"),
+                deployment("invoice-worker", json!({"app": "invoice-worker"}), "default"),
+            ]
+        )
         .is_empty());
         let mut elsewhere = deployment("invoice-worker", json!({"app": "invoice-worker"}), "shop-sa");
         elsewhere["metadata"]["namespace"] = json!("billing");
-        assert!(lint("SAG012", &[deployment("order-api", json!({"app": "order-api"}), "shop-sa"), elsewhere]).is_empty());
+        assert!(
+            lint("SAG012", &[deployment("order-api", json!({"app": "order-api"}), "shop-sa"), elsewhere]).is_empty()
+        );
         assert!(admit_without_cluster("SAG012", deployment("order-api", json!({"app": "a"}), "shop-sa")).is_empty());
     }
 

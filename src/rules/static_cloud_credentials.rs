@@ -347,7 +347,10 @@ fn credential_in_content(bytes: &[u8]) -> Option<(Cloud, String)> {
         let json: Value = serde_json::from_str(trimmed).ok()?;
         let non_empty = |field: &str| json.get(field).and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty());
         if json.get("type").and_then(Value::as_str) == Some("service_account") && non_empty("private_key") {
-            return Some((Cloud::Gcp, "a GCP service-account key (\"type\": \"service_account\" with a private_key)".into()));
+            return Some((
+                Cloud::Gcp,
+                "a GCP service-account key (\"type\": \"service_account\" with a private_key)".into(),
+            ));
         }
         if non_empty("clientId") && non_empty("clientSecret") {
             return Some((Cloud::Azure, "an Azure service principal secret (clientId and clientSecret)".into()));
@@ -397,125 +400,182 @@ mod tests {
 
     #[test]
     fn fires_on_credential_env_vars_in_every_container_group() {
-        let findings = lint("SAG013", &[json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "report-exporter", "namespace": "analytics"},
-            "spec": {"template": {"spec": {
-                "containers": [{"name": "report-exporter", "env": [
-                    {"name": "AWS_ACCESS_KEY_ID", "value": "AKIAIOSFODNN7EXAMPLE"},
-                    {"name": "AWS_REGION", "value": "eu-west-1"},
-                    {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "aws", "key": "secret"}}},
-                    {"name": "AWS_SESSION_TOKEN", "value": ""},
-                    {"name": "AWS_SECRET_KEY", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                ]}],
-                "initContainers": [{"name": "fetch", "env": [
-                    {"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"},
-                ]}],
-                "ephemeralContainers": [{"name": "debug", "env": [
-                    {"name": "backup_azure_client_secret", "valueFrom": {"configMapKeyRef": {"name": "oops", "key": "s"}}},
-                ]}],
-            }}}
-        })]);
-        assert_eq!(located(&findings), [
-            (
-                "/spec/template/spec/containers/0/env/0",
-                &*format!("container report-exporter sets AWS_ACCESS_KEY_ID inline, putting a static AWS credential in \
-                    the manifest; {AWS_HINT}")
-            ),
-            (
-                "/spec/template/spec/containers/0/env/2",
-                &*format!("container report-exporter reads AWS_SECRET_ACCESS_KEY from Secret aws, a static AWS \
-                    credential; {AWS_HINT}")
-            ),
-            (
-                "/spec/template/spec/ephemeralContainers/0/env/0",
-                &*format!("container debug reads backup_azure_client_secret from ConfigMap oops, a static Azure \
-                    credential; {AZURE_HINT}")
-            ),
-            (
-                "/spec/template/spec/initContainers/0/env/0",
-                &*format!("container fetch sets GOOGLE_APPLICATION_CREDENTIALS inline, putting a static GCP \
-                    credential in the manifest; {GCP_HINT}")
-            ),
-        ]);
+        let findings = lint(
+            "SAG013",
+            &[json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "report-exporter", "namespace": "analytics"},
+                "spec": {"template": {"spec": {
+                    "containers": [{"name": "report-exporter", "env": [
+                        {"name": "AWS_ACCESS_KEY_ID", "value": "AKIAIOSFODNN7EXAMPLE"},
+                        {"name": "AWS_REGION", "value": "eu-west-1"},
+                        {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "aws", "key": "secret"}}},
+                        {"name": "AWS_SESSION_TOKEN", "value": ""},
+                        {"name": "AWS_SECRET_KEY", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    ]}],
+                    "initContainers": [{"name": "fetch", "env": [
+                        {"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"},
+                    ]}],
+                    "ephemeralContainers": [{"name": "debug", "env": [
+                        {"name": "backup_azure_client_secret", "valueFrom": {"configMapKeyRef": {"name": "oops", "key": "s"}}},
+                    ]}],
+                }}}
+            })],
+        );
+        assert_eq!(
+            located(&findings),
+            [
+                (
+                    "/spec/template/spec/containers/0/env/0",
+                    &*format!(
+                        "container report-exporter sets AWS_ACCESS_KEY_ID inline, putting a static AWS credential in \
+                    the manifest; {AWS_HINT}"
+                    )
+                ),
+                (
+                    "/spec/template/spec/containers/0/env/2",
+                    &*format!(
+                        "container report-exporter reads AWS_SECRET_ACCESS_KEY from Secret aws, a static AWS \
+                    credential; {AWS_HINT}"
+                    )
+                ),
+                (
+                    "/spec/template/spec/ephemeralContainers/0/env/0",
+                    &*format!(
+                        "container debug reads backup_azure_client_secret from ConfigMap oops, a static Azure \
+                    credential; {AZURE_HINT}"
+                    )
+                ),
+                (
+                    "/spec/template/spec/initContainers/0/env/0",
+                    &*format!(
+                        "container fetch sets GOOGLE_APPLICATION_CREDENTIALS inline, putting a static GCP \
+                    credential in the manifest; {GCP_HINT}"
+                    )
+                ),
+            ]
+        );
     }
 
     #[test]
     fn fires_on_secret_keys_named_like_credentials() {
-        let findings = lint("SAG013", &[
-            secret("data", json!({"aws_access_key_id": b64("AKIAIOSFODNN7EXAMPLE"), "region": b64("eu-west-1")})),
-            secret("stringData", json!({"ARM_CLIENT_SECRET": "s3cr3t", "team/owner": "data"})),
-        ]);
-        assert_eq!(located(&findings), [
-            ("/data/aws_access_key_id", &*format!("Secret key aws_access_key_id holds a static AWS credential; {AWS_HINT}")),
-            ("/stringData/ARM_CLIENT_SECRET", &*format!("Secret key ARM_CLIENT_SECRET holds a static Azure credential; {AZURE_HINT}")),
-        ]);
+        let findings = lint(
+            "SAG013",
+            &[
+                secret("data", json!({"aws_access_key_id": b64("AKIAIOSFODNN7EXAMPLE"), "region": b64("eu-west-1")})),
+                secret("stringData", json!({"ARM_CLIENT_SECRET": "s3cr3t", "team/owner": "data"})),
+            ],
+        );
+        assert_eq!(
+            located(&findings),
+            [
+                (
+                    "/data/aws_access_key_id",
+                    &*format!("Secret key aws_access_key_id holds a static AWS credential; {AWS_HINT}")
+                ),
+                (
+                    "/stringData/ARM_CLIENT_SECRET",
+                    &*format!("Secret key ARM_CLIENT_SECRET holds a static Azure credential; {AZURE_HINT}")
+                ),
+            ]
+        );
     }
 
     #[test]
     fn fires_on_credential_files_in_secrets() {
         let aws_file = "[default]\n# rotated never\naws_access_key\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG\n";
-        let gcp_key = r#"{"type": "service_account", "project_id": "p", "private_key": "-----BEGIN PRIVATE KEY-----\n"}"#;
+        let gcp_key =
+            r#"{"type": "service_account", "project_id": "p", "private_key": "-----BEGIN PRIVATE KEY-----\n"}"#;
         let azure = r#"{"clientId": "0000", "clientSecret": "s3cr3t", "tenantId": "t"}"#;
-        let findings = lint("SAG013", &[secret("data", json!({
-            "credentials": b64(aws_file),
-            "key.json": b64(gcp_key),
-            "sdk/auth.json": b64(azure),
-            ".env": b64("export GOOGLE_CREDENTIALS='{}'\n"),
-        }))]);
-        assert_eq!(located(&findings), [
-            (
-                "/data/.env",
-                &*format!("Secret key .env holds a credentials file setting GOOGLE_CREDENTIALS (line 1), a static GCP \
-                    credential; {GCP_HINT}")
-            ),
-            (
-                "/data/credentials",
-                &*format!("Secret key credentials holds a credentials file setting aws_secret_access_key (line 4), a \
-                    static AWS credential; {AWS_HINT}")
-            ),
-            (
-                "/data/key.json",
-                &*format!("Secret key key.json holds a GCP service-account key (\"type\": \"service_account\" with a \
-                    private_key), a static GCP credential; {GCP_HINT}")
-            ),
-            (
-                "/data/sdk~1auth.json",
-                &*format!("Secret key sdk/auth.json holds an Azure service principal secret (clientId and \
-                    clientSecret), a static Azure credential; {AZURE_HINT}")
-            ),
-        ]);
+        let findings = lint(
+            "SAG013",
+            &[secret(
+                "data",
+                json!({
+                    "credentials": b64(aws_file),
+                    "key.json": b64(gcp_key),
+                    "sdk/auth.json": b64(azure),
+                    ".env": b64("export GOOGLE_CREDENTIALS='{}'\n"),
+                }),
+            )],
+        );
+        assert_eq!(
+            located(&findings),
+            [
+                (
+                    "/data/.env",
+                    &*format!(
+                        "Secret key .env holds a credentials file setting GOOGLE_CREDENTIALS (line 1), a static GCP \
+                    credential; {GCP_HINT}"
+                    )
+                ),
+                (
+                    "/data/credentials",
+                    &*format!(
+                        "Secret key credentials holds a credentials file setting aws_secret_access_key (line 4), a \
+                    static AWS credential; {AWS_HINT}"
+                    )
+                ),
+                (
+                    "/data/key.json",
+                    &*format!(
+                        "Secret key key.json holds a GCP service-account key (\"type\": \"service_account\" with a \
+                    private_key), a static GCP credential; {GCP_HINT}"
+                    )
+                ),
+                (
+                    "/data/sdk~1auth.json",
+                    &*format!(
+                        "Secret key sdk/auth.json holds an Azure service principal secret (clientId and \
+                    clientSecret), a static Azure credential; {AZURE_HINT}"
+                    )
+                ),
+            ]
+        );
     }
 
     #[test]
     fn secrets_without_credentials_or_with_bad_data_pass() {
         let federation = r#"{"type": "external_account", "audience": "//iam.googleapis.com/x"}"#;
-        assert!(lint("SAG013", &[secret("data", json!({
-            "federation.json": b64(federation),
-            "not-base64": "%%%",
-            "not-json": b64("{\"type\": \"service_account\", "),
-            "deep": b64(&"[".repeat(100_000)),
-            "nested": b64(&format!("{}{}", "{\"a\":".repeat(1000), "}".repeat(1000))),
-            "binary": "//79/A==",
-            "empty-aws": b64("aws_secret_access_key =\n"),
-            "commented": b64("# AWS_SECRET_ACCESS_KEY=abc\n"),
-            "number": 7,
-            "AWS_SECRET_ACCESS_KEY": "",
-        }))])
+        assert!(lint(
+            "SAG013",
+            &[secret(
+                "data",
+                json!({
+                    "federation.json": b64(federation),
+                    "not-base64": "%%%",
+                    "not-json": b64("{\"type\": \"service_account\", "),
+                    "deep": b64(&"[".repeat(100_000)),
+                    "nested": b64(&format!("{}{}", "{\"a\":".repeat(1000), "}".repeat(1000))),
+                    "binary": "//79/A==",
+                    "empty-aws": b64("aws_secret_access_key =\n"),
+                    "commented": b64("# AWS_SECRET_ACCESS_KEY=abc\n"),
+                    "number": 7,
+                    "AWS_SECRET_ACCESS_KEY": "",
+                })
+            )]
+        )
         .is_empty());
         // a ConfigMap is SAG014's business here, not a Secret
-        assert!(lint("SAG013", &[json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"region": "eu-west-1"}})]).is_empty());
+        assert!(lint(
+            "SAG013",
+            &[json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"region": "eu-west-1"}})]
+        )
+        .is_empty());
     }
 
     #[test]
     fn fires_on_workload_identity_annotations_on_the_default_service_account_at_admission() {
-        let findings = admit_without_cluster("SAG013", json!({
-            "apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": "default", "namespace": "analytics", "annotations": {
-                "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/s3-reader",
-                "iam.gke.io/gcp-service-account": "",
-            }}
-        }));
+        let findings = admit_without_cluster(
+            "SAG013",
+            json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": "analytics", "annotations": {
+                    "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/s3-reader",
+                    "iam.gke.io/gcp-service-account": "",
+                }}
+            }),
+        );
         assert_eq!(located(&findings), [(
             "/metadata/annotations/eks.amazonaws.com~1role-arn",
             "the default ServiceAccount carries eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/s3-reader, \
@@ -526,13 +586,16 @@ mod tests {
 
     #[test]
     fn workload_identity_on_a_dedicated_service_account_passes() {
-        assert!(lint("SAG013", &[json!({
-            "apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": "report-exporter-sa", "namespace": "analytics", "annotations": {
-                "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/report-exporter",
-                "azure.workload.identity/client-id": "0000",
-            }}
-        })])
+        assert!(lint(
+            "SAG013",
+            &[json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "report-exporter-sa", "namespace": "analytics", "annotations": {
+                    "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/report-exporter",
+                    "azure.workload.identity/client-id": "0000",
+                }}
+            })]
+        )
         .is_empty());
     }
 

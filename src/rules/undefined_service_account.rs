@@ -180,22 +180,28 @@ mod tests {
     #[test]
     fn fires_on_a_workload_whose_service_account_is_missing() {
         let findings = lint("SAG011", &[deployment("analytics", json!({"serviceAccountName": "report-exporter-sa"}))]);
-        assert_eq!(located(&findings), [(
-            "/spec/template/spec/serviceAccountName",
-            "serviceAccountName names ServiceAccount analytics/report-exporter-sa, which these manifests do not \
+        assert_eq!(
+            located(&findings),
+            [(
+                "/spec/template/spec/serviceAccountName",
+                "serviceAccountName names ServiceAccount analytics/report-exporter-sa, which these manifests do not \
              define: the API server will refuse to create the workload's Pods until it exists"
-        )]);
+            )]
+        );
         assert_eq!(findings[0].object.to_string(), "Deployment analytics/report-exporter");
     }
 
     #[test]
     fn points_at_the_deprecated_field_and_at_other_namespaces() {
-        let findings = lint("SAG011", &[
-            service_account("default", "report-exporter-sa"),
-            service_account("staging", "report-exporter-sa"),
-            json!({"kind": "CronJob", "metadata": {"name": "nightly", "namespace": "analytics"},
+        let findings = lint(
+            "SAG011",
+            &[
+                service_account("default", "report-exporter-sa"),
+                service_account("staging", "report-exporter-sa"),
+                json!({"kind": "CronJob", "metadata": {"name": "nightly", "namespace": "analytics"},
                    "spec": {"jobTemplate": {"spec": {"template": {"spec": {"serviceAccount": "report-exporter-sa"}}}}}}),
-        ]);
+            ],
+        );
         assert_eq!(located(&findings), [(
             "/spec/jobTemplate/spec/template/spec/serviceAccount",
             "serviceAccount names ServiceAccount analytics/report-exporter-sa, which these manifests do not define \
@@ -206,19 +212,31 @@ mod tests {
 
     #[test]
     fn silent_when_defined_default_or_external() {
-        assert!(lint("SAG011", &[
-            deployment("analytics", json!({"serviceAccountName": "report-exporter-sa"})),
-            service_account("analytics", "report-exporter-sa"),
-        ])
+        assert!(lint(
+            "SAG011",
+            &[
+                deployment("analytics", json!({"serviceAccountName": "report-exporter-sa"})),
+                service_account("analytics", "report-exporter-sa"),
+            ]
+        )
         .is_empty());
         assert!(lint("SAG011", &[deployment("analytics", json!({}))]).is_empty());
         assert!(lint("SAG011", &[deployment("analytics", json!({"serviceAccountName": "default"}))]).is_empty());
         let settings = Settings { external_service_accounts: vec!["analytics/report-*".into()], ..Settings::default() };
-        assert!(lint_with("SAG011", &[deployment("analytics", json!({"serviceAccountName": "report-exporter-sa"}))], &settings)
-            .is_empty());
+        assert!(lint_with(
+            "SAG011",
+            &[deployment("analytics", json!({"serviceAccountName": "report-exporter-sa"}))],
+            &settings
+        )
+        .is_empty());
         // the pattern names the namespace too
         assert_eq!(
-            lint_with("SAG011", &[deployment("billing", json!({"serviceAccountName": "report-exporter-sa"}))], &settings).len(),
+            lint_with(
+                "SAG011",
+                &[deployment("billing", json!({"serviceAccountName": "report-exporter-sa"}))],
+                &settings
+            )
+            .len(),
             1
         );
     }
@@ -283,21 +301,28 @@ mod tests {
 
     #[test]
     fn cluster_role_binding_subjects_name_their_namespace() {
-        let findings = lint("SAG011", &[json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "ci-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "build"}],
-            "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"}
-        })]);
-        assert_eq!(located(&findings), [(
-            "/subjects/0",
-            "subject ServiceAccount build/ci is not defined in these manifests: the binding grants its role to \
+        let findings = lint(
+            "SAG011",
+            &[json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": "ci-admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "build"}],
+                "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"}
+            })],
+        );
+        assert_eq!(
+            located(&findings),
+            [(
+                "/subjects/0",
+                "subject ServiceAccount build/ci is not defined in these manifests: the binding grants its role to \
              whichever ServiceAccount is created with that name later"
-        )]);
+            )]
+        );
     }
 
     #[test]
     fn never_runs_at_admission() {
-        assert!(admit_without_cluster("SAG011", deployment("analytics", json!({"serviceAccountName": "missing"}))).is_empty());
+        assert!(admit_without_cluster("SAG011", deployment("analytics", json!({"serviceAccountName": "missing"})))
+            .is_empty());
     }
 }

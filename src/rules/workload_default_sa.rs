@@ -163,8 +163,16 @@ mod tests {
             )
         };
         let cases = [
-            (json!({"serviceAccountName": "", "automountServiceAccountToken": true}), "/spec/template/spec/serviceAccountName", "serviceAccountName is empty"),
-            (json!({"serviceAccountName": "default", "automountServiceAccountToken": "yes"}), "/spec/template/spec/serviceAccountName", "serviceAccountName is default"),
+            (
+                json!({"serviceAccountName": "", "automountServiceAccountToken": true}),
+                "/spec/template/spec/serviceAccountName",
+                "serviceAccountName is empty",
+            ),
+            (
+                json!({"serviceAccountName": "default", "automountServiceAccountToken": "yes"}),
+                "/spec/template/spec/serviceAccountName",
+                "serviceAccountName is default",
+            ),
             (
                 json!({"serviceAccount": "default", "automountServiceAccountToken": true}),
                 "/spec/template/spec/serviceAccount",
@@ -207,14 +215,19 @@ mod tests {
         // default disables it and the Pod does not override.
         assert!(lint("SAG003", &[default_sa(Some(false)), deployment(json!({}))]).is_empty());
         // Dedicated ServiceAccount, even with an explicit true (the lesson's order-api).
-        assert!(lint("SAG003", &[deployment(json!({"serviceAccountName": "order-api-sa", "automountServiceAccountToken": true}))]).is_empty());
+        assert!(lint(
+            "SAG003",
+            &[deployment(json!({"serviceAccountName": "order-api-sa", "automountServiceAccountToken": true}))]
+        )
+        .is_empty());
         // The deprecated field naming a dedicated ServiceAccount is not default.
         assert!(lint("SAG003", &[deployment(json!({"serviceAccount": "order-api-sa"}))]).is_empty());
     }
 
     #[test]
     fn allow_listed_default_is_exempt() {
-        let settings = Settings { allowed_token_service_accounts: vec!["production/default".into()], ..Settings::default() };
+        let settings =
+            Settings { allowed_token_service_accounts: vec!["production/default".into()], ..Settings::default() };
         assert!(lint_with("SAG003", &[deployment(json!({}))], &settings).is_empty());
     }
 
@@ -231,11 +244,26 @@ mod tests {
                 json!({"kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": spec}}}),
                 "/spec/template/spec/serviceAccountName",
             ),
-            (json!({"kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec/serviceAccountName"),
-            (json!({"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec/serviceAccountName"),
-            (json!({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec/serviceAccountName"),
-            (json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}), "/spec/template/spec/serviceAccountName"),
-            (json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": spec}}), "/template/spec/serviceAccountName"),
+            (
+                json!({"kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec/serviceAccountName",
+            ),
+            (
+                json!({"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec/serviceAccountName",
+            ),
+            (
+                json!({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec/serviceAccountName",
+            ),
+            (
+                json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}),
+                "/spec/template/spec/serviceAccountName",
+            ),
+            (
+                json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": spec}}),
+                "/template/spec/serviceAccountName",
+            ),
         ] {
             let findings = lint("SAG003", std::slice::from_ref(&object));
             assert_eq!(findings.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [path], "{object}");
@@ -257,7 +285,9 @@ mod tests {
 
         let lookups = |on_lookup_failure| Settings { context_aware: true, on_lookup_failure, ..Settings::default() };
         let disabled = StaticCluster {
-            objects: vec![json!({"kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"}, "automountServiceAccountToken": false})],
+            objects: vec![
+                json!({"kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"}, "automountServiceAccountToken": false}),
+            ],
             failure: None,
         };
         assert!(admit("SAG003", pod.clone(), &lookups(OnLookupFailure::Deny), &disabled).is_empty());

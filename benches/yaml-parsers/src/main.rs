@@ -70,8 +70,11 @@ fn main() {
     let files: Vec<String> = paths.iter().map(|p| std::fs::read_to_string(p).expect("UTF-8 files")).collect();
     let megabytes = files.iter().map(String::len).sum::<usize>() as f64 / 1e6;
 
-    let parsers: [(&str, fn(&str) -> usize); 3] =
-        [("saphyr-parser 0.3 (used by sa-guard)", saphyr), ("libyaml-safer 0.1", libyaml_safer), ("unsafe-libyaml 0.2", unsafe_libyaml)];
+    let parsers: [(&str, fn(&str) -> usize); 3] = [
+        ("saphyr-parser 0.3 (used by sa-guard)", saphyr),
+        ("libyaml-safer 0.1", libyaml_safer),
+        ("unsafe-libyaml 0.2", unsafe_libyaml),
+    ];
     for (name, parse) in parsers {
         let mut best = Duration::MAX;
         let mut events = 0;

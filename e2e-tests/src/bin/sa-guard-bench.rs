@@ -47,7 +47,12 @@ struct Stats {
 /// Latency of each waPC call in `calls` (module, operation) on `payload`. The calls take turns,
 /// one of each per round, so a slow spell of a shared machine weighs on all of them alike and
 /// their ratio holds.
-fn measure(calls: &[(&Evaluator, &str)], payload: &[u8], warmup: usize, iterations: usize) -> Result<Vec<Stats>, String> {
+fn measure(
+    calls: &[(&Evaluator, &str)],
+    payload: &[u8],
+    warmup: usize,
+    iterations: usize,
+) -> Result<Vec<Stats>, String> {
     for _ in 0..warmup {
         for (evaluator, operation) in calls {
             evaluator.call(operation, payload).map_err(|e| e.to_string())?;
@@ -156,7 +161,11 @@ fn config_map(bytes: usize) -> Value {
     let mut size = 0;
     let mut i = 0;
     while size < bytes {
-        let value = format!("# settings file {i}\nlisten: 0.0.0.0:{}\nlog_level: info\n{}", 8000 + i % 1000, "feature_flag: enabled\n".repeat(40));
+        let value = format!(
+            "# settings file {i}\nlisten: 0.0.0.0:{}\nlog_level: info\n{}",
+            8000 + i % 1000,
+            "feature_flag: enabled\n".repeat(40)
+        );
         size += value.len() + 20;
         data.insert(format!("settings-{i}.yaml"), Value::String(value));
         i += 1;
@@ -222,7 +231,10 @@ fn run(args: &Args) -> Result<(), String> {
     let policy_instance = policy.instantiate(Arc::new(NoCapabilities))?;
     let baseline_instance = baseline.instantiate(Arc::new(NoCapabilities))?;
 
-    println!("validate latency in the wasmtime host, {} calls per case after {} warm-up calls (µs)", args.iterations, args.warmup);
+    println!(
+        "validate latency in the wasmtime host, {} calls per case after {} warm-up calls (µs)",
+        args.iterations, args.warmup
+    );
     println!("(3 MB requests: a tenth of the calls, 3 warm-up calls; policy and baseline calls take turns)");
     println!(
         "{:<22} {:>10}  {:>27}  {:>27}  {:>6}  verdict",

@@ -16,7 +16,8 @@ fn binary() -> Command {
 }
 
 fn run_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
-    let mut child = binary().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        binary().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -45,7 +46,10 @@ fn run_refuses_invalid_settings_like_kwctl() {
     let output = binary().args(["run", "--settings-json", r#"{"mutates": true}"#, "-r"]).arg(&path).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("sa-guard-e2e: Provided settings are not valid: invalid settings: unknown field `mutates`"), "{stderr}");
+    assert!(
+        stderr.starts_with("sa-guard-e2e: Provided settings are not valid: invalid settings: unknown field `mutates`"),
+        "{stderr}"
+    );
     assert!(output.stdout.is_empty());
 }
 
@@ -65,16 +69,27 @@ fn review_prints_what_the_api_server_sends() {
     let output = binary().args(["review", "--uid", "create-pod-default-sa"]).arg(&object).output().unwrap();
     assert!(output.status.success());
     let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let committed: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("requests/pod-default-sa.create.json")).unwrap()).unwrap();
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("requests/pod-default-sa.create.json")).unwrap())
+            .unwrap();
     assert_eq!(printed, committed, "fixtures/generate.py is out of date with `sa-guard-e2e review`");
 }
 
 #[test]
 fn verdicts_prints_one_block_per_object() {
-    let output = binary().args(["verdicts", "examples/hardened-default-sa.yaml", "examples/bad/legacy-token-secret.yaml"]).output().unwrap();
+    let output = binary()
+        .args(["verdicts", "examples/hardened-default-sa.yaml", "examples/bad/legacy-token-secret.yaml"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.starts_with("examples/hardened-default-sa.yaml:3  ServiceAccount production/default\n  ALLOWED\n"), "{text}");
+    assert!(
+        text.starts_with("examples/hardened-default-sa.yaml:3  ServiceAccount production/default\n  ALLOWED\n"),
+        "{text}"
+    );
     assert!(text.contains("examples/bad/legacy-token-secret.yaml:4  Secret production/order-api-sa-token\n  DENIED 403\n    sa-guard denied Secret production/order-api-sa-token (1 finding):\n    [SAG007] "), "{text}");
-    assert!(text.ends_with("\n2 objects: 1 allowed, 1 denied, 0 with warnings, 0 mutated, 0 not sent to the policy\n"), "{text}");
+    assert!(
+        text.ends_with("\n2 objects: 1 allowed, 1 denied, 0 with warnings, 0 mutated, 0 not sent to the policy\n"),
+        "{text}"
+    );
 }

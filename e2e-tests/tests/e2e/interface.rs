@@ -16,7 +16,16 @@ fn the_module_imports_only_wapc_and_wasi_and_exports_the_wapc_entry_points() {
     assert!(modules.contains("wapc"), "waPC host functions: {modules:?}");
     assert!(modules.iter().all(|m| HOST_MODULES.contains(m)));
     let wapc: BTreeSet<&str> = interface.imports.iter().filter(|(m, _)| m == "wapc").map(|(_, n)| n.as_str()).collect();
-    for name in ["__guest_request", "__guest_response", "__guest_error", "__host_call", "__host_response", "__host_response_len", "__host_error", "__host_error_len"] {
+    for name in [
+        "__guest_request",
+        "__guest_response",
+        "__guest_error",
+        "__host_call",
+        "__host_response",
+        "__host_response_len",
+        "__host_error",
+        "__host_error_len",
+    ] {
         assert!(wapc.contains(name), "wapc.{name} missing: {wapc:?}");
     }
     for export in ["__guest_call", "wapc_init"] {
@@ -30,14 +39,20 @@ fn the_webhook_rules_cover_every_request_the_tests_send() {
     for (name, request) in all_requests() {
         let operation = request["operation"].as_str().unwrap();
         let resource = &request["resource"];
-        let (group, version, plural) =
-            (resource["group"].as_str().unwrap(), resource["version"].as_str().unwrap(), resource["resource"].as_str().unwrap());
+        let (group, version, plural) = (
+            resource["group"].as_str().unwrap(),
+            resource["version"].as_str().unwrap(),
+            resource["resource"].as_str().unwrap(),
+        );
         if operation == "DELETE" {
             // Not in the rules (nothing to judge); the policy still answers it, see modes.rs.
             assert!(!metadata.matches(group, version, plural, operation), "{name}: DELETE is sent after all?");
             continue;
         }
-        assert!(metadata.matches(group, version, plural, operation), "{name}: {group}/{version} {plural} {operation} is not in policy-metadata.yml's rules");
+        assert!(
+            metadata.matches(group, version, plural, operation),
+            "{name}: {group}/{version} {plural} {operation} is not in policy-metadata.yml's rules"
+        );
     }
     // Every kind the rule core reads a Pod spec from.
     for kind in sa_guard::k8s::POD_BEARING_KINDS {
@@ -85,7 +100,11 @@ fn sessions_only_look_up_declared_resources() {
         for exchange in &session.exchanges {
             let api_version = exchange.request["api_version"].as_str().unwrap();
             let kind = exchange.request["kind"].as_str().unwrap();
-            assert!(metadata.may_look_up(api_version, kind), "{}: {api_version}/{kind} not in contextAwareResources", path.display());
+            assert!(
+                metadata.may_look_up(api_version, kind),
+                "{}: {api_version}/{kind} not in contextAwareResources",
+                path.display()
+            );
         }
     }
 }

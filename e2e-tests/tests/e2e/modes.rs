@@ -22,7 +22,11 @@ fn warn_level_accepts_with_warnings() {
     let settings = only(&["SAG001"], json!({"rules": {"default-sa-automount": "warn"}}));
     assert_eq!(
         evaluate(&request, &settings),
-        warned(&request, "ServiceAccount production/default", &[finding("SAG001", "/automountServiceAccountToken", SAG001_MESSAGE)])
+        warned(
+            &request,
+            "ServiceAccount production/default",
+            &[finding("SAG001", "/automountServiceAccountToken", SAG001_MESSAGE)]
+        )
     );
     let off = json!({"rules": {"SAG001": "off"}});
     assert_eq!(evaluate(&request, &off), plain_accept("create-serviceaccount-default"));
@@ -70,7 +74,11 @@ fn exemption_annotation_needs_a_reason_and_is_audited() {
         + " (the sa-guard.io/exempt annotation is ignored: sa-guard.io/exempt-reason must say why)";
     assert_eq!(
         evaluate(&no_reason, &only(&["SAG001"], json!({}))),
-        denied(&no_reason, "ServiceAccount legacy-batch/default", &[finding("SAG001", "/automountServiceAccountToken", &message)])
+        denied(
+            &no_reason,
+            "ServiceAccount legacy-batch/default",
+            &[finding("SAG001", "/automountServiceAccountToken", &message)]
+        )
     );
 }
 
@@ -168,10 +176,7 @@ fn mutation_of_a_new_pod_sets_the_field_and_drops_the_injected_token() {
     assert_eq!(pod["spec"]["volumes"], json!([]));
     for container in ["containers", "initContainers"] {
         let mounts = &pod["spec"][container][0]["volumeMounts"];
-        assert!(
-            mounts.as_array().unwrap().iter().all(|m| m["mountPath"] != TOKEN_MOUNT_PATH),
-            "{container}: {mounts}"
-        );
+        assert!(mounts.as_array().unwrap().iter().all(|m| m["mountPath"] != TOKEN_MOUNT_PATH), "{container}: {mounts}");
     }
     let stored = with_object(&request, |o| *o = pod.clone());
     assert_eq!(evaluate(&stored, &json!({})), plain_accept("create-pod-default-sa"));
@@ -343,7 +348,10 @@ fn lookup_secrets_reads_the_secret_a_pod_reads_from_the_cluster() {
     let settings = json!({"context_aware": true, "lookup_secrets": true});
     let (response, calls) = evaluate_replay(&request, &settings, "secret-order-api-sa-token");
     assert_eq!(calls.len(), 1, "{calls:#?}");
-    assert_eq!((&calls[0].payload["kind"], &calls[0].payload["name"]), (&json!("Secret"), &json!("order-api-sa-token")));
+    assert_eq!(
+        (&calls[0].payload["kind"], &calls[0].payload["name"]),
+        (&json!("Secret"), &json!("order-api-sa-token"))
+    );
     assert_eq!(
         response,
         denied(
@@ -372,8 +380,11 @@ fn no_host_calls_unless_context_aware() {
 fn a_host_without_capabilities_is_a_failed_lookup() {
     // kwctl without --allow-context-aware: the host refuses, the policy applies on_lookup_failure.
     let request = fixture("deployment-api.create");
-    let (response, calls) =
-        evaluate_with(&request, &json!({"context_aware": true, "on_lookup_failure": "allow"}), Arc::new(NoCapabilities));
+    let (response, calls) = evaluate_with(
+        &request,
+        &json!({"context_aware": true, "on_lookup_failure": "allow"}),
+        Arc::new(NoCapabilities),
+    );
     assert_eq!(response, plain_accept("create-deployment-api"));
     assert_eq!(calls.len(), 1);
     assert!(calls[0].result.is_err());

@@ -21,9 +21,15 @@ fn the_injected_api_access_volume_is_not_a_projected_token_finding() {
     let volume = &spec["volumes"][0];
     let name = volume["name"].as_str().unwrap();
     assert_eq!(volume, &injected_volume(name));
-    assert_eq!(volume["projected"]["sources"][0]["serviceAccountToken"], json!({"expirationSeconds": INJECTED_TOKEN_EXPIRATION_SECONDS, "path": "token"}));
+    assert_eq!(
+        volume["projected"]["sources"][0]["serviceAccountToken"],
+        json!({"expirationSeconds": INJECTED_TOKEN_EXPIRATION_SECONDS, "path": "token"})
+    );
     for list in ["containers", "initContainers"] {
-        assert_eq!(spec[list][0]["volumeMounts"], json!([{"name": name, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH}]));
+        assert_eq!(
+            spec[list][0]["volumeMounts"],
+            json!([{"name": name, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH}])
+        );
     }
     assert_eq!(spec["serviceAccount"], spec["serviceAccountName"]);
 
@@ -82,21 +88,41 @@ fn invalid_settings_are_rejected_naming_the_field() {
         let got = verdict.message.unwrap_or_default();
         assert!(got.starts_with(message), "{settings}\n got: {got}\nwant: {message}");
     };
-    invalid(r#"{"max_token_expiration_seconds": 60}"#, "invalid settings: max_token_expiration_seconds: 60 is below the Kubernetes minimum of 600");
+    invalid(
+        r#"{"max_token_expiration_seconds": 60}"#,
+        "invalid settings: max_token_expiration_seconds: 60 is below the Kubernetes minimum of 600",
+    );
     invalid(r#"{"exempt_namespace": ["kube-system"]}"#, "invalid settings: unknown field `exempt_namespace`");
     invalid(r#"{"mutate": "yes"}"#, "invalid settings: invalid type: string \"yes\", expected a boolean");
     invalid(r#"{"rules": {"SAG404": "deny"}}"#, "invalid settings: rules: unknown rule `SAG404`");
-    invalid(r#"{"rules": {"SAG001": "loud"}}"#, "invalid settings: unknown variant `loud`, expected one of `off`, `warn`, `deny`");
-    invalid(r#"{"allowed_token_service_accounts": ["kyverno"]}"#, "invalid settings: allowed_token_service_accounts: `kyverno` is not of the form namespace/name");
-    invalid(r#"{"on_lookup_failure": "retry"}"#, "invalid settings: unknown variant `retry`, expected one of `deny`, `warn`, `allow`");
+    invalid(
+        r#"{"rules": {"SAG001": "loud"}}"#,
+        "invalid settings: unknown variant `loud`, expected one of `off`, `warn`, `deny`",
+    );
+    invalid(
+        r#"{"allowed_token_service_accounts": ["kyverno"]}"#,
+        "invalid settings: allowed_token_service_accounts: `kyverno` is not of the form namespace/name",
+    );
+    invalid(
+        r#"{"on_lookup_failure": "retry"}"#,
+        "invalid settings: unknown variant `retry`, expected one of `deny`, `warn`, `allow`",
+    );
     invalid(r#"["mutate"]"#, "invalid settings: expected an object, found an array");
     invalid("{", "invalid settings: not JSON");
 
-    invalid(r#"{"rules": {"SAG001": true}}"#, "invalid settings: invalid value: boolean `true`, expected one of `off`, `warn`, `deny`");
+    invalid(
+        r#"{"rules": {"SAG001": true}}"#,
+        "invalid settings: invalid value: boolean `true`, expected one of `off`, `warn`, `deny`",
+    );
 
     // `SAG004: off` in a ClusterAdmissionPolicy applied with kubectl (YAML 1.1) arrives as false.
     let yaml_1_1_off = r#"{"rules": {"SAG004": false}}"#;
-    for valid in [r#"{}"#, "null", r#"{"mutate": true, "context_aware": true, "rules": {"SAG003": "warn"}, "exempt_namespaces": ["kube-system"]}"#, yaml_1_1_off] {
+    for valid in [
+        r#"{}"#,
+        "null",
+        r#"{"mutate": true, "context_aware": true, "rules": {"SAG003": "warn"}, "exempt_namespaces": ["kube-system"]}"#,
+        yaml_1_1_off,
+    ] {
         assert_eq!(settings_verdict(valid.as_bytes()), SettingsResponse { valid: true, message: None }, "{valid}");
     }
 }
@@ -106,7 +132,9 @@ fn answer(payload: &[u8]) -> ValidationResponse {
     let evaluator = policy().instantiate(Arc::new(NoCapabilities)).unwrap();
     match evaluator.validate_raw(payload) {
         Ok(response) => response,
-        Err(failure) => panic!("{failure} for payload {:?}", String::from_utf8_lossy(&payload[..payload.len().min(200)])),
+        Err(failure) => {
+            panic!("{failure} for payload {:?}", String::from_utf8_lossy(&payload[..payload.len().min(200)]))
+        }
     }
 }
 
@@ -123,12 +151,27 @@ fn malformed_payloads_are_answered_with_400() {
     assert_bad_request(b"", "invalid admission payload: not JSON");
     assert_bad_request(b"\xff\xfe\x00", "invalid admission payload: not valid UTF-8");
     assert_bad_request(b"kind: Pod", "invalid admission payload: not JSON");
-    assert_bad_request(b"[]", "invalid admission payload: expected a JSON object with `request` and `settings`, found an array");
+    assert_bad_request(
+        b"[]",
+        "invalid admission payload: expected a JSON object with `request` and `settings`, found an array",
+    );
     assert_bad_request(br#"{"settings": {}}"#, "invalid admission payload: `request` is missing");
-    assert_bad_request(br#"{"request": {"operation": "CREATE"}}"#, "invalid admission payload: `request.object` is missing");
-    assert_bad_request(br#"{"request": {"operation": "CREATE", "object": 7}}"#, "invalid admission payload: `request.object` must be an object, found a number");
-    assert_bad_request(br#"{"request": {"operation": "PATCH", "object": {}}}"#, "invalid admission payload: `request.operation` is `PATCH`");
-    assert_bad_request(br#"{"request": {"operation": "CREATE", "object": {}}, "settings": {"mutates": true}}"#, "invalid settings: unknown field `mutates`");
+    assert_bad_request(
+        br#"{"request": {"operation": "CREATE"}}"#,
+        "invalid admission payload: `request.object` is missing",
+    );
+    assert_bad_request(
+        br#"{"request": {"operation": "CREATE", "object": 7}}"#,
+        "invalid admission payload: `request.object` must be an object, found a number",
+    );
+    assert_bad_request(
+        br#"{"request": {"operation": "PATCH", "object": {}}}"#,
+        "invalid admission payload: `request.operation` is `PATCH`",
+    );
+    assert_bad_request(
+        br#"{"request": {"operation": "CREATE", "object": {}}, "settings": {"mutates": true}}"#,
+        "invalid settings: unknown field `mutates`",
+    );
     // Nesting beyond serde_json's recursion limit must not overflow the guest's stack.
     let deep = format!("{{\"request\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
     assert_bad_request(deep.as_bytes(), "invalid admission payload: not JSON: recursion limit exceeded");
@@ -137,7 +180,8 @@ fn malformed_payloads_are_answered_with_400() {
 #[test]
 fn truncated_requests_never_trap() {
     let request = fixture("pod-default-sa.create");
-    let payload = serde_json::to_vec(&json!({"request": request, "settings": {"mutate": true, "context_aware": true}})).unwrap();
+    let payload =
+        serde_json::to_vec(&json!({"request": request, "settings": {"mutate": true, "context_aware": true}})).unwrap();
     let evaluator = policy().instantiate(Arc::new(NoCapabilities)).unwrap();
     let step = (payload.len() / 150).max(1);
     for cut in (0..payload.len()).step_by(step) {
@@ -152,7 +196,17 @@ fn truncated_requests_never_trap() {
 fn odd_shapes_in_valid_json_are_judged_not_trapped_on() {
     let base = fixture("pod-default-sa.create");
     let odd = [json!(null), json!("x"), json!(-1), json!(1e300), json!([]), json!([null, {}, "a"]), json!({})];
-    let places = ["/spec", "/spec/containers", "/spec/volumes", "/spec/volumes/0/projected", "/spec/containers/0/env", "/metadata", "/metadata/annotations", "/spec/serviceAccountName", "/spec/automountServiceAccountToken"];
+    let places = [
+        "/spec",
+        "/spec/containers",
+        "/spec/volumes",
+        "/spec/volumes/0/projected",
+        "/spec/containers/0/env",
+        "/metadata",
+        "/metadata/annotations",
+        "/spec/serviceAccountName",
+        "/spec/automountServiceAccountToken",
+    ];
     let evaluator = policy().instantiate(Arc::new(NoCapabilities)).unwrap();
     for place in places {
         for value in &odd {
@@ -192,7 +246,11 @@ fn the_host_deadline_stops_a_runaway_guest_with_a_500() {
     let dir = std::env::temp_dir().join(format!("sa-guard-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("spin.wat");
-    std::fs::write(&path, r#"(module (func (export "__guest_call") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 1)))"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"(module (func (export "__guest_call") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 1)))"#,
+    )
+    .unwrap();
     let spinning = Policy::load_with_timeout(&path, Duration::from_millis(200)).unwrap();
     let evaluator = spinning.instantiate(Arc::new(NoCapabilities)).unwrap();
     let started = std::time::Instant::now();
@@ -208,7 +266,9 @@ fn the_host_deadline_stops_a_runaway_guest_with_a_500() {
             patch_type: None,
             patch: None,
             status: Some(sa_guard_e2e::review::Status {
-                message: Some("internal server error: guest trapped: guest code interrupted, execution deadline exceeded".into()),
+                message: Some(
+                    "internal server error: guest trapped: guest code interrupted, execution deadline exceeded".into()
+                ),
                 code: Some(500)
             }),
             audit_annotations: None,

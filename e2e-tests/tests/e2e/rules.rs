@@ -10,7 +10,9 @@ const SAG001_MESSAGE: &str = "the default ServiceAccount does not set automountS
 
 #[test]
 fn sag001_default_service_account_that_mounts_tokens_is_denied() {
-    for name in ["serviceaccount-default.create", "serviceaccount-default.update", "lesson-checkout-api-serviceaccount-default"] {
+    for name in
+        ["serviceaccount-default.create", "serviceaccount-default.update", "lesson-checkout-api-serviceaccount-default"]
+    {
         let request = fixture(name);
         let response = evaluate(&request, &only(&["SAG001"], json!({})));
         // The whole message once literally, to pin the format the other tests build.
@@ -26,12 +28,19 @@ fn sag001_default_service_account_that_mounts_tokens_is_denied() {
         );
         assert_eq!(
             response,
-            denied(&request, "ServiceAccount production/default", &[finding("SAG001", "/automountServiceAccountToken", SAG001_MESSAGE)]),
+            denied(
+                &request,
+                "ServiceAccount production/default",
+                &[finding("SAG001", "/automountServiceAccountToken", SAG001_MESSAGE)]
+            ),
             "{name}"
         );
     }
     let hardened = fixture("serviceaccount-default-hardened.create");
-    assert_eq!(evaluate(&hardened, &only(&["SAG001"], json!({}))), plain_accept("create-serviceaccount-default-hardened"));
+    assert_eq!(
+        evaluate(&hardened, &only(&["SAG001"], json!({}))),
+        plain_accept("create-serviceaccount-default-hardened")
+    );
 }
 
 /// Where each pod-bearing kind keeps its Pod spec.
@@ -192,7 +201,11 @@ fn sag008_default_service_account_with_a_role_is_denied() {
     let request = fixture("rolebinding-default-edit.create");
     assert_eq!(
         evaluate(&request, &only(&["SAG008"], json!({}))),
-        denied(&request, "RoleBinding production/default-edit", &[finding("SAG008", "/subjects/0", DEFAULT_EDIT_SAG008)])
+        denied(
+            &request,
+            "RoleBinding production/default-edit",
+            &[finding("SAG008", "/subjects/0", DEFAULT_EDIT_SAG008)]
+        )
     );
 }
 
@@ -219,7 +232,10 @@ fn sag009_service_account_with_a_privileged_built_in_role_is_denied() {
         denied(
             &edit,
             "RoleBinding production/default-edit",
-            &[finding("SAG008", "/subjects/0", DEFAULT_EDIT_SAG008), finding("SAG009", "/subjects/0", DEFAULT_EDIT_SAG009)]
+            &[
+                finding("SAG008", "/subjects/0", DEFAULT_EDIT_SAG008),
+                finding("SAG009", "/subjects/0", DEFAULT_EDIT_SAG009)
+            ]
         )
     );
     // The lesson's read-only binding passes.
@@ -244,7 +260,6 @@ fn sag010_binding_to_every_service_account_is_denied() {
         )
     );
 }
-
 
 fn aws_key(variable: &str) -> String {
     format!(
@@ -277,8 +292,18 @@ fn sag013_static_cloud_keys_in_the_environment_are_denied() {
 #[test]
 fn sag014_kubeconfig_that_skips_tls_verification_is_denied() {
     for (name, subject, path, what) in [
-        ("configmap-insecure-kubeconfig", "ConfigMap production/legacy-client-kubeconfig", "/data/kubeconfig", "ConfigMap key kubeconfig"),
-        ("secret-insecure-kubeconfig", "Secret production/legacy-client-kubeconfig", "/stringData/config", "Secret key config"),
+        (
+            "configmap-insecure-kubeconfig",
+            "ConfigMap production/legacy-client-kubeconfig",
+            "/data/kubeconfig",
+            "ConfigMap key kubeconfig",
+        ),
+        (
+            "secret-insecure-kubeconfig",
+            "Secret production/legacy-client-kubeconfig",
+            "/stringData/config",
+            "Secret key config",
+        ),
     ] {
         let message = format!(
             "{what} holds a kubeconfig with insecure-skip-tls-verify: true (line 7), so its client does not verify \
@@ -303,11 +328,8 @@ fn sag014_kubeconfig_that_skips_tls_verification_is_denied() {
 #[test]
 fn every_admission_rule_has_an_end_to_end_test_here() {
     let source = include_str!("rules.rs");
-    let tests: Vec<&str> = source
-        .split("#[test]\nfn ")
-        .skip(1)
-        .filter_map(|rest| rest.split_once('(').map(|(name, _)| name))
-        .collect();
+    let tests: Vec<&str> =
+        source.split("#[test]\nfn ").skip(1).filter_map(|rest| rest.split_once('(').map(|(name, _)| name)).collect();
     let missing: Vec<&str> = sa_guard::rules::all()
         .iter()
         .filter(|rule| rule.meta.scope == sa_guard::Scope::Object)

@@ -88,7 +88,11 @@ pub fn evaluate(request: &Value, settings: &Value) -> AdmissionResponse {
 }
 
 /// Evaluate with `capabilities` answering host calls; returns the response and the host calls.
-pub fn evaluate_with(request: &Value, settings: &Value, capabilities: Arc<dyn Capabilities>) -> (AdmissionResponse, Vec<HostCall>) {
+pub fn evaluate_with(
+    request: &Value,
+    settings: &Value,
+    capabilities: Arc<dyn Capabilities>,
+) -> (AdmissionResponse, Vec<HostCall>) {
     let evaluator = policy().instantiate(capabilities).unwrap();
     let check = evaluator.validate_settings(settings).unwrap();
     assert!(check.valid, "settings rejected: {check:?}");
@@ -165,7 +169,13 @@ pub fn denied(request: &Value, subject: &str, findings: &[Expected<'_>]) -> Admi
     let count = if findings.len() == 1 { "1 finding".to_string() } else { format!("{} findings", findings.len()) };
     let mut message = format!("sa-guard denied {subject} ({count}):");
     for f in findings {
-        message.push_str(&format!("\n[{}] {subject} {}: {} What to do: {}", f.rule, f.path, f.message, remediation(f.rule)));
+        message.push_str(&format!(
+            "\n[{}] {subject} {}: {} What to do: {}",
+            f.rule,
+            f.path,
+            f.message,
+            remediation(f.rule)
+        ));
     }
     AdmissionResponse {
         uid: uid(request),

@@ -9,10 +9,7 @@ use sa_guard_e2e::verdicts::{self, ManifestObject, ObjectVerdict, Outcome, Setup
 use crate::support::*;
 
 fn examples(files: &[&str]) -> Vec<ManifestObject> {
-    files
-        .iter()
-        .flat_map(|f| verdicts::read_manifest(&repo_root().join("examples").join(f)).unwrap())
-        .collect()
+    files.iter().flat_map(|f| verdicts::read_manifest(&repo_root().join("examples").join(f)).unwrap()).collect()
 }
 
 fn run(objects: &[ManifestObject], settings: Value) -> Vec<ObjectVerdict> {
@@ -53,7 +50,8 @@ fn row(object: &str, allowed: bool, rules: &[&str], patch: usize) -> (String, bo
 
 #[test]
 fn the_lessons_manifests_as_a_cluster_sees_them() {
-    let objects = examples(&["checkout-api.yaml", "hardened-default-sa.yaml", "order-api.yaml", "payment-processor.yaml"]);
+    let objects =
+        examples(&["checkout-api.yaml", "hardened-default-sa.yaml", "order-api.yaml", "payment-processor.yaml"]);
     assert_eq!(
         summary(&run(&objects, json!({}))),
         vec![
@@ -78,7 +76,10 @@ fn with_mutation_and_lookups_the_fixed_default_service_account_protects_checkout
     let verdicts = run(&objects, json!({"mutate": true, "context_aware": true}));
     assert_eq!(
         summary(&verdicts),
-        vec![row("ServiceAccount production/default", true, &[], 1), row("Deployment production/checkout-api", true, &[], 0)]
+        vec![
+            row("ServiceAccount production/default", true, &[], 1),
+            row("Deployment production/checkout-api", true, &[], 0)
+        ]
     );
     // Without the fix, the looked-up default ServiceAccount leaves the token on.
     let verdicts = run(&objects, json!({"context_aware": true}));
@@ -125,7 +126,10 @@ fn pods_in_manifests_get_the_service_account_plugins_token_volume() {
     // Pod b runs as default, whose controller-made ServiceAccount mounts the token.
     assert_eq!(pod(2)["serviceAccountName"], "default");
     assert!(pod(2)["volumes"][0]["name"].as_str().unwrap().starts_with("kube-api-access-"));
-    assert_eq!(summary(&verdicts[1..]), vec![row("Pod shop/a", true, &[], 0), row("Pod shop/b", false, &["SAG002", "SAG003"], 0)]);
+    assert_eq!(
+        summary(&verdicts[1..]),
+        vec![row("Pod shop/a", true, &[], 0), row("Pod shop/b", false, &["SAG002", "SAG003"], 0)]
+    );
     assert_eq!(verdicts[1].line, 6);
 }
 
@@ -134,7 +138,8 @@ fn objects_outside_the_webhook_rules_are_not_sent() {
     let dir = std::env::temp_dir().join(format!("sa-guard-e2e-notsent-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("svc.yaml");
-    std::fs::write(&path, "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n").unwrap();
+    std::fs::write(&path, "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n")
+        .unwrap();
     let objects = verdicts::read_manifest(&path).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     let verdicts = run(&objects, json!({}));
@@ -157,5 +162,8 @@ fn the_report_reads_as_verdicts() {
          AUDIT\n"
     );
     assert!(report.starts_with(&expected_head), "{report}");
-    assert!(report.ends_with("\n2 objects: 2 allowed, 0 denied, 2 with warnings, 2 mutated, 0 not sent to the policy\n"), "{report}");
+    assert!(
+        report.ends_with("\n2 objects: 2 allowed, 0 denied, 2 with warnings, 2 mutated, 0 not sent to the policy\n"),
+        "{report}"
+    );
 }
