@@ -36,6 +36,9 @@ struct Args {
     /// the same requests for a native profile of the rule core.
     #[arg(long, value_name = "DIR")]
     dump_payloads: Option<PathBuf>,
+    /// Only the cases whose name contains TEXT (e.g. `--case "3 MB Pod"` to profile one).
+    #[arg(long, value_name = "TEXT")]
+    case: Option<String>,
 }
 
 struct Stats {
@@ -242,7 +245,9 @@ fn run(args: &Args) -> Result<(), String> {
     );
     let mut worst_ratio: f64 = 0.0;
     let mut large_medians = Vec::new();
-    for case in cases() {
+    for case in
+        cases().into_iter().filter(|case| args.case.as_ref().is_none_or(|only| case.name.contains(only.as_str())))
+    {
         let payload = payload(&case.object, &settings);
         let (warmup, iterations) =
             if case.large { (3, (args.iterations / 10).max(10)) } else { (args.warmup, args.iterations) };
