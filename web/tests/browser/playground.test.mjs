@@ -116,6 +116,8 @@ describe('the playground', () => {
     assert.equal(await page.locator('#findings button.fix').count(), 0);
     assert.ok(await page.locator('#fix-all').isDisabled());
     await page.click('#copy-fixed');
+    // The copy is asynchronous (the worker computes the fixed text first): wait for its toast.
+    await page.waitForFunction(() => document.querySelector('#toast').textContent.startsWith('Copied the YAML'));
     const clipboard = await page.evaluate(() => navigator.clipboard.readText());
     assert.equal(clipboard, await editorText(page));
     await page.close();
@@ -159,6 +161,7 @@ describe('the playground', () => {
     await waitIdle(page);
     await page.click('#share');
     await page.waitForFunction(() => location.hash.startsWith('#s='));
+    await page.waitForFunction(() => document.querySelector('#toast').textContent.startsWith('Copied the share link'));
     const url = await page.evaluate(() => location.href);
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
     assert.ok(!url.includes('checkout'), 'the manifest is compressed, not readable in the link');
