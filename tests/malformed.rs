@@ -276,6 +276,15 @@ fn deeply_nested_json_is_rejected_without_overflowing_the_stack() {
     };
     let prefix = r#"{"request": {"operation": "CREATE", "object": {"kind": "Pod", "spec": {"x": "#;
     assert_bad_request(format!("{prefix}{deep}}}}}}}}}").as_bytes(), &too_deep_at(prefix));
+    // Along the paths the admission decoder reads in its own way (see src/projection.rs): a
+    // container list, a variable's name, a variable's valueFrom, in a Pod and in a template.
+    for prefix in [
+        r#"{"request": {"operation": "CREATE", "object": {"kind": "Pod", "spec": {"containers": "#,
+        r#"{"request": {"operation": "CREATE", "object": {"spec": {"containers": [{"env": [{"name": "#,
+        r#"{"request": {"operation": "CREATE", "object": {"spec": {"template": {"spec": {"initContainers": [{"env": [{"name": "A", "valueFrom": "#,
+    ] {
+        assert_bad_request(format!("{prefix}{deep}").as_bytes(), &too_deep_at(prefix));
+    }
     let prefix = r#"{"settings": {"rules": "#;
     assert_bad_request(format!(r#"{prefix}{deep}}}, "request": {{}}}}"#).as_bytes(), &too_deep_at(prefix));
     let payload = "{\"a\":".repeat(50_000);
@@ -291,6 +300,11 @@ fn nesting_just_under_the_limit_is_evaluated() {
     pod["metadata"]["annotations"] = json!({"note": "x"});
     pod["spec"]["containers"][0]["args"] = junk;
     assert!(denied_by_sag002(&run_on_small_stack(request(pod.clone(), only_sag002()))));
+    // and inside a variable the admission decoder keeps whole (it has a valueFrom)
+    let mut with_variable = pod.clone();
+    let junk: Value = serde_json::from_str(&nested(118)).unwrap();
+    with_variable["spec"]["containers"][0]["env"] = json!([{"name": "A", "valueFrom": junk}]);
+    assert!(denied_by_sag002(&run_on_small_stack(request(with_variable, only_sag002()))));
     let mut settings = only_sag002();
     settings["mutate"] = json!(true);
     let verdict = run_on_small_stack(request(pod, settings));
