@@ -422,7 +422,11 @@ proptest! {
 
     #[test]
     fn rules_judge_the_admitted_reading_as_the_whole_object(case in case()) {
-        let objects = case.objects();
+        // The legacy token Secret the variables' `secretKeyRef: ci-token-x1` reads (SAG007).
+        let mut objects = case.objects();
+        objects.push(json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": "ci-token-x1", "namespace": "shop",
+                         "annotations": {"kubernetes.io/service-account.name": "ci"}}}));
         let read: Vec<Value> = objects
             .iter()
             .map(|object| sa_guard::projection::read_object(&object.to_string()).expect("JSON").object)
