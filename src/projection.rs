@@ -49,7 +49,7 @@ pub fn read_object(json: &str) -> Result<ObjectForRules, serde_json::Error> {
 
 /// The error that stops the one-pass reading when it skipped a value it then needed; a reader
 /// of a larger document (the admission request) reads it again the ordinary way.
-pub const VALUE_SKIPPED: &str = "sa-guard: an environment variable's value was skipped";
+const VALUE_SKIPPED: &str = "sa-guard: an environment variable's value was skipped";
 
 /// Reads any JSON value, exactly as `Value` reads it apart from the variables left out; callers
 /// check that it is an object.
@@ -385,6 +385,19 @@ mod tests {
                 assert!(read.left_out);
             }
         }
+    }
+
+    #[test]
+    fn the_pod_spec_paths_are_those_of_every_pod_bearing_kind() {
+        let mut of_kinds: Vec<Vec<&str>> = crate::k8s::POD_BEARING_KINDS
+            .iter()
+            .map(|kind| crate::k8s::pod_spec_location(kind).unwrap().spec.split('/').skip(1).collect())
+            .collect();
+        of_kinds.sort();
+        of_kinds.dedup();
+        let mut here: Vec<Vec<&str>> = POD_SPEC_PATHS.iter().map(|path| path.to_vec()).collect();
+        here.sort();
+        assert_eq!(here, of_kinds);
     }
 
     #[test]
