@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI throughput: generates a corpus of realistic manifests (default 64 MB: ServiceAccounts,
 # RBAC, Deployments, CronJobs, Services, ConfigMaps, Secrets, with comments) in a temp dir, lints
-# it with the optimized binary (scripts/build-cli.sh) on one core, and reports MB/s and peak memory. When `checkov` is on
+# it with the optimized binary (scripts/build-cli.sh) on one core, and reports MB/s and peak memory
+# (then the wall time on every core: files are parsed in parallel). When `checkov` is on
 # PATH it also runs Checkov on a small slice and prints the per-MB time ratio. Last, the floor:
 # how fast the YAML event parsers alone read the same corpus (benches/yaml-parsers). `make bench-cli`.
 #   BENCH_CORPUS_MB     corpus size in MB (default 64, at least 50 for the goal)
@@ -258,9 +259,10 @@ strict = os.environ.get("BENCH_STRICT") == "1"
 def size_mb(d):
     return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)) / 1e6
 
-def run(cmd, times):
+def run(cmd, times, by_wall=False):
     """Best of `times` runs: (wall seconds, CPU seconds, peak RSS in KiB, stdout of the last run).
-    CPU time (user + system, from wait4) is what "one core" means on a shared, loaded machine."""
+    CPU time (user + system, from wait4) is what "one core" means on a shared, loaded machine;
+    `by_wall` picks the fastest wall time instead (for the run on every core)."""
     best = None
     for _ in range(times):
         start = time.perf_counter()
@@ -269,7 +271,7 @@ def run(cmd, times):
         _, _, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         cpu = usage.ru_utime + usage.ru_stime
-        if best is None or cpu < best[1]:
+        if best is None or (wall < best[0] if by_wall else cpu < best[1]):
             best = (wall, cpu, usage.ru_maxrss, out)
     return best
 
@@ -283,6 +285,11 @@ print(f"sa-guard: {mb:.1f} MB, {report['summary']['objects']} objects, {report['
       f"{rate:.1f} MB/s per core ({mb / wall:.1f} MB/s wall); peak RSS {rss / 1024:.0f} MB")
 ok = rate >= 50
 print(f"goal >= 50 MB/s on one core: {'met' if ok else 'MISSED'}")
+if pin:
+    # Files are parsed in parallel (--jobs, default: every CPU available); evaluation is one pass.
+    all_wall, all_cpu, all_rss, _ = run([binary, "lint", "--format", "json", corpus], runs, by_wall=True)
+    print(f"sa-guard on all {os.cpu_count()} cores: {all_wall:.2f} s wall = {mb / all_wall:.1f} MB/s wall; "
+          f"peak RSS {all_rss / 1024:.0f} MB")
 
 checkov = shutil.which("checkov")
 if checkov:

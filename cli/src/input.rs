@@ -4,6 +4,8 @@
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use sa_guard::manifest::{self, Manifests};
 use sa_guard::Settings;
@@ -95,8 +97,9 @@ pub fn effective_paths(paths: &[String]) -> Result<Vec<String>, String> {
     Ok(vec!["-".into()])
 }
 
-/// Read and parse every path. Problems are collected, not fatal.
-pub fn load(paths: &[String]) -> Inputs {
+/// Read and parse every path, parsing files on up to `jobs` threads. Problems are collected,
+/// not fatal.
+pub fn load(paths: &[String], jobs: usize) -> Inputs {
     let mut inputs =
         Inputs { sources: Vec::new(), objects: Vec::new(), owners: Vec::new(), errors: Vec::new(), unreadable: 0 };
     let mut files = Vec::new();
@@ -129,27 +132,64 @@ pub fn load(paths: &[String]) -> Inputs {
             }
         }
     }
+    // Read in order (stdin at most once), then parse: the files are independent until the bundle
+    // is built, so they are parsed on `jobs` threads, and added (errors too) in input order.
+    let mut read = Vec::new();
+    let mut texts = Vec::new();
     for file in files {
         let (label, text) = match &file {
             None => (STDIN_LABEL.to_string(), read_stdin()),
             Some(path) => (label(path), read_file(path)),
         };
-        let text = match text {
-            Ok(text) => text,
-            Err((span, message)) => {
-                inputs.errors.push(InputError { file: label, span, message });
-                inputs.unreadable += 1;
-                continue;
+        match text {
+            Ok(text) => {
+                read.push(Ok((label, file)));
+                texts.push(text);
             }
-        };
-        add_source(&mut inputs, label, file, text);
+            Err((span, message)) => read.push(Err(InputError { file: label, span, message })),
+        }
+    }
+    let mut parsed = parse_all(texts, jobs).into_iter();
+    for file in read {
+        match file {
+            Ok((label, path)) => add_source(&mut inputs, label, path, parsed.next().expect("one per text")),
+            Err(error) => {
+                inputs.errors.push(error);
+                inputs.unreadable += 1;
+            }
+        }
     }
     inputs
 }
 
-fn add_source(inputs: &mut Inputs, label: String, path: Option<PathBuf>, text: String) {
-    let mut manifests = manifest::parse(&text, &manifest::Limits::default());
-    drop(text); // the manifests keep their own copy
+/// Every text parsed, in order, on up to `jobs` threads (each text is dropped once parsed: the
+/// manifests keep their own copy).
+fn parse_all(texts: Vec<String>, jobs: usize) -> Vec<Manifests> {
+    let parse = |text: String| manifest::parse(&text, &manifest::Limits::default());
+    let jobs = jobs.clamp(1, texts.len().max(1));
+    if jobs == 1 {
+        return texts.into_iter().map(parse).collect();
+    }
+    let slots: Vec<Mutex<Option<String>>> = texts.into_iter().map(|text| Mutex::new(Some(text))).collect();
+    let parsed: Vec<Mutex<Option<Manifests>>> = slots.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let worker = || loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = slots.get(index) else { break };
+                let text = slot.lock().expect("no worker panics").take().expect("each text is taken once");
+                *parsed[index].lock().expect("no worker panics") = Some(parse(text));
+            };
+            // The main thread's stack size: the tree is built without recursion, but values are
+            // moved out of it recursively (at most `Limits::max_depth` levels).
+            std::thread::Builder::new().stack_size(8 << 20).spawn_scoped(scope, worker).expect("a thread starts");
+        }
+    });
+    parsed.into_iter().map(|m| m.into_inner().expect("no worker panics").expect("every text is parsed")).collect()
+}
+
+fn add_source(inputs: &mut Inputs, label: String, path: Option<PathBuf>, mut manifests: Manifests) {
     for error in &manifests.errors {
         let p = error.position;
         inputs.errors.push(InputError {

@@ -56,11 +56,11 @@ pub struct Evaluation {
 pub fn evaluate_inputs(args: &InputArgs) -> Result<Evaluation, String> {
     let settings = input::load_settings(args.settings.as_deref())?;
     let paths = input::effective_paths(&args.paths)?;
-    Ok(evaluate_paths(&paths, &settings, args.namespace.as_deref()))
+    Ok(evaluate_paths(&paths, &settings, args.namespace.as_deref(), args.jobs()))
 }
 
-pub fn evaluate_paths(paths: &[String], settings: &Settings, namespace: Option<&str>) -> Evaluation {
-    let inputs = input::load(paths);
+pub fn evaluate_paths(paths: &[String], settings: &Settings, namespace: Option<&str>, jobs: usize) -> Evaluation {
+    let inputs = input::load(paths, jobs);
     let options = Options { mode: Mode::Manifest, default_namespace: namespace, lookup: &NoCluster };
     // One bundle for the rules and the duplicate notes.
     let bundle = Bundle::new(&inputs.objects, namespace);

@@ -117,6 +117,17 @@ pub struct InputArgs {
     /// Namespace for objects that set none (what `kubectl apply -n NS` would use).
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
+    /// Files parsed in parallel [default: the CPUs this process may use]. The output does not
+    /// depend on it.
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+}
+
+impl InputArgs {
+    /// `--jobs`, or the CPUs available to this process (its affinity mask and cgroup quota).
+    pub fn jobs(&self) -> usize {
+        self.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -183,6 +183,29 @@ fn a_syntax_error_in_one_file_does_not_hide_the_findings_of_another() {
 }
 
 #[test]
+fn parallel_parsing_changes_nothing_in_the_output() {
+    // Every fixture tree at once: findings, syntax and encoding errors, duplicates, a fix.
+    let paths = ["tree", "broken", "fix", "missing.yaml", "tree/app.yaml"];
+    for format in ["text", "json", "sarif"] {
+        let args = |jobs: &'static str| [&["lint", "--format", format, "--jobs", jobs][..], &paths[..]].concat();
+        let one = run(&args("1"));
+        assert_eq!(one.code, 2, "{}", one.stderr);
+        assert!(one.stdout.contains("broken/good.yaml"), "{}", one.stdout);
+        for jobs in ["2", "7"] {
+            let parallel = run(&args(jobs));
+            assert_eq!(
+                (parallel.code, &parallel.stdout, &parallel.stderr),
+                (one.code, &one.stdout, &one.stderr),
+                "--jobs {jobs}"
+            );
+        }
+    }
+    let zero = run(&["lint", "--jobs", "0", "tree"]);
+    assert_eq!(zero.code, 2);
+    assert!(zero.stderr.contains("invalid value '0' for '--jobs <N>'"), "{}", zero.stderr);
+}
+
+#[test]
 fn an_unreadable_path_is_reported_and_the_others_are_still_checked() {
     let r = run(&["lint", "missing.yaml", "tree/app.yaml"]);
     assert_eq!(r.code, 2);
