@@ -162,10 +162,17 @@ pub fn load(paths: &[String], jobs: usize) -> Inputs {
     inputs
 }
 
-/// Every text parsed, in order, on up to `jobs` threads (each text is dropped once parsed: the
-/// manifests keep their own copy).
+/// Every text parsed, in order, on up to `jobs` threads: the files at once, or the pieces of a
+/// single text (each text is dropped once parsed: the manifests keep their own copy).
 fn parse_all(texts: Vec<String>, jobs: usize) -> Vec<Manifests> {
     let parse = |text: String| manifest::parse(&text, &manifest::Limits::default());
+    if texts.len() == 1 && jobs > 1 {
+        // One large text (`helm template … | sa-guard lint -`): its documents in pieces.
+        return texts
+            .iter()
+            .map(|text| manifest::parse_in_parallel(text, &manifest::Limits::default(), jobs))
+            .collect();
+    }
     let jobs = jobs.clamp(1, texts.len().max(1));
     if jobs == 1 {
         return texts.into_iter().map(parse).collect();

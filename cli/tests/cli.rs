@@ -200,6 +200,30 @@ fn parallel_parsing_changes_nothing_in_the_output() {
             );
         }
     }
+    // One stream on stdin (`helm template … | sa-guard lint -`) is parsed in pieces; with a
+    // syntax error in it, whole.
+    let stream = |files: &[&str]| {
+        files
+            .iter()
+            .map(|file| format!("---\n{}\n", std::fs::read_to_string(fixtures().join(file)).unwrap()))
+            .collect::<String>()
+            .repeat(3)
+    };
+    let clean = stream(&["tree/app.yaml", "tree/nested/deprecated.yml", "broken/good.yaml"]);
+    let broken = stream(&["tree/app.yaml", "broken/bad.yaml", "broken/good.yaml"]);
+    for (input, format) in [(&clean, "text"), (&clean, "json"), (&broken, "text")] {
+        let piped = |jobs| run_in(&fixtures(), &["lint", "--format", format, "--jobs", jobs, "-"], Some(input));
+        let one = piped("1");
+        assert!(one.stdout.contains("<stdin>"), "{}", one.stdout);
+        for jobs in ["2", "5"] {
+            let parallel = piped(jobs);
+            assert_eq!(
+                (parallel.code, &parallel.stdout, &parallel.stderr),
+                (one.code, &one.stdout, &one.stderr),
+                "stdin, --jobs {jobs}"
+            );
+        }
+    }
     let zero = run(&["lint", "--jobs", "0", "tree"]);
     assert_eq!(zero.code, 2);
     assert!(zero.stderr.contains("invalid value '0' for '--jobs <N>'"), "{}", zero.stderr);

@@ -2,7 +2,7 @@
 //! reading, merge keys, aliases, `List`s), evaluate every rule in manifest mode, locate each
 //! finding, and apply its fix to the text. Invariants: never a panic; every finding has a
 //! position; a fix that is applied yields text that parses to as many objects as before and
-//! no longer shows the finding.
+//! no longer shows the finding; parsing in parallel pieces gives what parsing gives.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let limits = Limits::default();
     let manifests = manifest::parse(text, &limits);
+    for jobs in [2, 3] {
+        assert!(manifest::parse_in_parallel(text, &limits, jobs) == manifests, "{jobs} jobs read it differently");
+    }
     let values = manifests.values();
     let report = evaluate(&values, &Settings::default(), &Options::default());
     for finding in &report.findings {

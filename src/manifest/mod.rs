@@ -15,6 +15,11 @@
 //! * **Bounded**: input size, nesting depth (checked before a collection is opened; nothing
 //!   recurses deeper than `max_depth`), and the number of nodes alias expansion may create
 //!   (billion-laughs documents) are limited by [`Limits`].
+//! * **In parallel** ([`parse_in_parallel`], for the CLI): a large text is cut at its `---`
+//!   lines, the pieces are parsed at once over the same source and joined; whatever the pieces
+//!   might read differently from the whole (an error, a directive, alias copies over the budget)
+//!   is parsed again as a whole, so the result is always [`parse`]'s (a test and the
+//!   `manifest_lint` fuzz target compare the two).
 //! * **Errors** are per document: a semantic error skips its document; a syntax error stops
 //!   saphyr's parser, so parsing resumes at the next `---` line after it (documents before and
 //!   after are kept).
@@ -108,7 +113,7 @@ impl std::fmt::Display for ParseError {
 
 /// The objects of a text, the errors of the documents that could not be read, and what
 /// [`Manifests::position`] and [`apply_fixes`] need.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Manifests {
     pub objects: Vec<SourceObject>,
     pub errors: Vec<ParseError>,
@@ -138,6 +143,12 @@ pub fn count_yaml_events(text: &str) -> Option<usize> {
 /// as a whole: problems are reported per document in [`Manifests::errors`].
 pub fn parse(text: &str, limits: &Limits) -> Manifests {
     parse::parse(text, limits)
+}
+
+/// [`parse`] on up to `jobs` threads, for one large text (`helm template` output): the same
+/// result, pieces of the text parsed at once. Needs threads: not for the browser.
+pub fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Manifests {
+    parse::parse_in_parallel(text, limits, jobs)
 }
 
 impl Manifests {

@@ -18,17 +18,7 @@ use super::{Limits, Manifests, ParseError, SourceObject};
 
 pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
     let source = Source::new(text);
-    let mut builder = Builder {
-        source: &source,
-        limits,
-        alias_budget: limits.max_nodes,
-        objects: Vec::new(),
-        nodes: Vec::new(),
-        errors: Vec::new(),
-        next_document: 0,
-        doc: None,
-        documents: Vec::new(),
-    };
+    let mut builder = Builder::new(&source, limits, text.len());
     if text.len() > limits.max_bytes {
         builder.errors.push(ParseError {
             document: None,
@@ -46,8 +36,99 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
     Manifests { objects, errors, nodes, source, limits: *limits, documents }
 }
 
+/// [`parse`] on up to `jobs` threads: the text is cut at document markers (`---` at the start
+/// of a line, which ends any document in YAML) into pieces of similar size, each parsed on its
+/// own over the same source, and the results joined in order. Anything the pieces might read
+/// differently from the whole (a syntax or semantic error, a directive, alias copies beyond the
+/// budget of the whole text) is parsed again as a whole, so the result is always [`parse`]'s.
+pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Manifests {
+    let starts = piece_starts(text, jobs);
+    if starts.len() < 2 || text.len() > limits.max_bytes || text.lines().any(|line| line.starts_with('%')) {
+        return parse(text, limits);
+    }
+    let source = Source::new(text);
+    let ends: Vec<usize> = starts.iter().skip(1).copied().chain([text.len()]).collect();
+    let pieces: Vec<Option<Piece>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = starts
+            .iter()
+            .zip(&ends)
+            .map(|(&start, &end)| {
+                let source = &source;
+                scope.spawn(move || {
+                    let mut builder = Builder::new(source, limits, end);
+                    builder.run(start).ok()?;
+                    (builder.errors.is_empty() && builder.doc.is_none()).then(|| Piece {
+                        alias_nodes: limits.max_nodes - builder.alias_budget,
+                        documents: builder.next_document,
+                        builder_documents: builder.documents,
+                        objects: builder.objects,
+                        nodes: builder.nodes,
+                    })
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().expect("the parser does not panic")).collect()
+    });
+    let Some(pieces) = pieces.into_iter().collect::<Option<Vec<Piece>>>() else { return parse(text, limits) };
+    if pieces.iter().map(|p| p.alias_nodes).sum::<usize>() > limits.max_nodes {
+        return parse(text, limits);
+    }
+    let mut manifests = Manifests {
+        objects: Vec::new(),
+        errors: Vec::new(),
+        nodes: Vec::new(),
+        source,
+        limits: *limits,
+        documents: Vec::new(),
+    };
+    for mut piece in pieces {
+        let first_document = manifests.documents.len();
+        for object in &mut piece.objects {
+            object.document += first_document;
+        }
+        manifests.objects.append(&mut piece.objects);
+        manifests.nodes.append(&mut piece.nodes);
+        piece.builder_documents.resize(piece.documents, None);
+        manifests.documents.append(&mut piece.builder_documents);
+    }
+    manifests
+}
+
+/// What one piece of the text parsed into.
+struct Piece {
+    /// Nodes that alias expansion created.
+    alias_nodes: usize,
+    /// Documents begun in the piece (empty ones included).
+    documents: usize,
+    builder_documents: Vec<Option<(usize, usize)>>,
+    objects: Vec<SourceObject>,
+    nodes: Vec<Node>,
+}
+
+/// Where the pieces of [`parse_in_parallel`] start: 0, then up to `jobs - 1` document markers
+/// (a line that is `---` alone or followed by a blank), each the first one at or after an equal
+/// share of the text.
+pub(super) fn piece_starts(text: &str, jobs: usize) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let is_marker = |at: usize| {
+        (at == 0 || bytes[at - 1] == b'\n' || bytes[at - 1] == b'\r')
+            && bytes[at..].starts_with(b"---")
+            && bytes.get(at + 3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    };
+    let mut starts = vec![0];
+    for k in 1..jobs.max(1) {
+        let from = (text.len() * k / jobs).max(starts[starts.len() - 1] + 1);
+        let Some(next) = (from..text.len()).find(|&at| is_marker(at)) else { break };
+        starts.push(next);
+    }
+    starts.dedup();
+    starts
+}
+
 struct Builder<'s> {
     source: &'s Source,
+    /// Where this builder's text ends (the whole text, or a piece of it).
+    end: usize,
     limits: &'s Limits,
     /// Nodes that alias expansion may still create, over the whole input.
     alias_budget: usize,
@@ -86,9 +167,24 @@ enum Frame {
 type Failure = (usize, String);
 
 impl<'s> Builder<'s> {
-    /// Parses from byte `offset` (a line start) to the end, or to the first syntax error.
+    fn new(source: &'s Source, limits: &'s Limits, end: usize) -> Self {
+        Builder {
+            source,
+            end,
+            limits,
+            alias_budget: limits.max_nodes,
+            objects: Vec::new(),
+            nodes: Vec::new(),
+            errors: Vec::new(),
+            next_document: 0,
+            doc: None,
+            documents: Vec::new(),
+        }
+    }
+
+    /// Parses from byte `offset` (a line start) to `self.end`, or to the first syntax error.
     fn run(&mut self, offset: usize) -> Result<(), (ScanError, usize)> {
-        let chunk = &self.source.text[offset..];
+        let chunk = &self.source.text[offset..self.end];
         let mut parser = Parser::new_from_str(chunk);
         let mut cursor = CharCursor::new(chunk);
         while let Some(next) = parser.next_event() {
@@ -129,7 +225,7 @@ impl<'s> Builder<'s> {
         let mut line = first;
         loop {
             let start = self.source.line_start(line);
-            if start >= self.source.text.len() {
+            if start >= self.end {
                 return None;
             }
             let rest = &self.source.text.as_bytes()[start..];

@@ -4,7 +4,7 @@
 
 use super::Position;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Source {
     pub text: String,
     /// Byte offset of the start of each line. Line breaks are `\n`, `\r\n` and a lone `\r`, as

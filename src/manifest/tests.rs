@@ -704,3 +704,59 @@ fn fixes_to_one_document_of_a_large_text_stay_fast() {
     }
     assert!(started.elapsed().as_millis() < 500, "{:?}", started.elapsed());
 }
+
+/// Every manifest text in the repository (examples, bypass corpus, CLI fixtures, fuzz seeds).
+fn repository_texts() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        for path in paths {
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json") {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    out.push((path.display().to_string(), text));
+                }
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut texts = Vec::new();
+    for dir in ["examples", "tests/bypass", "cli/tests/fixtures", "fuzz/corpus/manifest_lint"] {
+        walk(&root.join(dir), &mut texts);
+    }
+    assert!(texts.len() > 50, "the corpus was found");
+    texts
+}
+
+#[test]
+fn parsing_in_parallel_gives_what_parsing_gives() {
+    let limits = Limits::default();
+    let texts = repository_texts();
+    let all: String = texts.iter().map(|(_, text)| format!("---\n{text}\n")).collect();
+    let mut cases = texts.clone();
+    cases.push(("everything".into(), all.clone()));
+    cases.push(("everything, CRLF".into(), all.replace('\n', "\r\n")));
+    cases.push(("everything, BOM".into(), format!("\u{FEFF}{all}")));
+    cases.push((
+        "markers with comments, empty documents, anchors, a List".into(),
+        "# head\nkind: A\n--- # one\n---\n---\nbase: &b {x: 1}\nuse: *b\n---\t\nkind: List\nitems:\n- kind: Pod\n  metadata: {name: p}\n...\n---\nkind: B\n"
+            .into(),
+    ));
+    cases.push(("a syntax error in the second half".into(), format!("{all}---\nkind: [Pod\n---\nkind: Job\n")));
+    cases.push(("a directive".into(), format!("{all}%YAML 1.2\n---\nkind: Job\n")));
+    cases.push(("a document marker inside a quoted string".into(), format!("{all}---\na: \"x\n---\ny\"\n")));
+    assert!(super::parse::piece_starts(&all, 4).len() == 4, "the large text is cut in pieces");
+    for (name, text) in &cases {
+        let whole = parse(text, &limits);
+        for jobs in [2, 3, 5, 16] {
+            assert!(parse_in_parallel(text, &limits, jobs) == whole, "{name}: {jobs} jobs");
+        }
+    }
+    // Alias copies are budgeted over the whole text, not per piece.
+    let aliases = "---\na: &a [1, 2, 3, 4]\nb: [*a, *a]\n".repeat(4);
+    let small = Limits { max_nodes: 30, ..limits };
+    assert_eq!(messages(&parse_in_parallel(&aliases, &small, 4)), messages(&parse(&aliases, &small)));
+    assert!(!parse(&aliases, &small).errors.is_empty());
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Node {
     /// Byte range in the source. An alias's copy spans the `*name` text; the nodes inside it
     /// keep the anchor's ranges, where their text is.
@@ -14,7 +14,7 @@ pub(super) struct Node {
     pub aliased: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) enum Kind {
     /// `value` is moved into the object's value after parsing (see [`Node::take_value`]).
     Scalar {
@@ -34,7 +34,7 @@ pub(super) enum Kind {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Entry {
     pub key: String,
     pub key_start: usize,
