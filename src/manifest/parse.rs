@@ -59,8 +59,8 @@ pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Man
                     builder.run(start).ok()?;
                     (builder.errors.is_empty() && builder.doc.is_none()).then(|| Piece {
                         alias_nodes: limits.max_nodes - builder.alias_budget,
-                        documents: builder.next_document,
-                        builder_documents: builder.documents,
+                        document_count: builder.next_document,
+                        document_ranges: builder.documents,
                         objects: builder.objects,
                         nodes: builder.nodes,
                     })
@@ -88,8 +88,8 @@ pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Man
         }
         manifests.objects.append(&mut piece.objects);
         manifests.nodes.append(&mut piece.nodes);
-        piece.builder_documents.resize(piece.documents, None);
-        manifests.documents.append(&mut piece.builder_documents);
+        piece.document_ranges.resize(piece.document_count, None);
+        manifests.documents.append(&mut piece.document_ranges);
     }
     manifests
 }
@@ -99,8 +99,9 @@ struct Piece {
     /// Nodes that alias expansion created.
     alias_nodes: usize,
     /// Documents begun in the piece (empty ones included).
-    documents: usize,
-    builder_documents: Vec<Option<(usize, usize)>>,
+    document_count: usize,
+    /// As [`Manifests`] keeps them, by document index within the piece.
+    document_ranges: Vec<Option<(usize, usize)>>,
     objects: Vec<SourceObject>,
     nodes: Vec<Node>,
 }
