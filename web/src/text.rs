@@ -21,9 +21,15 @@ impl<'t> LineIndex<'t> {
         let mut starts = vec![0];
         let mut starts_utf16 = vec![0];
         let mut utf16 = 0;
-        for (i, c) in text.char_indices() {
-            utf16 += c.len_utf16();
-            let line_break = c == '\n' || (c == '\r' && bytes.get(i + 1) != Some(&b'\n'));
+        // Byte by byte (a paste is megabytes): a character's UTF-16 units are counted at its
+        // first byte, two for the four-byte ones.
+        for (i, &byte) in bytes.iter().enumerate() {
+            utf16 += match byte {
+                0x80..=0xBF => 0,
+                0xF0.. => 2,
+                _ => 1,
+            };
+            let line_break = byte == b'\n' || (byte == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
             if line_break {
                 starts.push(i + 1);
                 starts_utf16.push(utf16);
@@ -137,6 +143,23 @@ mod tests {
         assert_eq!(lines.utf16_offset(3, 4), 15);
         assert_eq!(lines.line_text(1), "b: 2");
         assert_eq!(lines.line_column(text.find('a').unwrap()), (1, 1));
+    }
+
+    #[test]
+    fn line_starts_and_utf16_offsets_match_a_count_by_characters() {
+        for text in ["", "a", "\n", "\r", "\r\n\r", "é\n🚀\r\nx\ry", "\u{FEFF}ß𝄞\u{7FF}\u{800}\u{FFFF}\u{10000}\n\n"]
+        {
+            let lines = LineIndex::new(text);
+            let (mut starts, mut starts_utf16, mut utf16) = (vec![0], vec![0], 0);
+            for (i, c) in text.char_indices() {
+                utf16 += c.len_utf16();
+                if c == '\n' || (c == '\r' && !text[i + 1..].starts_with('\n')) {
+                    starts.push(i + 1);
+                    starts_utf16.push(utf16);
+                }
+            }
+            assert_eq!((lines.starts, lines.starts_utf16), (starts, starts_utf16), "{text:?}");
+        }
     }
 
     #[test]
