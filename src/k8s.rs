@@ -288,25 +288,8 @@ mod tests {
 
     #[test]
     fn pod_spec_found_in_every_pod_bearing_kind() {
-        for (kind, pointer) in [
-            ("Pod", "/spec"),
-            ("Deployment", "/spec/template/spec"),
-            ("ReplicaSet", "/spec/template/spec"),
-            ("StatefulSet", "/spec/template/spec"),
-            ("DaemonSet", "/spec/template/spec"),
-            ("Job", "/spec/template/spec"),
-            ("ReplicationController", "/spec/template/spec"),
-            ("CronJob", "/spec/jobTemplate/spec/template/spec"),
-            ("PodTemplate", "/template/spec"),
-        ] {
-            let mut obj = json!({"kind": kind});
-            let mut target = &mut obj;
-            for token in pointer.trim_start_matches('/').split('/') {
-                target[token] = json!({});
-                target = &mut target[token];
-            }
-            *target = json!({"serviceAccountName": "x"});
-            let spec = pod_spec(&obj).unwrap_or_else(|| panic!("{kind}"));
+        for (obj, pointer) in crate::rules::testing::in_every_pod_bearing_kind(&json!({"serviceAccountName": "x"})) {
+            let spec = pod_spec(&obj).unwrap_or_else(|| panic!("{obj}"));
             assert_eq!(spec.location.spec, pointer);
             assert_eq!(spec.service_account(), ("x", SaSource::ServiceAccountName));
         }

@@ -320,6 +320,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::rules::testing::in_every_pod_bearing_kind;
 
     fn read(object: &Value) -> ObjectForRules {
         read_object(&object.to_string()).unwrap()
@@ -361,27 +362,15 @@ mod tests {
     #[test]
     fn variables_no_rule_reads_are_left_out_in_place_in_every_pod_spec() {
         let (sent, for_rules) = variables();
-        let containers = |env: &Value| json!([{"name": "app", "image": "a", "env": env}, {"name": "quiet"}]);
-        for (kind, spec_pointer) in [
-            ("Pod", "/spec"),
-            ("Deployment", "/spec/template/spec"),
-            ("CronJob", "/spec/jobTemplate/spec/template/spec"),
-            ("PodTemplate", "/template/spec"),
-        ] {
-            for list in CONTAINER_LISTS {
-                let object_with = |env: &Value| {
-                    let mut object = json!({"kind": kind, "metadata": {"name": "w"}});
-                    let mut spec = json!({"serviceAccountName": "app"});
-                    spec[*list] = containers(env);
-                    let mut at = &mut object;
-                    for key in spec_pointer.split('/').skip(1) {
-                        at = at.as_object_mut().unwrap().entry(key).or_insert(json!({}));
-                    }
-                    *at = spec;
-                    object
-                };
-                let read = read(&object_with(&sent));
-                assert_eq!(read.object, object_with(&for_rules), "{kind} {list}");
+        for list in CONTAINER_LISTS {
+            let spec_with = |env: &Value| {
+                let mut spec = json!({"serviceAccountName": "app"});
+                spec[*list] = json!([{"name": "app", "image": "a", "env": env}, {"name": "quiet"}]);
+                in_every_pod_bearing_kind(&spec)
+            };
+            for ((object, spec_pointer), (expected, _)) in spec_with(&sent).into_iter().zip(spec_with(&for_rules)) {
+                let read = read(&object);
+                assert_eq!(read.object, expected, "{spec_pointer} {list}");
                 assert!(read.left_out);
             }
         }

@@ -279,7 +279,7 @@ mod tests {
 
     use crate::finding::{Finding, Level};
     use crate::lookup::StaticCluster;
-    use crate::rules::testing::{admit, admit_without_cluster, lint, lint_with, located};
+    use crate::rules::testing::{admit, admit_without_cluster, in_every_pod_bearing_kind, lint, lint_with, located};
     use crate::settings::{OnLookupFailure, Settings};
 
     fn deployment(namespace: &str, name: &str, pod_spec: Value) -> Value {
@@ -416,35 +416,7 @@ mod tests {
     #[test]
     fn every_pod_bearing_kind_and_spec_location() {
         let spec = json!({"containers": app()});
-        let cases = [
-            (json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": spec}), "/spec"),
-            (
-                json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (
-                json!({"kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (
-                json!({"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (
-                json!({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (
-                json!({"kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (
-                json!({"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}}),
-                "/spec/jobTemplate/spec/template/spec",
-            ),
-            (json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": spec}}), "/template/spec"),
-        ];
-        for (object, spec_pointer) in cases {
+        for (object, spec_pointer) in in_every_pod_bearing_kind(&spec) {
             let findings = lint("SAG002", std::slice::from_ref(&object));
             let path = format!("{spec_pointer}/automountServiceAccountToken");
             assert_eq!(findings.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [path.as_str()], "{object}");

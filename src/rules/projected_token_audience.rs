@@ -153,7 +153,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
 mod tests {
     use serde_json::{json, Value};
 
-    use crate::rules::testing::{admit_without_cluster, lint, lint_with, located};
+    use crate::rules::testing::{admit_without_cluster, in_every_pod_bearing_kind, lint, lint_with, located};
     use crate::settings::Settings;
 
     fn deployment_with_volumes(volumes: Value) -> Value {
@@ -271,34 +271,7 @@ mod tests {
     fn every_pod_bearing_kind() {
         let spec =
             json!({"volumes": [{"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]});
-        for (object, spec_pointer) in [
-            (
-                json!({"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}}),
-                "/spec/jobTemplate/spec/template/spec",
-            ),
-            (
-                json!({"kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (
-                json!({"kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (
-                json!({"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (
-                json!({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (
-                json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec",
-            ),
-            (json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": spec}}), "/template/spec"),
-            (json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": spec}), "/spec"),
-        ] {
+        for (object, spec_pointer) in in_every_pod_bearing_kind(&spec) {
             let path = format!("{spec_pointer}/volumes/0/projected/sources/0/serviceAccountToken");
             let findings = lint("SAG005", std::slice::from_ref(&object));
             assert_eq!(findings.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [path.as_str()], "{object}");

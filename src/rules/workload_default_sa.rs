@@ -123,7 +123,7 @@ mod tests {
 
     use crate::finding::Level;
     use crate::lookup::StaticCluster;
-    use crate::rules::testing::{admit, admit_without_cluster, lint, lint_with, located};
+    use crate::rules::testing::{admit, admit_without_cluster, in_every_pod_bearing_kind, lint, lint_with, located};
     use crate::settings::{OnLookupFailure, Settings};
 
     fn deployment(pod_spec: Value) -> Value {
@@ -234,39 +234,10 @@ mod tests {
     #[test]
     fn every_pod_bearing_kind() {
         let spec = json!({"serviceAccountName": ""});
-        for (object, path) in [
-            (json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": spec}), "/spec/serviceAccountName"),
-            (
-                json!({"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}}),
-                "/spec/jobTemplate/spec/template/spec/serviceAccountName",
-            ),
-            (
-                json!({"kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec/serviceAccountName",
-            ),
-            (
-                json!({"kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec/serviceAccountName",
-            ),
-            (
-                json!({"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec/serviceAccountName",
-            ),
-            (
-                json!({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec/serviceAccountName",
-            ),
-            (
-                json!({"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"template": {"spec": spec}}}),
-                "/spec/template/spec/serviceAccountName",
-            ),
-            (
-                json!({"kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": spec}}),
-                "/template/spec/serviceAccountName",
-            ),
-        ] {
+        for (object, spec_pointer) in in_every_pod_bearing_kind(&spec) {
+            let path = format!("{spec_pointer}/serviceAccountName");
             let findings = lint("SAG003", std::slice::from_ref(&object));
-            assert_eq!(findings.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [path], "{object}");
+            assert_eq!(findings.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [path.as_str()], "{object}");
         }
     }
 
