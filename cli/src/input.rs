@@ -188,9 +188,10 @@ fn parse_all(texts: Vec<String>, jobs: usize) -> Vec<Manifests> {
                 let text = slot.lock().expect("no worker panics").take().expect("each text is taken once");
                 *parsed[index].lock().expect("no worker panics") = Some(parse(text));
             };
-            // The main thread's stack size: the tree is built without recursion, but values are
-            // moved out of it recursively (at most `Limits::max_depth` levels).
-            std::thread::Builder::new().stack_size(8 << 20).spawn_scoped(scope, worker).expect("a thread starts");
+            // The default stack, as `manifest::parse_in_parallel`'s threads: the tree is built
+            // without recursion, and what recurses (moving values out, dropping) stops at
+            // `Limits::max_depth` levels.
+            scope.spawn(worker);
         }
     });
     parsed.into_iter().map(|m| m.into_inner().expect("no worker panics").expect("every text is parsed")).collect()
