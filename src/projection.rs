@@ -5,7 +5,15 @@
 //! read an environment variable: SAG013 (static cloud credentials) the ones named like a cloud
 //! credential, SAG007 (legacy token Secrets) the ones with a `valueFrom`. Every other variable of
 //! a container in a Pod spec is decoded as `null`, keeping its index, so paths and findings are
-//! those of the whole object; everything else is decoded as it is.
+//! those of the whole object. A 3 MB ConfigMap is mostly escaped text that only SAG014 reads, and
+//! only where it mentions `insecure-skip-tls-verify`: its other `data` values are `null` too.
+//! Everything else is decoded as it is.
+//!
+//! What is left out is judged on its JSON text, which serde_json has already checked, without
+//! being decoded: an `env` entry written `{"name":"…","value":"…"}` (as the API server writes
+//! it) by its name, a ConfigMap value by its text (see
+//! [`crate::rules::insecure_kubeconfig::reads_config_map_value`]). Entries of any other shape are
+//! decoded and judged as values.
 //!
 //! The tree is for judging only: a caller that returns the object (a mutation) decodes it whole,
 //! which [`ObjectForRules::left_out`] says it must.
@@ -17,8 +25,10 @@ use std::fmt;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::rules::insecure_kubeconfig::reads_config_map_value;
 use crate::rules::static_cloud_credentials::is_credential_name;
 
 /// Where Pod specs sit, as keys from the object's root (see [`crate::k8s::pod_spec_location`]).
@@ -35,7 +45,7 @@ const CONTAINER_LISTS: &[&str] = &["containers", "initContainers", "ephemeralCon
 #[derive(Debug)]
 pub struct ObjectForRules {
     pub object: Value,
-    /// Whether variables were left out, so `object` is not the object as sent.
+    /// Whether values were left out, so `object` is not the object as sent.
     pub left_out: bool,
 }
 
@@ -69,8 +79,7 @@ enum Place<'t> {
     /// A Pod spec's `containers`, `initContainers` or `ephemeralContainers`.
     ContainerList,
     Container,
-    /// A container's `env`.
-    EnvList,
+    /// One of a container's `env` entries, read on its own (see [`EnvList`]).
     EnvVar,
 }
 
@@ -101,7 +110,14 @@ impl<'de> Visitor<'de> for Reading<'_, '_> {
         match self.place {
             Place::TowardsPodSpec(trail) => {
                 let at_pod_spec = POD_SPEC_PATHS.contains(&trail);
+                // The root's `data`: its values delimited but not decoded until the kind is known
+                // (it may come after them), see [`read_data`]. The last one counts, as for `Value`.
+                let mut data: Option<RawEntries<'de>> = None;
                 while let Some(key) = map.next_key::<String>()? {
+                    if trail.is_empty() && key == "data" {
+                        data = Some(map.next_value()?);
+                        continue;
+                    }
                     let value = if at_pod_spec && CONTAINER_LISTS.contains(&key.as_str()) {
                         map.next_value_seed(Reading { place: Place::ContainerList, left_out })?
                     } else if let Some(step) = next_step(trail, &key) {
@@ -112,19 +128,21 @@ impl<'de> Visitor<'de> for Reading<'_, '_> {
                     };
                     object.insert(key, value);
                 }
+                if let Some(data) = data {
+                    let config_map = object.get("kind").and_then(Value::as_str) == Some("ConfigMap");
+                    let data = read_data(data, config_map, left_out).map_err(serde::de::Error::custom)?;
+                    object.insert("data".to_string(), data);
+                }
             }
             Place::Container => {
                 while let Some(key) = map.next_key::<String>()? {
-                    let value = if key == "env" {
-                        map.next_value_seed(Reading { place: Place::EnvList, left_out })?
-                    } else {
-                        map.next_value()?
-                    };
+                    let value =
+                        if key == "env" { map.next_value_seed(EnvList { left_out })? } else { map.next_value()? };
                     object.insert(key, value);
                 }
             }
             Place::EnvVar => return read_env_var(map, left_out),
-            Place::ContainerList | Place::EnvList => return Value::deserialize(MapAccessDeserializer::new(map)),
+            Place::ContainerList => return Value::deserialize(MapAccessDeserializer::new(map)),
         }
         Ok(Value::Object(object))
     }
@@ -132,7 +150,6 @@ impl<'de> Visitor<'de> for Reading<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let element = match self.place {
             Place::ContainerList => Place::Container,
-            Place::EnvList => Place::EnvVar,
             _ => return Value::deserialize(SeqAccessDeserializer::new(seq)),
         };
         let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
@@ -177,6 +194,145 @@ fn next_step(trail: &[&'static str], key: &str) -> Option<&'static str> {
         let step = *path.get(trail.len())?;
         (path.starts_with(trail) && step == key).then_some(step)
     })
+}
+
+/// A container's `env`: each entry is first only delimited (serde_json's raw value, which checks
+/// it is JSON without decoding it), then judged on its text when it has the shape the API server
+/// writes, `{"name":"…","value":"…"}`: a name with no escapes that no rule reads makes it `null`
+/// without any decoding. Entries of any other shape, or named like a credential, are decoded and
+/// judged by [`read_env_var`]. A list that is not a JSON array is read as `Value` reads it.
+struct EnvList<'c> {
+    left_out: &'c Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for EnvList<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvList<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(entry) = seq.next_element::<&'de RawValue>()? {
+            let entry = entry.get();
+            let value = match plain_variable_name(entry) {
+                Some(name) if !is_credential_name(name) => {
+                    self.left_out.set(true);
+                    Value::Null
+                }
+                _ => {
+                    let mut entry = serde_json::Deserializer::from_str(entry);
+                    Reading { place: Place::EnvVar, left_out: self.left_out }
+                        .deserialize(&mut entry)
+                        .map_err(serde::de::Error::custom)?
+                }
+            };
+            list.push(value);
+        }
+        Ok(Value::Array(list))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(map))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+/// The name of an `env` entry written exactly `{"name":"<name>","value":"<value>"}` or
+/// `{"name":"<name>"}` (compact, those fields in that order, a name without escapes), given the
+/// entry's text is already known to be one JSON value. `None` for any other text. The value may
+/// hold escapes: with no `"` left between `"value":"` and the closing `"}`, it is one string.
+fn plain_variable_name(entry: &str) -> Option<&str> {
+    let rest = entry.strip_prefix(r#"{"name":""#)?;
+    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    let (name, rest) = rest.split_at(end);
+    let rest = rest.strip_prefix('"')?;
+    if rest == "}" {
+        return Some(name);
+    }
+    let value = rest.strip_prefix(r#","value":""#)?.strip_suffix(r#""}"#)?;
+    memchr::memchr(b'"', value.as_bytes()).is_none().then_some(name)
+}
+
+/// An object's `data`. In a ConfigMap, only SAG014 (insecure kubeconfigs) reads its values, and
+/// only those that mention `insecure-skip-tls-verify`: the others are `null`, judged on their JSON
+/// text without decoding or copying them (a 3 MB ConfigMap is mostly escaped text). In any other
+/// object (a Secret's base64 values) every value is decoded. A `data` that is not a JSON object
+/// stops this reading (as a skipped value does), and the object is read the ordinary way.
+fn read_data(
+    RawEntries(entries): RawEntries,
+    config_map: bool,
+    left_out: &Cell<bool>,
+) -> Result<Value, serde_json::Error> {
+    let mut data = Map::new();
+    for (key, value) in entries {
+        let value = if !config_map || reads_config_map_value(value.get()) {
+            serde_json::from_str(value.get())?
+        } else {
+            left_out.set(true);
+            Value::Null
+        };
+        // In the order sent, so a repeated key ends as `Value` would end it: the last one wins.
+        data.insert(key, value);
+    }
+    Ok(Value::Object(data))
+}
+
+/// A JSON object's entries in the order sent, each value delimited but not decoded.
+struct RawEntries<'de>(Vec<(String, &'de RawValue)>);
+
+impl<'de> Deserialize<'de> for RawEntries<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = RawEntries<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEntries<'de>, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(RawEntries(entries))
+            }
+        }
+        deserializer.deserialize_map(EntriesVisitor)
+    }
 }
 
 /// One environment variable: kept whole when a rule reads it (a `valueFrom`, a credential-like
@@ -445,6 +601,101 @@ mod tests {
             assert_eq!(var, expected, "{text}");
             assert_eq!(read.left_out, left_out, "{text}");
         }
+    }
+
+    #[test]
+    fn variables_read_the_same_from_compact_and_spaced_text() {
+        // Compact text is judged entry by entry on the text; spaced text goes through serde.
+        let (sent, for_rules) = variables();
+        let more = json!([
+            {"name": "QUOTED", "value": "say \"hi\" \\ \n \u{e9}"},
+            {"name": "EMPTY", "value": ""},
+            {"name": ""},
+            {"name": "AWS_ACCESS_KEY_ID"},
+            {"name": "GITHUB_TOKEN", "value": "\"}"},
+            {"value": "1", "name": "PORT"},
+            {"name": "PORT", "value": "1", "extra": "2"},
+            {"name": "PORT", "value": null},
+        ]);
+        let more_for_rules = json!([
+            null, null, null, {"name": "AWS_ACCESS_KEY_ID"}, null, null,
+            {"name": "PORT", "value": "1", "extra": "2"}, null,
+        ]);
+        for (sent, expected) in [(sent, for_rules), (more, more_for_rules)] {
+            let pod = json!({"kind": "Pod", "spec": {"containers": [{"name": "app", "env": sent}]}});
+            for text in [pod.to_string(), serde_json::to_string_pretty(&pod).unwrap()] {
+                let read = read_object(&text).unwrap();
+                assert_eq!(read.object["spec"]["containers"][0]["env"], expected, "{text}");
+            }
+        }
+        assert_eq!(plain_variable_name(r#"{"name":"PORT","value":"8080"}"#), Some("PORT"));
+        assert_eq!(plain_variable_name(r#"{"name":"PORT"}"#), Some("PORT"));
+        assert_eq!(plain_variable_name(r#"{"name":"P\u004fRT"}"#), None);
+        assert_eq!(plain_variable_name(r#"{"name":"PORT","value":"a","b":"c"}"#), None);
+        assert_eq!(plain_variable_name(r#"{"name":"PORT","value":1}"#), None);
+        assert_eq!(plain_variable_name(r#"{"name": "PORT"}"#), None);
+    }
+
+    fn config_map(data: Value) -> Value {
+        json!({"apiVersion": "v1", "data": data, "kind": "ConfigMap", "metadata": {"name": "c"}})
+    }
+
+    #[test]
+    fn config_map_values_no_rule_reads_are_left_out() {
+        let data = json!({
+            "app.yaml": "listen: 8080\nlog: info\n",
+            "kubeconfig": "clusters:\n- cluster:\n    insecure-skip-tls-verify: true\n",
+            "shouting": "INSECURE-SKIP-TLS-VERIFY: TRUE",
+            "quote": "\"insecure-skip-tls-verify\": true",
+            "number": 7,
+            "nested": {"insecure-skip-tls-verify": true},
+            "empty": "",
+        });
+        let for_rules = json!({
+            "app.yaml": null,
+            "kubeconfig": "clusters:\n- cluster:\n    insecure-skip-tls-verify: true\n",
+            "shouting": "INSECURE-SKIP-TLS-VERIFY: TRUE",
+            "quote": "\"insecure-skip-tls-verify\": true",
+            "number": 7,
+            "nested": {"insecure-skip-tls-verify": true},
+            "empty": null,
+        });
+        let object = config_map(data.clone());
+        // the kind before or after the data, compact or spaced
+        let kind_first = format!(r#"{{"kind": "ConfigMap", "data": {data}}}"#);
+        for text in [object.to_string(), serde_json::to_string_pretty(&object).unwrap(), kind_first] {
+            let read = read_object(&text).unwrap();
+            assert_eq!(read.object["data"], for_rules, "{text}");
+            assert!(read.left_out);
+        }
+        // escapes that write the key's letters (`\u002d` is `-`) are decoded before judging
+        let text = r#"{"kind": "ConfigMap", "data": {"a": "insecure\u002dskip-tls-verify: true", "b": "\u0041"}}"#;
+        let read = read_object(text).unwrap();
+        assert_eq!(read.object["data"], json!({"a": "insecure-skip-tls-verify: true", "b": "A"}));
+        assert!(!read.left_out);
+    }
+
+    #[test]
+    fn data_is_read_whole_outside_config_maps() {
+        let data = json!({"app.yaml": "listen: 8080\n", "token": "dG9rZW4="});
+        for object in [
+            json!({"kind": "Secret", "data": data, "stringData": data}),
+            json!({"data": data}),
+            json!({"kind": "configmap", "data": data}),
+            json!({"kind": "Pod", "spec": {"data": data}}),
+            json!({"kind": "ConfigMap", "binaryData": data}),
+            config_map(json!("not a map")),
+            config_map(json!([{"a": "b"}])),
+            config_map(json!(null)),
+            config_map(json!({})),
+        ] {
+            let read = read(&object);
+            assert_eq!(read.object, object);
+            assert!(!read.left_out, "{object}");
+        }
+        // a repeated `data` ends as for `Value`: the last one counts
+        let text = r#"{"kind": "ConfigMap", "data": {"a": "insecure-skip-tls-verify: true"}, "data": {"b": "x", "b": "insecure-skip-tls-verify: 1"}}"#;
+        assert_eq!(read_object(text).unwrap().object["data"], json!({"b": "insecure-skip-tls-verify: 1"}));
     }
 
     #[test]

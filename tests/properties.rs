@@ -433,7 +433,57 @@ proptest! {
             .collect();
         prop_assert_eq!(case.lint(&read), case.lint(&objects));
     }
+
+    #[test]
+    fn rules_judge_an_admitted_config_map_as_the_whole_object(
+        values in prop::collection::vec(prop::collection::vec(select(CONFIG_MAP_TEXT), 0..12), 0..6),
+        kind_first in any::<bool>(),
+        escape_dashes in any::<bool>(),
+    ) {
+        // Values made of pieces of kubeconfigs, the key in any case, and what JSON escapes
+        // (quotes, backslashes, control characters as `\u0001`), in ConfigMaps read for admission.
+        let data: serde_json::Map<String, Value> =
+            values.iter().enumerate().map(|(i, pieces)| (format!("key-{i}"), Value::String(pieces.concat()))).collect();
+        // `-` written as `\u002d`, as JSON allows for any character: the key hidden in escapes
+        let data = Value::Object(data).to_string();
+        let data = if escape_dashes { data.replace('-', "\\u002d") } else { data };
+        let text = if kind_first {
+            format!(r#"{{"kind":"ConfigMap","metadata":{{"name":"c","namespace":"shop"}},"data":{data}}}"#)
+        } else {
+            format!(r#"{{"data":{data},"kind":"ConfigMap","metadata":{{"name":"c","namespace":"shop"}}}}"#)
+        };
+        let whole: Value = serde_json::from_str(&text).unwrap();
+        let read = sa_guard::projection::read_object(&text).expect("JSON").object;
+        let options = Options { mode: Mode::Admission, default_namespace: Some("shop"), lookup: &NoCluster };
+        let lint = |object: &Value| evaluate(std::slice::from_ref(object), &Settings::default(), &options);
+        prop_assert_eq!(lint(&read), lint(&whole));
+    }
 }
+
+/// Pieces of ConfigMap values for `rules_judge_an_admitted_config_map_as_the_whole_object`.
+const CONFIG_MAP_TEXT: &[&str] = &[
+    "insecure-skip-tls-verify",
+    "INSECURE-SKIP-TLS-VERIFY",
+    "Insecure-Skip",
+    "-tls-verify",
+    "insecure",
+    ": true",
+    ": \"true\"",
+    ": false",
+    "\n",
+    "\"",
+    "\\",
+    "\u{1}",
+    "\t",
+    "é",
+    "-",
+    "clusters:\n- cluster:\n    ",
+    "# ",
+    " ",
+    "x",
+    "{",
+    "}",
+];
 
 /// The model itself, on the lesson's three workloads: a test of the oracle, so a wrong model
 /// cannot make the properties pass vacuously.

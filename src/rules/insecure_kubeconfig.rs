@@ -79,6 +79,26 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     }
 }
 
+/// Whether this rule reads a ConfigMap `data` value written as the JSON text `json` (quotes and
+/// escapes included), judged without decoding it (see [`crate::projection`]): anything but a
+/// string, a string with a `\u` escape, or one that mentions the key. Other escapes only write
+/// quotes, slashes and control characters, so the decoded text mentions the key exactly when the
+/// JSON text does.
+pub(crate) fn reads_config_map_value(json: &str) -> bool {
+    let (bytes, key) = (json.as_bytes(), INSECURE_SKIP.as_bytes());
+    // One pass over the escapes and the key's first `-` (at DASH_AT in the key).
+    const DASH_AT: usize = 8;
+    const _: () = assert!(INSECURE_SKIP.as_bytes()[DASH_AT] == b'-');
+    bytes.first() != Some(&b'"')
+        || memchr::memchr2_iter(b'\\', b'-', bytes).any(|at| match bytes[at] {
+            b'\\' => bytes.get(at + 1) == Some(&b'u'),
+            _ => at
+                .checked_sub(DASH_AT)
+                .and_then(|start| bytes.get(start..start + key.len()))
+                .is_some_and(|text| text.eq_ignore_ascii_case(key)),
+        })
+}
+
 /// The first line (1-based) that sets `insecure-skip-tls-verify` to true, with the value as written.
 fn insecure_skip_setting(text: &str) -> Option<(usize, &str)> {
     let lines: Vec<&str> = text.lines().collect();
@@ -183,7 +203,7 @@ fn scalar(text: &str) -> &str {
 mod tests {
     use serde_json::{json, Value};
 
-    use super::{contains_ignoring_ascii_case, insecure_skip_setting, INSECURE_SKIP};
+    use super::{contains_ignoring_ascii_case, insecure_skip_setting, reads_config_map_value, INSECURE_SKIP};
     use crate::rules::testing::{admit_without_cluster, lint, located};
 
     const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n  - name: production\n    cluster:\n      \
@@ -196,6 +216,32 @@ mod tests {
     fn b64(text: &str) -> String {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(text)
+    }
+
+    #[test]
+    fn config_map_values_are_read_when_their_json_text_may_mention_the_key() {
+        // The JSON text of a value, as the admission decoder sees it before decoding.
+        let text = |value: &str| serde_json::to_string(value).unwrap();
+        for (json, read) in [
+            (text("listen: 8080\nlog: info\n"), false),
+            (text(""), false),
+            (text("--insecure-skip"), false),
+            (text(KUBECONFIG), true),
+            (text("Insecure-Skip-TLS-Verify: true"), true),
+            (text("insecure-skip-tls-verify"), true),
+            (text("x\ninsecure-skip-tls-verify"), true),
+            (r#""insecure\u002dskip-tls-verify: true""#.to_string(), true),
+            (r#""\u0041""#.to_string(), true),
+            (r#""a\\u""#.to_string(), true), // an escaped backslash before `u`: read, to be safe
+            ("7".to_string(), true),
+            (r#"{"insecure-skip-tls-verify": true}"#.to_string(), true),
+        ] {
+            assert_eq!(reads_config_map_value(&json), read, "{json}");
+            // never skips a value the rule would read
+            if let Ok(Value::String(decoded)) = serde_json::from_str::<Value>(&json) {
+                assert!(read || !contains_ignoring_ascii_case(decoded.as_bytes(), INSECURE_SKIP.as_bytes()), "{json}");
+            }
+        }
     }
 
     #[test]

@@ -175,6 +175,9 @@ fn malformed_payloads_are_answered_with_400() {
     // Nesting beyond serde_json's recursion limit must not overflow the guest's stack.
     let deep = format!("{{\"request\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
     assert_bad_request(deep.as_bytes(), "invalid admission payload: not JSON: recursion limit exceeded");
+    // objects nested as deep, on the module's own stack
+    let deep = "{\"a\":".repeat(50_000);
+    assert_bad_request(deep.as_bytes(), "invalid admission payload: not JSON: recursion limit exceeded");
 }
 
 #[test]
