@@ -79,7 +79,9 @@ enum Place<'t> {
     /// A Pod spec's `containers`, `initContainers` or `ephemeralContainers`.
     ContainerList,
     Container,
-    /// One of a container's `env` entries, read on its own (see [`EnvList`]).
+    /// A container's `env`.
+    EnvList,
+    /// One of its entries, read on its own (see [`read_env_list`]).
     EnvVar,
 }
 
@@ -136,13 +138,16 @@ impl<'de> Visitor<'de> for Reading<'_, '_> {
             }
             Place::Container => {
                 while let Some(key) = map.next_key::<String>()? {
-                    let value =
-                        if key == "env" { map.next_value_seed(EnvList { left_out })? } else { map.next_value()? };
+                    let value = if key == "env" {
+                        map.next_value_seed(Reading { place: Place::EnvList, left_out })?
+                    } else {
+                        map.next_value()?
+                    };
                     object.insert(key, value);
                 }
             }
             Place::EnvVar => return read_env_var(map, left_out),
-            Place::ContainerList => return Value::deserialize(MapAccessDeserializer::new(map)),
+            Place::ContainerList | Place::EnvList => return Value::deserialize(MapAccessDeserializer::new(map)),
         }
         Ok(Value::Object(object))
     }
@@ -150,6 +155,7 @@ impl<'de> Visitor<'de> for Reading<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let element = match self.place {
             Place::ContainerList => Place::Container,
+            Place::EnvList => return read_env_list(seq, self.left_out),
             _ => return Value::deserialize(SeqAccessDeserializer::new(seq)),
         };
         let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
@@ -196,78 +202,28 @@ fn next_step(trail: &[&'static str], key: &str) -> Option<&'static str> {
     })
 }
 
-/// A container's `env`: each entry is first only delimited (serde_json's raw value, which checks
-/// it is JSON without decoding it), then judged on its text when it has the shape the API server
-/// writes, `{"name":"…","value":"…"}`: a name with no escapes that no rule reads makes it `null`
-/// without any decoding. Entries of any other shape, or named like a credential, are decoded and
-/// judged by [`read_env_var`]. A list that is not a JSON array is read as `Value` reads it.
-struct EnvList<'c> {
-    left_out: &'c Cell<bool>,
-}
-
-impl<'de> DeserializeSeed<'de> for EnvList<'_> {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
+/// A container's `env` list: each entry is first only delimited (serde_json's raw value, which
+/// checks it is JSON without decoding it), then judged on its text when it has the shape the API
+/// server writes, `{"name":"…","value":"…"}`: a name with no escapes that no rule reads makes it
+/// `null` without any decoding. Entries of any other shape, or named like a credential, are
+/// decoded and judged by [`read_env_var`].
+fn read_env_list<'de, A: SeqAccess<'de>>(mut seq: A, left_out: &Cell<bool>) -> Result<Value, A::Error> {
+    let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+    while let Some(entry) = seq.next_element::<&'de RawValue>()? {
+        let entry = entry.get();
+        let value = match plain_variable_name(entry) {
+            Some(name) if !is_credential_name(name) => {
+                left_out.set(true);
+                Value::Null
+            }
+            _ => {
+                let mut entry = serde_json::Deserializer::from_str(entry);
+                Reading { place: Place::EnvVar, left_out }.deserialize(&mut entry).map_err(serde::de::Error::custom)?
+            }
+        };
+        list.push(value);
     }
-}
-
-impl<'de> Visitor<'de> for EnvList<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(entry) = seq.next_element::<&'de RawValue>()? {
-            let entry = entry.get();
-            let value = match plain_variable_name(entry) {
-                Some(name) if !is_credential_name(name) => {
-                    self.left_out.set(true);
-                    Value::Null
-                }
-                _ => {
-                    let mut entry = serde_json::Deserializer::from_str(entry);
-                    Reading { place: Place::EnvVar, left_out: self.left_out }
-                        .deserialize(&mut entry)
-                        .map_err(serde::de::Error::custom)?
-                }
-            };
-            list.push(value);
-        }
-        Ok(Value::Array(list))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        Value::deserialize(MapAccessDeserializer::new(map))
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
+    Ok(Value::Array(list))
 }
 
 /// The name of an `env` entry written exactly `{"name":"<name>","value":"<value>"}` or
