@@ -12,6 +12,7 @@
 
 pub mod admission;
 pub mod bundle;
+mod byte_words;
 pub mod engine;
 pub mod finding;
 pub mod k8s;

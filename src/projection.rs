@@ -4,10 +4,11 @@
 //! building a map for each one costs several times what the rules spend on them. Only two rules
 //! read an environment variable: SAG013 (static cloud credentials) the ones named like a cloud
 //! credential, SAG007 (legacy token Secrets) the ones with a `valueFrom`. Every other variable of
-//! a container in a Pod spec is decoded as `null`, keeping its index, so paths and findings are
-//! those of the whole object. A 3 MB ConfigMap is mostly escaped text that only SAG014 reads, and
-//! only where it mentions `insecure-skip-tls-verify`: its other `data` values are `null` too.
-//! Everything else is decoded as it is.
+//! a container in a Pod spec is left out: `null` where it keeps the index of a variable after it,
+//! dropped after the last one kept, so paths and findings are those of the whole object. A 3 MB
+//! ConfigMap is mostly escaped text that only SAG014 reads, and only where it mentions
+//! `insecure-skip-tls-verify`: its other `data` entries are left out (a map has no indices to
+//! keep). Everything else is decoded as it is.
 //!
 //! What is left out is judged on its JSON text, which serde_json has already checked, without
 //! being decoded: an `env` entry written `{"name":"…","value":"…"}` (as the API server writes
@@ -28,6 +29,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::byte_words::find_either;
 use crate::rules::insecure_kubeconfig::reads_config_map_value;
 use crate::rules::static_cloud_credentials::is_credential_name;
 
@@ -79,9 +81,7 @@ enum Place<'t> {
     /// A Pod spec's `containers`, `initContainers` or `ephemeralContainers`.
     ContainerList,
     Container,
-    /// A container's `env`.
-    EnvList,
-    /// One of its entries, read on its own (see [`read_env_list`]).
+    /// One entry of a container's `env`, read on its own (see [`read_env_list`]).
     EnvVar,
 }
 
@@ -139,7 +139,8 @@ impl<'de> Visitor<'de> for Reading<'_, '_> {
             Place::Container => {
                 while let Some(key) = map.next_key::<String>()? {
                     let value = if key == "env" {
-                        map.next_value_seed(Reading { place: Place::EnvList, left_out })?
+                        let list: &'de RawValue = map.next_value()?;
+                        read_env_list(list.get(), left_out).map_err(serde::de::Error::custom)?
                     } else {
                         map.next_value()?
                     };
@@ -147,7 +148,7 @@ impl<'de> Visitor<'de> for Reading<'_, '_> {
                 }
             }
             Place::EnvVar => return read_env_var(map, left_out),
-            Place::ContainerList | Place::EnvList => return Value::deserialize(MapAccessDeserializer::new(map)),
+            Place::ContainerList => return Value::deserialize(MapAccessDeserializer::new(map)),
         }
         Ok(Value::Object(object))
     }
@@ -155,7 +156,6 @@ impl<'de> Visitor<'de> for Reading<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let element = match self.place {
             Place::ContainerList => Place::Container,
-            Place::EnvList => return read_env_list(seq, self.left_out),
             _ => return Value::deserialize(SeqAccessDeserializer::new(seq)),
         };
         let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
@@ -202,72 +202,116 @@ fn next_step(trail: &[&'static str], key: &str) -> Option<&'static str> {
     })
 }
 
-/// A container's `env` list: each entry is first only delimited (serde_json's raw value, which
-/// checks it is JSON without decoding it), then judged on its text when it has the shape the API
-/// server writes, `{"name":"…","value":"…"}`: a name with no escapes that no rule reads makes it
-/// `null` without any decoding. Entries of any other shape, or named like a credential, are
-/// decoded and judged by [`read_env_var`].
-fn read_env_list<'de, A: SeqAccess<'de>>(mut seq: A, left_out: &Cell<bool>) -> Result<Value, A::Error> {
-    let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-    while let Some(entry) = seq.next_element::<&'de RawValue>()? {
-        let entry = entry.get();
-        let value = match plain_variable_name(entry) {
-            Some(name) if !is_credential_name(name) => {
+/// A container's `env` list, given as its JSON text (which serde_json has checked, delimiting
+/// it whole). Each entry written as the API server writes it, `{"name":"…","value":"…"}`, is
+/// judged by its name on the text: one with a name no rule reads (and no escapes) is left out,
+/// without any decoding. Entries of any other shape, or named like a credential, are delimited
+/// and decoded by serde_json and judged by [`read_env_var`]. Entries left out are `null` before
+/// one that is kept, keeping its index; after the last one kept they are dropped.
+fn read_env_list(list: &str, left_out: &Cell<bool>) -> Result<Value, serde_json::Error> {
+    let Some(mut rest) = list.strip_prefix('[') else {
+        // Not a list (the API server would not send it): read as it is.
+        return serde_json::from_str(list);
+    };
+    let mut entries = Vec::new();
+    // Entries left out since the last one kept: `null`s once another is kept, else dropped.
+    let mut left_out_since = 0;
+    rest = without_whitespace(rest);
+    if rest.starts_with(']') {
+        return Ok(Value::Array(entries));
+    }
+    loop {
+        let after = match compact_entry(rest) {
+            Some((name, after)) if !is_credential_name(name) => {
                 left_out.set(true);
-                Value::Null
+                left_out_since += 1;
+                after
             }
             _ => {
-                let mut entry = serde_json::Deserializer::from_str(entry);
-                Reading { place: Place::EnvVar, left_out }.deserialize(&mut entry).map_err(serde::de::Error::custom)?
+                let mut delimited = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
+                let text = delimited.next().ok_or_else(|| serde::de::Error::custom("an env entry is missing"))??;
+                let entry = Reading { place: Place::EnvVar, left_out }
+                    .deserialize(&mut serde_json::Deserializer::from_str(text.get()))?;
+                if entry.is_null() {
+                    // left out by `read_env_var`, or `null` as sent (which no rule reads either)
+                    left_out.set(true);
+                    left_out_since += 1;
+                } else {
+                    entries.extend(std::iter::repeat_n(Value::Null, left_out_since));
+                    left_out_since = 0;
+                    entries.push(entry);
+                }
+                &rest[delimited.byte_offset()..]
             }
         };
-        list.push(value);
+        rest = without_whitespace(after);
+        match rest.as_bytes().first() {
+            Some(b',') => rest = without_whitespace(&rest[1..]),
+            Some(b']') => return Ok(Value::Array(entries)),
+            // serde_json checked the list, so this is not reached; read the object the ordinary way.
+            _ => return Err(serde::de::Error::custom("an env list ends early")),
+        }
     }
-    Ok(Value::Array(list))
 }
 
-/// The name of an `env` entry written exactly `{"name":"<name>","value":"<value>"}` or
-/// `{"name":"<name>"}` (compact, those fields in that order, a name without escapes), given the
-/// entry's text is already known to be one JSON value. `None` for any other text. The value may
-/// hold escapes: with no `"` left between `"value":"` and the closing `"}`, it is one string.
-fn plain_variable_name(entry: &str) -> Option<&str> {
-    let rest = entry.strip_prefix(r#"{"name":""#)?;
-    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+/// `text` without the JSON whitespace it starts with (none in compact text).
+fn without_whitespace(text: &str) -> &str {
+    let blank = text.bytes().take_while(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')).count();
+    &text[blank..]
+}
+
+/// The name of the `env` entry `text` starts with, when it is written exactly
+/// `{"name":"<name>","value":"<value>"}` or `{"name":"<name>"}` (compact, those fields in that
+/// order, a name without escapes), and the text after the entry. `None` for any other text.
+/// `text` is known to be JSON: a string ends at the first quote that is not escaped.
+fn compact_entry(text: &str) -> Option<(&str, &str)> {
+    let rest = text.strip_prefix(r#"{"name":""#)?;
+    let end = find_either(rest.as_bytes(), b'"', b'\\')?;
     let (name, rest) = rest.split_at(end);
     let rest = rest.strip_prefix('"')?;
-    if rest == "}" {
-        return Some(name);
+    if let Some(after) = rest.strip_prefix('}') {
+        return Some((name, after));
     }
-    let value = rest.strip_prefix(r#","value":""#)?.strip_suffix(r#""}"#)?;
-    memchr::memchr(b'"', value.as_bytes()).is_none().then_some(name)
+    let value = rest.strip_prefix(r#","value":""#)?;
+    let mut at = 0;
+    loop {
+        at += find_either(value.as_bytes().get(at..)?, b'"', b'\\')?;
+        match value.as_bytes()[at] {
+            // `at` is an ASCII quote, so a character boundary.
+            b'"' => return Some((name, value[at + 1..].strip_prefix('}')?)),
+            _ => at += 2,
+        }
+    }
 }
 
 /// An object's `data`. In a ConfigMap, only SAG014 (insecure kubeconfigs) reads its values, and
-/// only those that mention `insecure-skip-tls-verify`: the others are `null`, judged on their JSON
-/// text without decoding or copying them (a 3 MB ConfigMap is mostly escaped text). In any other
-/// object (a Secret's base64 values) every value is decoded. A `data` that is not a JSON object
-/// stops this reading (as a skipped value does), and the object is read the ordinary way.
+/// only those that mention `insecure-skip-tls-verify`: the others are left out of the map, judged
+/// on their JSON text without decoding or copying them (a 3 MB ConfigMap is mostly escaped text).
+/// No rule reads a ConfigMap's keys without their values, and a map has no indices to keep. In
+/// any other object (a Secret's base64 values) every value is decoded. A `data` that is not a
+/// JSON object stops this reading (as a skipped value does), and the object is read the ordinary
+/// way.
 fn read_data(
     RawEntries(entries): RawEntries,
     config_map: bool,
     left_out: &Cell<bool>,
 ) -> Result<Value, serde_json::Error> {
     let mut data = Map::new();
+    // In the order sent, so a repeated key ends as `Value` would end it: the last one wins.
     for (key, value) in entries {
-        let value = if !config_map || reads_config_map_value(value.get()) {
-            serde_json::from_str(value.get())?
+        if !config_map || reads_config_map_value(value.get()) {
+            data.insert(key.into_owned(), serde_json::from_str(value.get())?);
         } else {
             left_out.set(true);
-            Value::Null
-        };
-        // In the order sent, so a repeated key ends as `Value` would end it: the last one wins.
-        data.insert(key, value);
+            data.remove(&*key);
+        }
     }
     Ok(Value::Object(data))
 }
 
-/// A JSON object's entries in the order sent, each value delimited but not decoded.
-struct RawEntries<'de>(Vec<(String, &'de RawValue)>);
+/// A JSON object's entries in the order sent, each key borrowed from the text where it can be
+/// and each value delimited but not decoded.
+struct RawEntries<'de>(Vec<(Cow<'de, str>, &'de RawValue)>);
 
 impl<'de> Deserialize<'de> for RawEntries<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -281,8 +325,8 @@ impl<'de> Deserialize<'de> for RawEntries<'de> {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEntries<'de>, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
+                while let Some((Key(key), value)) = map.next_entry()? {
+                    entries.push((key, value));
                 }
                 Ok(RawEntries(entries))
             }
@@ -466,7 +510,7 @@ mod tests {
             {"name": "LOG_LEVEL", "value": {"odd": true}, "extra": 1},
             null,
             "not an object",
-            null,
+            // `{}`: left out, after the last entry kept, so dropped
         ]);
         (sent, for_rules)
     }
@@ -532,7 +576,7 @@ mod tests {
         let read = read_object(text).unwrap();
         assert_eq!(
             read.object["spec"]["containers"][0]["env"],
-            json!([{"name": "AWS_SECRET_ACCESS_KEY", "value": "k"}, null])
+            json!([{"name": "AWS_SECRET_ACCESS_KEY", "value": "k"}])
         );
     }
 
@@ -575,21 +619,27 @@ mod tests {
         ]);
         let more_for_rules = json!([
             null, null, null, {"name": "AWS_ACCESS_KEY_ID"}, null, null,
-            {"name": "PORT", "value": "1", "extra": "2"}, null,
+            {"name": "PORT", "value": "1", "extra": "2"},
         ]);
-        for (sent, expected) in [(sent, for_rules), (more, more_for_rules)] {
+        // none kept: nothing to keep an index for
+        let plain = json!([{"name": "PORT", "value": "1"}, {"name": "HOST"}, null, {"value": "x"}]);
+        for (sent, expected) in [(sent, for_rules), (more, more_for_rules), (plain, json!([]))] {
             let pod = json!({"kind": "Pod", "spec": {"containers": [{"name": "app", "env": sent}]}});
             for text in [pod.to_string(), serde_json::to_string_pretty(&pod).unwrap()] {
                 let read = read_object(&text).unwrap();
                 assert_eq!(read.object["spec"]["containers"][0]["env"], expected, "{text}");
+                assert!(read.left_out, "{text}");
             }
         }
-        assert_eq!(plain_variable_name(r#"{"name":"PORT","value":"8080"}"#), Some("PORT"));
-        assert_eq!(plain_variable_name(r#"{"name":"PORT"}"#), Some("PORT"));
-        assert_eq!(plain_variable_name(r#"{"name":"P\u004fRT"}"#), None);
-        assert_eq!(plain_variable_name(r#"{"name":"PORT","value":"a","b":"c"}"#), None);
-        assert_eq!(plain_variable_name(r#"{"name":"PORT","value":1}"#), None);
-        assert_eq!(plain_variable_name(r#"{"name": "PORT"}"#), None);
+        assert_eq!(compact_entry(r#"{"name":"PORT","value":"8080"},{"#), Some(("PORT", ",{")));
+        assert_eq!(compact_entry(r#"{"name":"PORT"}]"#), Some(("PORT", "]")));
+        assert_eq!(compact_entry(r#"{"name":"A","value":"\"}\\"},"#), Some(("A", ",")));
+        assert_eq!(compact_entry(r#"{"name":"A","value":"\u00e9"}"#), Some(("A", "")));
+        assert_eq!(compact_entry(r#"{"name":"P\u004fRT"}"#), None);
+        assert_eq!(compact_entry(r#"{"name":"PORT","value":"a","b":"c"}"#), None);
+        assert_eq!(compact_entry(r#"{"name":"PORT","value":1}"#), None);
+        assert_eq!(compact_entry(r#"{"name": "PORT"}"#), None);
+        assert_eq!(compact_entry(r#"{"name":"PORT","value":"1" }"#), None);
     }
 
     fn config_map(data: Value) -> Value {
@@ -608,13 +658,11 @@ mod tests {
             "empty": "",
         });
         let for_rules = json!({
-            "app.yaml": null,
             "kubeconfig": "clusters:\n- cluster:\n    insecure-skip-tls-verify: true\n",
             "shouting": "INSECURE-SKIP-TLS-VERIFY: TRUE",
             "quote": "\"insecure-skip-tls-verify\": true",
             "number": 7,
             "nested": {"insecure-skip-tls-verify": true},
-            "empty": null,
         });
         let object = config_map(data.clone());
         // the kind before or after the data, compact or spaced
@@ -652,6 +700,9 @@ mod tests {
         // a repeated `data` ends as for `Value`: the last one counts
         let text = r#"{"kind": "ConfigMap", "data": {"a": "insecure-skip-tls-verify: true"}, "data": {"b": "x", "b": "insecure-skip-tls-verify: 1"}}"#;
         assert_eq!(read_object(text).unwrap().object["data"], json!({"b": "insecure-skip-tls-verify: 1"}));
+        // and so does a repeated key: a value left out after one kept leaves the key out
+        let text = r#"{"kind": "ConfigMap", "data": {"a": "insecure-skip-tls-verify: true", "b": "x", "a": "x"}}"#;
+        assert_eq!(read_object(text).unwrap().object["data"], json!({}));
     }
 
     #[test]

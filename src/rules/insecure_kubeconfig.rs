@@ -1,5 +1,6 @@
 use serde_json::Value;
 
+use crate::byte_words::{each_byte, first_hit, word_at, zero_bytes};
 use crate::declare_rule;
 use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
@@ -86,17 +87,41 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
 /// JSON text does.
 pub(crate) fn reads_config_map_value(json: &str) -> bool {
     let (bytes, key) = (json.as_bytes(), INSECURE_SKIP.as_bytes());
-    // One pass over the escapes and the key's first `-` (at DASH_AT in the key).
+    // The key's first `-` is at DASH_AT.
     const DASH_AT: usize = 8;
     const _: () = assert!(INSECURE_SKIP.as_bytes()[DASH_AT] == b'-');
     bytes.first() != Some(&b'"')
-        || memchr::memchr2_iter(b'\\', b'-', bytes).any(|at| match bytes[at] {
-            b'\\' => bytes.get(at + 1) == Some(&b'u'),
+        || any_dash_or_unicode_escape(bytes, |at| match bytes[at] {
+            b'\\' => true,
             _ => at
                 .checked_sub(DASH_AT)
                 .and_then(|start| bytes.get(start..start + key.len()))
                 .is_some_and(|text| text.eq_ignore_ascii_case(key)),
         })
+}
+
+/// Whether `found` holds for any position of `bytes` with a `-`, or a `\` followed by `u`,
+/// tried in order. Eight bytes at a time: configuration text has an escape (`\n`) on every
+/// line, too many stops for memchr's search for `\` (see [`crate::byte_words`]).
+fn any_dash_or_unicode_escape(bytes: &[u8], mut found: impl FnMut(usize) -> bool) -> bool {
+    let mut at = 0;
+    // Each word is read with the one a byte later, which holds the byte after each backslash.
+    while at + 9 <= bytes.len() {
+        let (here, next) = (word_at(bytes, at), word_at(bytes, at + 1));
+        let mut hits = zero_bytes(here ^ each_byte(b'-'))
+            | (zero_bytes(here ^ each_byte(b'\\')) & zero_bytes(next ^ each_byte(b'u')));
+        while hits != 0 {
+            if found(at + first_hit(hits)) {
+                return true;
+            }
+            hits &= hits - 1;
+        }
+        at += 8;
+    }
+    (at..bytes.len()).any(|at| {
+        let hit = bytes[at] == b'-' || (bytes[at] == b'\\' && bytes.get(at + 1) == Some(&b'u'));
+        hit && found(at)
+    })
 }
 
 /// The first line (1-based) that sets `insecure-skip-tls-verify` to true, with the value as written.
@@ -203,7 +228,10 @@ fn scalar(text: &str) -> &str {
 mod tests {
     use serde_json::{json, Value};
 
-    use super::{contains_ignoring_ascii_case, insecure_skip_setting, reads_config_map_value, INSECURE_SKIP};
+    use super::{
+        any_dash_or_unicode_escape, contains_ignoring_ascii_case, insecure_skip_setting, reads_config_map_value,
+        INSECURE_SKIP,
+    };
     use crate::rules::testing::{admit_without_cluster, lint, located};
 
     const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n  - name: production\n    cluster:\n      \
@@ -242,6 +270,55 @@ mod tests {
                 assert!(read || !contains_ignoring_ascii_case(decoded.as_bytes(), INSECURE_SKIP.as_bytes()), "{json}");
             }
         }
+    }
+
+    #[test]
+    fn the_word_scan_stops_where_a_byte_scan_would() {
+        let stops_of = |bytes: &[u8]| {
+            let mut stops = Vec::new();
+            assert!(!any_dash_or_unicode_escape(bytes, |at| {
+                stops.push(at);
+                false
+            }));
+            stops
+        };
+        let expected = |bytes: &[u8]| -> Vec<usize> {
+            (0..bytes.len())
+                .filter(|&at| bytes[at] == b'-' || (bytes[at] == b'\\' && bytes.get(at + 1) == Some(&b'u')))
+                .collect()
+        };
+        // Every text of up to 9 bytes over these four: hits at each position of a word and of
+        // the tail, next to each other, and a `\` whose `u` is the next word's first byte.
+        let alphabet = *b"-\\ua";
+        for len in 0..=9u32 {
+            for n in 0..4usize.pow(len) {
+                let bytes: Vec<u8> = (0..len).map(|i| alphabet[n / 4usize.pow(i) % 4]).collect();
+                assert_eq!(stops_of(&bytes), expected(&bytes), "{bytes:?}");
+            }
+        }
+        // Longer texts with bytes that have the high bit set or are zero (a carry between bytes
+        // would show there).
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..2000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let bytes: Vec<u8> = state
+                .to_le_bytes()
+                .iter()
+                .cycle()
+                .take(8 + (state % 40) as usize)
+                .map(|b| [b'-', b'\\', b'u', 0xff, 0, b'a'][*b as usize % 6])
+                .collect();
+            assert_eq!(stops_of(&bytes), expected(&bytes), "{bytes:?}");
+        }
+        // It stops at the first position `found` accepts.
+        let mut tried = Vec::new();
+        assert!(any_dash_or_unicode_escape(b"abcdefgh-\\u--", |at| {
+            tried.push(at);
+            at == 11
+        }));
+        assert_eq!(tried, [8, 9, 11]);
     }
 
     #[test]

@@ -299,8 +299,12 @@ fn use_workload_identity(cloud: Cloud) -> String {
 /// `-`/`_`, alone or after a prefix ending in `_` (`BACKUP_AWS_SECRET_ACCESS_KEY`).
 /// Whether this rule reads an environment variable of this name (see
 /// [`crate::projection`], which leaves the other variables out of admitted objects).
+#[inline]
 pub(crate) fn is_credential_name(name: &str) -> bool {
-    credential_cloud(name).is_some()
+    // The last letter rules out nearly every name, here rather than after a call (the admission
+    // decoder asks this of every variable of a Pod).
+    let ends_one = |&last: &u8| ENDS_A_CREDENTIAL_NAME[usize::from(last.to_ascii_uppercase())];
+    name.as_bytes().last().is_some_and(ends_one) && credential_cloud(name).is_some()
 }
 
 /// The last letters of [`CREDENTIAL_NAMES`], by byte.
