@@ -105,9 +105,12 @@ impl Policy {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         // `SA_GUARD_WASM_PERFMAP=1`: write /tmp/perf-<pid>.map so `perf report` names the
-        // module's functions (how the admission path was profiled; see DEVELOPERS.md).
-        if std::env::var_os("SA_GUARD_WASM_PERFMAP").is_some_and(|v| v == "1") {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        // module's functions; `=jitdump`: a jit dump for `perf inject --jit`, so `perf annotate`
+        // shows their instructions (how the admission path was profiled; see DEVELOPERS.md).
+        match std::env::var("SA_GUARD_WASM_PERFMAP").as_deref() {
+            Ok("1") => _ = config.profiler(wasmtime::ProfilingStrategy::PerfMap),
+            Ok("jitdump") => _ = config.profiler(wasmtime::ProfilingStrategy::JitDump),
+            _ => {}
         }
         if let Some(dir) = cache_dir() {
             let mut cache_config = wasmtime::CacheConfig::new();
