@@ -89,6 +89,11 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Whether [`Cx::cluster_secret`] can answer with a Secret at all.
+    pub fn looks_up_secrets(&self) -> bool {
+        self.mode == Mode::Admission && self.settings.lookup_secrets && self.settings.context_aware
+    }
+
     fn find(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup {
         let local = match kind {
             "ServiceAccount" => self.bundle.service_account(namespace, name),

@@ -24,7 +24,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -59,10 +59,6 @@ pub fn read_object(json: &str) -> Result<ObjectForRules, serde_json::Error> {
     })
 }
 
-/// The error that stops the one-pass reading when it skipped a value it then needed; a reader
-/// of a larger document (the admission request) reads it again the ordinary way.
-const VALUE_SKIPPED: &str = "sa-guard: an environment variable's value was skipped";
-
 /// Reads any JSON value, exactly as `Value` reads it apart from the variables left out; callers
 /// check that it is an object.
 impl<'de> Deserialize<'de> for ObjectForRules {
@@ -81,8 +77,6 @@ enum Place<'t> {
     /// A Pod spec's `containers`, `initContainers` or `ephemeralContainers`.
     ContainerList,
     Container,
-    /// One entry of a container's `env`, read on its own (see [`read_env_list`]).
-    EnvVar,
 }
 
 /// Reads the value at `place`: like `Value` does, except for the variables left out.
@@ -147,7 +141,6 @@ impl<'de> Visitor<'de> for Reading<'_, '_> {
                     object.insert(key, value);
                 }
             }
-            Place::EnvVar => return read_env_var(map, left_out),
             Place::ContainerList => return Value::deserialize(MapAccessDeserializer::new(map)),
         }
         Ok(Value::Object(object))
@@ -205,9 +198,9 @@ fn next_step(trail: &[&'static str], key: &str) -> Option<&'static str> {
 /// A container's `env` list, given as its JSON text (which serde_json has checked, delimiting
 /// it whole). Each entry written as the API server writes it, `{"name":"…","value":"…"}`, is
 /// judged by its name on the text: one with a name no rule reads (and no escapes) is left out,
-/// without any decoding. Entries of any other shape, or named like a credential, are delimited
-/// and decoded by serde_json and judged by [`read_env_var`]. Entries left out are `null` before
-/// one that is kept, keeping its index; after the last one kept they are dropped.
+/// without any decoding. Entries of any other shape, or named like a credential, are decoded
+/// by serde_json and judged as values (see [`EnvVar`]). Entries left out are `null` before one
+/// that is kept, keeping its index; after the last one kept they are dropped.
 fn read_env_list(list: &str, left_out: &Cell<bool>) -> Result<Value, serde_json::Error> {
     let Some(mut rest) = list.strip_prefix('[') else {
         // Not a list (the API server would not send it): read as it is.
@@ -228,12 +221,11 @@ fn read_env_list(list: &str, left_out: &Cell<bool>) -> Result<Value, serde_json:
                 after
             }
             _ => {
-                let mut delimited = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
-                let text = delimited.next().ok_or_else(|| serde::de::Error::custom("an env entry is missing"))??;
-                let entry = Reading { place: Place::EnvVar, left_out }
-                    .deserialize(&mut serde_json::Deserializer::from_str(text.get()))?;
+                let mut decoded = serde_json::Deserializer::from_str(rest).into_iter::<EnvVar>();
+                let EnvVar(entry) =
+                    decoded.next().ok_or_else(|| serde::de::Error::custom("an env entry is missing"))??;
                 if entry.is_null() {
-                    // left out by `read_env_var`, or `null` as sent (which no rule reads either)
+                    // left out, or `null` as sent (which no rule reads either)
                     left_out.set(true);
                     left_out_since += 1;
                 } else {
@@ -241,7 +233,7 @@ fn read_env_list(list: &str, left_out: &Cell<bool>) -> Result<Value, serde_json:
                     left_out_since = 0;
                     entries.push(entry);
                 }
-                &rest[delimited.byte_offset()..]
+                &rest[decoded.byte_offset()..]
             }
         };
         rest = without_whitespace(after);
@@ -251,6 +243,27 @@ fn read_env_list(list: &str, left_out: &Cell<bool>) -> Result<Value, serde_json:
             // serde_json checked the list, so this is not reached; read the object the ordinary way.
             _ => return Err(serde::de::Error::custom("an env list ends early")),
         }
+    }
+}
+
+/// One `env` entry, decoded whole (a stream of these says where each ends) and then judged:
+/// `null` unless a rule reads it. SAG013 reads a variable named like a cloud credential, SAG007
+/// one with a `valueFrom`; any field besides `name` and `value`, or a name that is not a string,
+/// keeps it too. An entry that is not an object is kept as it is. Repeated fields end as `Value`
+/// ends them, so the last one counts.
+struct EnvVar(Value);
+
+impl<'de> Deserialize<'de> for EnvVar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entry = Value::deserialize(deserializer)?;
+        let read_by_a_rule = match &entry {
+            Value::Object(fields) => {
+                fields.keys().any(|field| field != "name" && field != "value")
+                    || fields.get("name").is_some_and(|name| name.as_str().is_none_or(is_credential_name))
+            }
+            _ => true,
+        };
+        Ok(EnvVar(if read_by_a_rule { entry } else { Value::Null }))
     }
 }
 
@@ -289,8 +302,7 @@ fn compact_entry(text: &str) -> Option<(&str, &str)> {
 /// on their JSON text without decoding or copying them (a 3 MB ConfigMap is mostly escaped text).
 /// No rule reads a ConfigMap's keys without their values, and a map has no indices to keep. In
 /// any other object (a Secret's base64 values) every value is decoded. A `data` that is not a
-/// JSON object stops this reading (as a skipped value does), and the object is read the ordinary
-/// way.
+/// JSON object stops this reading, and the object is read the ordinary way.
 fn read_data(
     RawEntries(entries): RawEntries,
     config_map: bool,
@@ -335,139 +347,32 @@ impl<'de> Deserialize<'de> for RawEntries<'de> {
     }
 }
 
-/// One environment variable: kept whole when a rule reads it (a `valueFrom`, a credential-like
-/// name, any field besides `name` and `value`, a name that is not a string), else `null`. Its
-/// name and value are borrowed from the text until that is decided; a value that comes after a
-/// name no rule reads (the API server writes `name` first) is skipped without decoding.
-fn read_env_var<'de, A: MapAccess<'de>>(mut map: A, left_out: &Cell<bool>) -> Result<Value, A::Error> {
-    let mut name: Option<Text<'de>> = None;
-    let mut value: Option<Text<'de>> = None;
-    let mut value_skipped = false;
-    let mut other_fields: Vec<(String, Value)> = Vec::new();
-    // Known once the name is read, until another field or name comes.
-    let mut name_read_by_a_rule = None;
-    while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-        match &*key {
-            "name" => {
-                let text = map.next_value()?;
-                name_read_by_a_rule = Some(match &text {
-                    Text::Str(name) => is_credential_name(name),
-                    Text::Other(_) => true,
-                });
-                name = Some(text);
-            }
-            "value" if name_read_by_a_rule == Some(false) && other_fields.is_empty() => {
-                map.next_value::<IgnoredAny>()?;
-                value = None;
-                value_skipped = true;
-            }
-            "value" => {
-                value = Some(map.next_value()?);
-                value_skipped = false;
-            }
-            _ => other_fields.push((key.into_owned(), map.next_value()?)),
-        }
-    }
-    if name_read_by_a_rule != Some(true) && other_fields.is_empty() {
-        left_out.set(true);
-        return Ok(Value::Null);
-    }
-    if value_skipped {
-        // A later field (or a repeated name) made the variable one a rule reads after its value
-        // was skipped: rare and odd, so the caller decodes the whole object the ordinary way.
-        return Err(serde::de::Error::custom(VALUE_SKIPPED));
-    }
-    let mut var = Map::new();
-    for (field, text) in [("name", name), ("value", value)] {
-        if let Some(text) = text {
-            var.insert(field.to_string(), text.into_value());
-        }
-    }
-    // In the order sent, so a repeated field ends as `Value` would end it: the last one wins.
-    for (field, value) in other_fields {
-        var.insert(field, value);
-    }
-    Ok(Value::Object(var))
-}
-
 /// A map key, borrowed from the text when it has no escapes.
 struct Key<'de>(Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Text::deserialize(deserializer).and_then(|text| match text {
-            Text::Str(s) => Ok(Key(s)),
-            Text::Other(_) => Err(serde::de::Error::custom("a map key that is not a string")),
-        })
-    }
-}
-
-/// A string borrowed from the text where it can be, or any other value.
-enum Text<'de> {
-    Str(Cow<'de, str>),
-    Other(Value),
-}
-
-impl Text<'_> {
-    fn into_value(self) -> Value {
-        match self {
-            Text::Str(s) => Value::String(s.into_owned()),
-            Text::Other(value) => value,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
+                f.write_str("a string")
             }
 
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text::Str(Cow::Borrowed(v)))
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
             }
 
-            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text::Str(Cow::Owned(v.to_owned())))
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
             }
 
-            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
-                Ok(Text::Str(Cow::Owned(v)))
-            }
-
-            fn visit_bool<E>(self, v: bool) -> Result<Text<'de>, E> {
-                Ok(Text::Other(Value::Bool(v)))
-            }
-
-            fn visit_i64<E>(self, v: i64) -> Result<Text<'de>, E> {
-                Ok(Text::Other(Value::from(v)))
-            }
-
-            fn visit_u64<E>(self, v: u64) -> Result<Text<'de>, E> {
-                Ok(Text::Other(Value::from(v)))
-            }
-
-            fn visit_f64<E>(self, v: f64) -> Result<Text<'de>, E> {
-                Ok(Text::Other(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
-            }
-
-            fn visit_unit<E>(self) -> Result<Text<'de>, E> {
-                Ok(Text::Other(Value::Null))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text<'de>, A::Error> {
-                Value::deserialize(MapAccessDeserializer::new(map)).map(Text::Other)
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text<'de>, A::Error> {
-                Value::deserialize(SeqAccessDeserializer::new(seq)).map(Text::Other)
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
             }
         }
-        deserializer.deserialize_any(TextVisitor)
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -589,7 +494,7 @@ mod tests {
             (r#"{"name": "TOKEN", "valueFrom": {"a": 1}, "valueFrom": {"b": 2}}"#, false),
             (r#"{"value": "1", "name": "PORT", "value": "2"}"#, true),
             (r#"{"value": "1", "name": "AWS_SECRET_ACCESS_KEY", "value": "2"}"#, false),
-            // the value skipped after PORT is needed after all: read whole
+            // named like a credential after its value: kept whole
             (r#"{"name": "PORT", "value": "1", "name": "AWS_SECRET_ACCESS_KEY"}"#, false),
             (r#"{"name": "PORT", "value": "1", "valueFrom": {"secretKeyRef": {"name": "s"}}}"#, false),
         ] {
@@ -703,18 +608,6 @@ mod tests {
         // and so does a repeated key: a value left out after one kept leaves the key out
         let text = r#"{"kind": "ConfigMap", "data": {"a": "insecure-skip-tls-verify: true", "b": "x", "a": "x"}}"#;
         assert_eq!(read_object(text).unwrap().object["data"], json!({}));
-    }
-
-    #[test]
-    fn a_skipped_value_needed_later_stops_the_reading_of_a_larger_document() {
-        let text = r#"{"object": {"spec": {"containers": [{"env": [{"name": "PORT", "value": "1", "extra": 0}]}]}}}"#;
-        #[derive(Deserialize, Debug)]
-        struct Request {
-            #[allow(dead_code)]
-            object: ObjectForRules,
-        }
-        let error = serde_json::from_str::<Request>(text).unwrap_err().to_string();
-        assert!(error.starts_with(VALUE_SKIPPED), "{error}");
     }
 
     #[test]

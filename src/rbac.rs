@@ -167,7 +167,6 @@ pub fn selector_matches(selector: &Value, labels: Option<&serde_json::Map<String
 /// aggregated ClusterRole shows no rules of its own; in a cluster the controller has already
 /// filled them in, so this matters in manifest mode only.
 pub fn aggregated_cluster_roles<'a>(role: &Value, bundle: &Bundle<'a>) -> Vec<Obj<'a>> {
-    let mut found: Vec<Obj<'a>> = Vec::new();
     let mut seen: HashSet<usize> = HashSet::new();
     let mut pending: Vec<&Value> = vec![role];
     while let Some(aggregating) = pending.pop() {
@@ -196,15 +195,15 @@ pub fn aggregated_cluster_roles<'a>(role: &Value, bundle: &Bundle<'a>) -> Vec<Ob
                 let labels = k8s::at(candidate.value, &["metadata", "labels"]).and_then(Value::as_object);
                 if selector_matches(selector, labels) {
                     seen.insert(candidate.index);
-                    found.push(*candidate);
                     pending.push(candidate.value);
                 }
             }
         }
     }
-    // Each object is found once (`seen`), so no two share an index.
-    found.sort_unstable_by_key(|o| o.index);
-    found
+    // In the bundle's order; each object was found once (`seen`).
+    let mut indices: Vec<usize> = seen.into_iter().collect();
+    indices.sort_unstable();
+    indices.into_iter().map(|index| bundle.objects[index]).collect()
 }
 
 /// "ServiceAccount ns/name", with the User spelling when the binding used it.

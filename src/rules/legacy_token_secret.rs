@@ -1,3 +1,5 @@
+use std::rc::Rc;
+
 use serde_json::{json, Value};
 
 use crate::bundle::Obj;
@@ -45,7 +47,10 @@ declare_rule! {
     /// workloads reading a Secret that is not in the evaluated bundle and not looked up (at
     /// admission a Pod comes alone: without `lookup_secrets` only the Secret and the
     /// ServiceAccount themselves are checked there). A failed look-up follows
-    /// `on_lookup_failure`.
+    /// `on_lookup_failure`. Each Secret is looked up once per workload, and at most 64 of them:
+    /// a Pod may name tens of thousands, and a look-up is a call to the host that can reach the
+    /// API server, so unbounded look-ups could hold the request past the webhook's timeout. The
+    /// references past that budget are one finding, at the level `on_lookup_failure` gives.
     ///
     /// Fix: delete the Secret and the `secrets` list; mount a projected `serviceAccountToken`
     /// with an `audience` and `expirationSeconds` where a Pod needs a token, and use
@@ -76,13 +81,16 @@ declare_rule! {
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
+    // With no Secret to look at (none in the bundle, none from the cluster), no reference can
+    // be judged: at admission without `lookup_secrets`, a Pod's thousands of them cost nothing.
+    let secrets_known = cx.looks_up_secrets() || cx.bundle.objects.iter().any(|obj| obj.kind == "Secret");
     for obj in &cx.bundle.objects {
         match obj.kind {
             "Secret" if is_legacy_token_secret(obj.value) => report_secret(obj, out),
             "ServiceAccount" => report_secrets_list(obj, out),
             _ => {}
         }
-        if let Some(spec) = obj.pod_spec() {
+        if let Some(spec) = obj.pod_spec().filter(|_| secrets_known) {
             report_workload_reads(cx, obj, &spec, out);
         }
     }
@@ -124,77 +132,113 @@ fn report_secrets_list(sa: &Obj<'_>, out: &mut Emitter<'_>) {
         Some(Fix::new("remove the secrets list", [json!({"op": "remove", "path": "/secrets"})]));
 }
 
-/// Where a Pod spec names a Secret, and how to say it.
+/// Where a Pod spec names a Secret. The finding's path and words are made only for a reference
+/// that is reported: a Pod can name tens of thousands of Secrets.
 struct SecretReference<'a> {
-    path: String,
     secret: &'a str,
-    /// "volume token mounts", "container app reads ... into environment variable TOKEN", ...
-    how: String,
+    /// The pointer of the volume or container that names it.
+    owner: Rc<str>,
+    via: Via<'a>,
+}
+
+enum Via<'a> {
+    Volume { volume: &'a str },
+    ProjectedVolume { volume: &'a str, source: usize },
+    EnvVar { container: &'a str, variable: &'a str, index: usize },
+    EnvFrom { container: &'a str, index: usize },
+}
+
+impl SecretReference<'_> {
+    fn path(&self) -> String {
+        let owner = &self.owner;
+        match self.via {
+            Via::Volume { .. } => format!("{owner}/secret/secretName"),
+            Via::ProjectedVolume { source, .. } => format!("{owner}/projected/sources/{source}/secret/name"),
+            Via::EnvVar { index, .. } => format!("{owner}/env/{index}/valueFrom/secretKeyRef/name"),
+            Via::EnvFrom { index, .. } => format!("{owner}/envFrom/{index}/secretRef/name"),
+        }
+    }
+
+    /// "volume token mounts", "container app reads environment variable TOKEN from", ...
+    fn how(&self) -> String {
+        match self.via {
+            Via::Volume { volume } => format!("volume {volume} mounts"),
+            Via::ProjectedVolume { volume, .. } => format!("projected volume {volume} mounts"),
+            Via::EnvVar { container, variable, .. } => {
+                format!("container {container} reads environment variable {variable} from")
+            }
+            Via::EnvFrom { container, .. } => format!("container {container} loads its environment from"),
+        }
+    }
 }
 
 fn secret_references<'a>(spec: &k8s::PodSpec<'a>) -> Vec<SecretReference<'a>> {
     let mut found = Vec::new();
     let text = |v: &'a Value, keys: &[&str]| k8s::str_at(v, keys);
     for (path, volume) in spec.volumes() {
-        let volume_name = text(volume, &["name"]).unwrap_or("<unnamed>");
+        let (owner, volume_name): (Rc<str>, _) = (path.into(), text(volume, &["name"]).unwrap_or("<unnamed>"));
         if let Some(secret) = text(volume, &["secret", "secretName"]) {
-            found.push(SecretReference {
-                path: format!("{path}/secret/secretName"),
-                secret,
-                how: format!("volume {volume_name} mounts"),
-            });
+            found.push(SecretReference { secret, owner: owner.clone(), via: Via::Volume { volume: volume_name } });
         }
         let sources = k8s::at(volume, &["projected", "sources"]).and_then(Value::as_array);
-        for (j, source) in sources.into_iter().flatten().enumerate() {
-            if let Some(secret) = text(source, &["secret", "name"]) {
-                found.push(SecretReference {
-                    path: format!("{path}/projected/sources/{j}/secret/name"),
-                    secret,
-                    how: format!("projected volume {volume_name} mounts"),
-                });
+        for (source, item) in sources.into_iter().flatten().enumerate() {
+            if let Some(secret) = text(item, &["secret", "name"]) {
+                let via = Via::ProjectedVolume { volume: volume_name, source };
+                found.push(SecretReference { secret, owner: owner.clone(), via });
             }
         }
     }
     for (path, container) in spec.containers() {
-        let container_name = text(container, &["name"]).unwrap_or("<unnamed>");
+        let (owner, container_name): (Rc<str>, _) = (path.into(), text(container, &["name"]).unwrap_or("<unnamed>"));
         let env = container.get("env").and_then(Value::as_array);
-        for (k, var) in env.into_iter().flatten().enumerate() {
+        for (index, var) in env.into_iter().flatten().enumerate() {
             if let Some(secret) = text(var, &["valueFrom", "secretKeyRef", "name"]) {
                 let variable = text(var, &["name"]).unwrap_or("<unnamed>");
-                found.push(SecretReference {
-                    path: format!("{path}/env/{k}/valueFrom/secretKeyRef/name"),
-                    secret,
-                    how: format!("container {container_name} reads environment variable {variable} from"),
-                });
+                let via = Via::EnvVar { container: container_name, variable, index };
+                found.push(SecretReference { secret, owner: owner.clone(), via });
             }
         }
         let env_from = container.get("envFrom").and_then(Value::as_array);
-        for (k, source) in env_from.into_iter().flatten().enumerate() {
+        for (index, source) in env_from.into_iter().flatten().enumerate() {
             if let Some(secret) = text(source, &["secretRef", "name"]) {
-                found.push(SecretReference {
-                    path: format!("{path}/envFrom/{k}/secretRef/name"),
-                    secret,
-                    how: format!("container {container_name} loads its environment from"),
-                });
+                let via = Via::EnvFrom { container: container_name, index };
+                found.push(SecretReference { secret, owner: owner.clone(), via });
             }
         }
     }
     found
 }
 
+/// The most distinct Secrets looked up in the cluster for one workload (see the rule's
+/// documentation).
+pub const MAX_SECRET_LOOKUPS: usize = 64;
+
 fn report_workload_reads(cx: &Cx<'_>, workload: &Obj<'_>, spec: &k8s::PodSpec<'_>, out: &mut Emitter<'_>) {
+    // Each Secret's answer, in the order asked (at most MAX_SECRET_LOOKUPS, so a list will do).
+    let mut looked_up: Vec<(&str, Lookup)> = Vec::new();
+    let mut not_looked_up: Vec<SecretReference<'_>> = Vec::new();
     for reference in secret_references(spec) {
         // The bundle's Secret is read in place; only one from the cluster is held by value.
         let in_bundle = cx.bundle.secret(workload.namespace, reference.secret).map(|obj| obj.value);
-        let from_cluster = match in_bundle {
-            Some(_) => Lookup::NotAvailable,
-            None => cx.cluster_secret(workload.namespace, reference.secret),
+        let asked = looked_up.iter().position(|(name, _)| *name == reference.secret);
+        let from_cluster = match (in_bundle, asked) {
+            (Some(_), _) => &Lookup::NotAvailable,
+            _ if !cx.looks_up_secrets() => &Lookup::NotAvailable,
+            (None, Some(at)) => &looked_up[at].1,
+            (None, None) if looked_up.len() == MAX_SECRET_LOOKUPS => {
+                not_looked_up.push(reference);
+                continue;
+            }
+            (None, None) => {
+                looked_up.push((reference.secret, cx.cluster_secret(workload.namespace, reference.secret)));
+                &looked_up[looked_up.len() - 1].1
+            }
         };
-        let secret = in_bundle.or(match &from_cluster {
+        let secret = in_bundle.or(match from_cluster {
             Lookup::Found(value) => Some(value),
             _ => None,
         });
-        let message = match (secret, &from_cluster) {
+        let message = match (secret, from_cluster) {
             (Some(secret), _) if is_legacy_token_secret(secret) => {
                 let owner = match k8s::annotation(secret, SERVICE_ACCOUNT_NAME_ANNOTATION) {
                     Some(sa) if !sa.is_empty() => format!("ServiceAccount {sa}"),
@@ -203,7 +247,8 @@ fn report_workload_reads(cx: &Cx<'_>, workload: &Obj<'_>, spec: &k8s::PodSpec<'_
                 format!(
                     "{} Secret {}, a legacy token of {owner} that never expires; mount a projected \
                      serviceAccountToken with an audience and expirationSeconds instead",
-                    reference.how, reference.secret
+                    reference.how(),
+                    reference.secret
                 )
             }
             (None, Lookup::Failed(error)) => {
@@ -211,22 +256,41 @@ fn report_workload_reads(cx: &Cx<'_>, workload: &Obj<'_>, spec: &k8s::PodSpec<'_
                 let message = format!(
                     "{} Secret {}, and looking it up failed ({error}), so whether it is a legacy token that \
                      never expires is unknown",
-                    reference.how, reference.secret
+                    reference.how(),
+                    reference.secret
                 );
-                out.report(workload, reference.path, message).level = level;
+                out.report(workload, reference.path(), message).level = level;
                 continue;
             }
             // Not a token, or nothing known to check (a missing Secret keeps the Pod pending).
             _ => continue,
         };
-        out.report(workload, reference.path, message);
+        out.report(workload, reference.path(), message);
     }
+    let Some(first) = not_looked_up.first() else { return };
+    let Some(level) = level_after_lookup_failure(cx, out.level()) else { return };
+    let message = match not_looked_up.len() - 1 {
+        0 => format!(
+            "{} Secret {}, beyond the {MAX_SECRET_LOOKUPS} Secrets sa-guard looks up for one workload, so whether \
+             it is a legacy token that never expires is unknown",
+            first.how(),
+            first.secret
+        ),
+        more => format!(
+            "{} Secret {}, and {more} more references name Secrets beyond the {MAX_SECRET_LOOKUPS} sa-guard looks \
+             up for one workload, so whether they are legacy tokens that never expire is unknown",
+            first.how(),
+            first.secret
+        ),
+    };
+    out.report(workload, first.path(), message).level = level;
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::{json, Value};
 
+    use super::MAX_SECRET_LOOKUPS;
     use crate::finding::Level;
     use crate::lookup::StaticCluster;
     use crate::rules::testing::{admit, admit_without_cluster, lint, located};
@@ -248,6 +312,80 @@ mod tests {
     }
 
     const POD_READS_PATH: &str = "/spec/containers/0/env/0/valueFrom/secretKeyRef/name";
+
+    /// A cluster where every Secret is a legacy token (and nothing else exists), recording the
+    /// Secrets it is asked for.
+    #[derive(Default)]
+    struct CountingCluster {
+        asked: std::cell::RefCell<Vec<String>>,
+    }
+
+    impl crate::lookup::ClusterLookup for CountingCluster {
+        fn get(&self, _: &str, kind: &str, namespace: Option<&str>, name: &str) -> crate::lookup::Lookup {
+            if kind != "Secret" {
+                return crate::lookup::Lookup::NotFound;
+            }
+            self.asked.borrow_mut().push(name.to_string());
+            crate::lookup::Lookup::Found(legacy_secret(name, namespace.unwrap_or("default")))
+        }
+    }
+
+    #[test]
+    fn each_secret_is_looked_up_once_and_at_most_64_per_workload() {
+        // 70 distinct Secrets, each named twice (an env variable and an envFrom of another container)
+        let env: Vec<Value> = (0..70)
+            .map(|i| json!({"name": format!("V{i}"), "valueFrom": {"secretKeyRef": {"name": format!("s{i}"), "key": "k"}}}))
+            .collect();
+        let env_from: Vec<Value> = (0..70).map(|i| json!({"secretRef": {"name": format!("s{i}")}})).collect();
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "many", "namespace": "ci"},
+                         "spec": {"containers": [{"name": "app", "env": env}, {"name": "side", "envFrom": env_from}]}});
+        let settings = Settings { context_aware: true, lookup_secrets: true, ..Settings::default() };
+        let cluster = CountingCluster::default();
+        let findings = admit("SAG007", pod.clone(), &settings, &cluster);
+        let expected_asked: Vec<String> = (0..MAX_SECRET_LOOKUPS).map(|i| format!("s{i}")).collect();
+        assert_eq!(*cluster.asked.borrow(), expected_asked);
+        // the 64 looked up, from both containers; then one finding for the 12 references past the budget
+        assert_eq!(findings.len(), 2 * 64 + 1);
+        let past_budget = |findings: &[crate::finding::Finding]| -> Vec<(String, String, Level)> {
+            let past = findings.iter().filter(|f| f.message.contains("beyond the"));
+            past.map(|f| (f.path.clone(), f.message.clone(), f.level)).collect()
+        };
+        assert_eq!(
+            past_budget(&findings),
+            [(
+                "/spec/containers/0/env/64/valueFrom/secretKeyRef/name".to_string(),
+                "container app reads environment variable V64 from Secret s64, and 11 more references name Secrets \
+                 beyond the 64 sa-guard looks up for one workload, so whether they are legacy tokens that never \
+                 expire is unknown"
+                    .to_string(),
+                Level::Deny
+            )]
+        );
+        // past the budget is a look-up failure: `on_lookup_failure` decides
+        let warn = Settings { on_lookup_failure: OnLookupFailure::Warn, ..settings.clone() };
+        assert_eq!(past_budget(&admit("SAG007", pod.clone(), &warn, &CountingCluster::default()))[0].2, Level::Warn);
+        let allow = Settings { on_lookup_failure: OnLookupFailure::Allow, ..settings };
+        assert_eq!(admit("SAG007", pod, &allow, &CountingCluster::default()).len(), 2 * 64);
+    }
+
+    #[test]
+    fn one_reference_past_the_budget_is_named_alone() {
+        let env: Vec<Value> = (0..=MAX_SECRET_LOOKUPS)
+            .map(|i| json!({"name": format!("V{i}"), "valueFrom": {"secretKeyRef": {"name": format!("s{i}"), "key": "k"}}}))
+            .collect();
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "many", "namespace": "ci"},
+                         "spec": {"containers": [{"name": "app", "env": env}]}});
+        let settings = Settings { context_aware: true, lookup_secrets: true, ..Settings::default() };
+        let findings = admit("SAG007", pod, &settings, &CountingCluster::default());
+        assert_eq!(
+            located(&findings).into_iter().find(|(_, message)| message.contains("beyond the")),
+            Some((
+                "/spec/containers/0/env/64/valueFrom/secretKeyRef/name",
+                "container app reads environment variable V64 from Secret s64, beyond the 64 Secrets sa-guard looks up \
+                 for one workload, so whether it is a legacy token that never expires is unknown"
+            ))
+        );
+    }
 
     #[test]
     fn at_admission_a_secret_in_the_cluster_is_looked_up_only_with_lookup_secrets() {

@@ -204,15 +204,31 @@ fn main() -> std::process::ExitCode {
 struct Case {
     name: &'static str,
     object: Value,
-    /// 3 MB requests: fewer calls, and the < 10 ms goal applies.
+    /// 3 MB requests: fewer calls, and timed against merely reading their JSON too.
     large: bool,
+    /// The < 10 ms goal applies. Not to a request every part of which a rule reads: that is
+    /// decoded whole, so it costs about what the parse-only baseline does (the ratio goal).
+    latency_goal: bool,
 }
 
 fn cases() -> Vec<Case> {
-    let case = |name, object, large| Case { name, object, large };
+    let case = |name, object, large| Case { name, object, large, latency_goal: large };
     // The API server's request body limit is 3 MiB. Two shapes of it: a ConfigMap of long strings,
     // and a Pod of 100 containers full of env entries (tens of thousands of small objects).
     let env_per_container = 560;
+    // And the worst case for the decoder: every env entry read by a rule (SAG007 reads the
+    // Secrets they name), so none is left out.
+    let secret_refs = |i: usize| {
+        let env: Vec<Value> = (0..320)
+            .map(|e| {
+                let from = json!({"secretKeyRef": {"name": format!("app-{i}-secret-{e}"), "key": "value"}});
+                json!({"name": format!("SETTING_{e}"), "valueFrom": from})
+            })
+            .collect();
+        let mut container = container(i, 0);
+        container["env"] = json!(env);
+        container
+    };
     vec![
         case("small Pod", pod("web", vec![container(0, 2)]), false),
         case("typical Deployment", deployment(), false),
@@ -220,6 +236,10 @@ fn cases() -> Vec<Case> {
         case("~1 MB ConfigMap", config_map(1024 * 1024 - 8 * 1024), false),
         case("3 MB ConfigMap", config_map(3 * 1024 * 1024 - 160 * 1024), true),
         case("3 MB Pod (56k env vars)", pod("huge", (0..100).map(|i| container(i, env_per_container)).collect()), true),
+        Case {
+            latency_goal: false,
+            ..case("3 MB Pod (32k Secret refs)", pod("refs", (0..100).map(secret_refs).collect()), true)
+        },
     ]
 }
 
@@ -261,7 +281,7 @@ fn run(args: &Args) -> Result<(), String> {
         worst_ratio = worst_ratio.max(ratio);
         if case.large {
             let scan = &measured[2];
-            large_medians.push((case.name, p.median, b.median, scan.median));
+            large_medians.push((case.name, case.latency_goal, p.median, b.median, scan.median));
         }
     }
 
@@ -271,17 +291,20 @@ fn run(args: &Args) -> Result<(), String> {
         if worst_ratio <= RATIO_GOAL { "met" } else { "NOT met" }
     );
     let ms = |d: &Duration| d.as_secs_f64() * 1e3;
-    for (name, policy_median, baseline_median, scan_median) in &large_medians {
+    for (name, latency_goal, policy_median, baseline_median, scan_median) in &large_medians {
+        let goal = match (latency_goal, *policy_median < LARGE_REQUEST_GOAL) {
+            (true, true) => format!("goal < {} ms: met", LARGE_REQUEST_GOAL.as_millis()),
+            (true, false) => format!("goal < {} ms: NOT met", LARGE_REQUEST_GOAL.as_millis()),
+            (false, _) => "every entry is one a rule reads, so decoded (the ratio goal applies)".to_string(),
+        };
         // The share above merely reading the JSON holds across slow spells of a shared machine,
         // when the reading alone can take 10 ms.
         println!(
-            "{name}: median {:.2} ms (baseline {:.2} ms, reading the JSON alone {:.2} ms: {:.2}x that), goal < {} ms: {}",
+            "{name}: median {:.2} ms (baseline {:.2} ms, reading the JSON alone {:.2} ms: {:.2}x that), {goal}",
             ms(policy_median),
             ms(baseline_median),
             ms(scan_median),
             ms(policy_median) / ms(scan_median),
-            LARGE_REQUEST_GOAL.as_millis(),
-            if *policy_median < LARGE_REQUEST_GOAL { "met" } else { "NOT met" }
         );
     }
     println!(
