@@ -463,6 +463,7 @@ mod tests {
             json!({"spec": {"containers": [[{"env": sent}], "x", 1, null, true, 2.5, -3]}}),
             json!({"spec": {"template": [1, {"spec": {"containers": [{"env": sent}]}}]}}),
             json!({"spec": {"containers": [{"env": {"name": "PORT"}}]}}),
+            json!({"spec": {"containers": [{"env": []}, {"env": null}, {"env": "PORT"}]}}),
             json!({"spec": null, "template": "x", "kind": 1.5, "apiVersion": -1, "n": 18446744073709551615u64}),
             json!({"spec": {"containers": [{"name": "esc\"aped\n", "env": [{"name": "AWS_ACCESS_KEY_ID", "value": "a\u{1F600}\\"}]}]}}),
         ];
@@ -545,6 +546,18 @@ mod tests {
         assert_eq!(compact_entry(r#"{"name":"PORT","value":1}"#), None);
         assert_eq!(compact_entry(r#"{"name": "PORT"}"#), None);
         assert_eq!(compact_entry(r#"{"name":"PORT","value":"1" }"#), None);
+        // whitespace between entries, around them and in an empty list
+        for (env, expected) in [
+            (r#"[ ]"#, json!([])),
+            (r#"[ {"name":"A"} ,{"name":"AWS_ACCESS_KEY_ID"}	]"#, json!([null, {"name": "AWS_ACCESS_KEY_ID"}])),
+            (
+                "[\n{\"name\":\"AWS_ACCESS_KEY_ID\"}\r\n,\n{\"name\":\"A\",\"value\":\"1\"}\n]",
+                json!([{"name": "AWS_ACCESS_KEY_ID"}]),
+            ),
+        ] {
+            let text = format!(r#"{{"spec": {{"containers": [{{"env": {env}}}]}}}}"#);
+            assert_eq!(read_object(&text).unwrap().object["spec"]["containers"][0]["env"], expected, "{env}");
+        }
     }
 
     fn config_map(data: Value) -> Value {
