@@ -549,7 +549,7 @@ mod tests {
         // whitespace between entries, around them and in an empty list
         for (env, expected) in [
             (r#"[ ]"#, json!([])),
-            (r#"[ {"name":"A"} ,{"name":"AWS_ACCESS_KEY_ID"}	]"#, json!([null, {"name": "AWS_ACCESS_KEY_ID"}])),
+            ("[ {\"name\":\"A\"} ,{\"name\":\"AWS_ACCESS_KEY_ID\"}\t]", json!([null, {"name": "AWS_ACCESS_KEY_ID"}])),
             (
                 "[\n{\"name\":\"AWS_ACCESS_KEY_ID\"}\r\n,\n{\"name\":\"A\",\"value\":\"1\"}\n]",
                 json!([{"name": "AWS_ACCESS_KEY_ID"}]),
