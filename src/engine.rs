@@ -84,12 +84,12 @@ impl<'a> Cx<'a> {
     pub fn cluster_secret(&self, namespace: Option<&str>, name: &str) -> Lookup {
         match self.mode {
             Mode::Manifest => Lookup::NotFound,
-            Mode::Admission if self.settings.lookup_secrets => self.find("v1", "Secret", namespace, name),
+            Mode::Admission if self.looks_up_secrets() => self.lookup.get("v1", "Secret", namespace, name),
             Mode::Admission => Lookup::NotAvailable,
         }
     }
 
-    /// Whether [`Cx::cluster_secret`] can answer with a Secret at all.
+    /// Whether [`Cx::cluster_secret`] asks the cluster, so it can answer with a Secret at all.
     pub fn looks_up_secrets(&self) -> bool {
         self.mode == Mode::Admission && self.settings.lookup_secrets && self.settings.context_aware
     }

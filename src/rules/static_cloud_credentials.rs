@@ -299,12 +299,8 @@ fn use_workload_identity(cloud: Cloud) -> String {
 /// `-`/`_`, alone or after a prefix ending in `_` (`BACKUP_AWS_SECRET_ACCESS_KEY`).
 /// Whether this rule reads an environment variable of this name (see
 /// [`crate::projection`], which leaves the other variables out of admitted objects).
-#[inline]
 pub(crate) fn is_credential_name(name: &str) -> bool {
-    // The last letter rules out nearly every name, here rather than after a call (the admission
-    // decoder asks this of every variable of a Pod).
-    let ends_one = |&last: &u8| ENDS_A_CREDENTIAL_NAME[usize::from(last.to_ascii_uppercase())];
-    name.as_bytes().last().is_some_and(ends_one) && credential_cloud(name).is_some()
+    credential_cloud(name).is_some()
 }
 
 /// The last letters of [`CREDENTIAL_NAMES`], by byte.
@@ -319,17 +315,20 @@ const ENDS_A_CREDENTIAL_NAME: [bool; 256] = {
     ends
 };
 
+/// Inline, so the last letter, which rules out nearly every name at once, is read before any
+/// call (the admission decoder asks this of every variable of a Pod).
+#[inline]
 fn credential_cloud(name: &str) -> Option<Cloud> {
+    let last = name.as_bytes().last()?.to_ascii_uppercase();
+    ENDS_A_CREDENTIAL_NAME[usize::from(last)].then(|| cloud_of_credential(name.as_bytes(), last))?
+}
+
+/// [`credential_cloud`] for a name whose uppercased last letter, `last`, ends a credential name.
+fn cloud_of_credential(name: &[u8], last: u8) -> Option<Cloud> {
     // Compared in place: a Pod can carry tens of thousands of env names.
-    let name = name.as_bytes();
     let same = |a: &[u8], credential: &[u8]| {
         a.iter().zip(credential).all(|(&b, &c)| if b == b'-' { c == b'_' } else { b.to_ascii_uppercase() == c })
     };
-    let last = name.last()?.to_ascii_uppercase();
-    // The last letter first: it rules out nearly every name at once.
-    if !ENDS_A_CREDENTIAL_NAME[usize::from(last)] {
-        return None;
-    }
     CREDENTIAL_NAMES.iter().find_map(|&(credential, cloud)| {
         let credential = credential.as_bytes();
         let matches = credential.last() == Some(&last)
