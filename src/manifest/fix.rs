@@ -241,7 +241,7 @@ impl<'a> Planner<'a> {
         let Some(rest) = path.strip_prefix('/') else {
             return if path.is_empty() { Ok(Target::Root) } else { Err("not a JSON pointer".into()) };
         };
-        let tokens: Vec<String> = rest.split('/').map(unescape_token).collect();
+        let tokens: Vec<String> = rest.split('/').map(|token| unescape_token(token).into_owned()).collect();
         let mut node = root;
         let mut pointer = String::new();
         for (i, token) in tokens.iter().enumerate() {

@@ -40,10 +40,13 @@ mod scalar;
 mod source;
 mod tree;
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::Value;
 
 pub use fix::{apply_fixes, FixError};
+pub use source::line_starts;
 
 use source::Source;
 use tree::{Kind, Node};
@@ -186,7 +189,7 @@ impl Manifests {
             let token = unescape_token(token);
             match &node.kind {
                 Kind::Map { entries, .. } => {
-                    let Some(entry) = entries.iter().find(|e| e.key == token) else { return parent };
+                    let Some(entry) = entries.iter().find(|e| e.key == *token) else { return parent };
                     node = &entry.value;
                     found = (entry.key_start, entry.value.end.max(entry.key_end));
                     parent = (entry.key_start, entry.key_end);
@@ -209,8 +212,12 @@ fn escape_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-fn unescape_token(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
+fn unescape_token(token: &str) -> Cow<'_, str> {
+    if token.contains('~') {
+        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(token)
+    }
 }
 
 #[cfg(test)]

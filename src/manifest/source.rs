@@ -3,6 +3,7 @@
 //! where a block scalar's header is).
 
 use super::Position;
+use crate::byte_words::{each_byte, word_at};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Source {
@@ -12,20 +13,28 @@ pub(super) struct Source {
     line_starts: Vec<usize>,
 }
 
+/// Byte offset of the start of each line: 0, then after each `\n`, `\r\n` and lone `\r` (YAML's
+/// line breaks, and CodeMirror's).
+pub fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = Vec::with_capacity(bytes.len() / 32 + 1);
+    starts.push(0);
+    if memchr::memchr(b'\r', bytes).is_none() {
+        // The usual text: memchr jumps from one `\n` to the next (megabytes are pasted).
+        starts.extend(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1));
+        return starts;
+    }
+    for (i, &byte) in bytes.iter().enumerate() {
+        if byte == b'\n' || (byte == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            starts.push(i + 1);
+        }
+    }
+    starts
+}
+
 impl Source {
     pub fn new(text: &str) -> Source {
-        let bytes = text.as_bytes();
-        let mut line_starts = vec![0];
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => line_starts.push(i + 1),
-                b'\r' if bytes.get(i + 1) != Some(&b'\n') => line_starts.push(i + 1),
-                _ => {}
-            }
-            i += 1;
-        }
-        Source { text: text.to_owned(), line_starts }
+        Source { text: text.to_owned(), line_starts: line_starts(text) }
     }
 
     /// 0-based line index of a byte offset.
@@ -245,6 +254,15 @@ impl<'a> CharCursor<'a> {
     }
 
     pub fn byte_of(&mut self, char_index: usize) -> usize {
+        // Eight ASCII characters at a time: manifests are mostly ASCII, with the odd dash or
+        // accent in a comment.
+        while self.chars + 8 <= char_index
+            && self.byte + 8 <= self.bytes.len()
+            && word_at(self.bytes, self.byte) & each_byte(0x80) == 0
+        {
+            self.byte += 8;
+            self.chars += 8;
+        }
         while self.chars < char_index && self.byte < self.bytes.len() {
             self.byte += 1;
             while self.byte < self.bytes.len() && self.bytes[self.byte] & 0xC0 == 0x80 {
@@ -260,5 +278,41 @@ impl<'a> CharCursor<'a> {
             self.chars -= 1;
         }
         self.byte
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{line_starts, CharCursor};
+
+    /// Every character index, walked forwards, backwards and in jumps, against `char_indices`:
+    /// ASCII runs longer than a word, multi-byte characters at and across word boundaries.
+    #[test]
+    fn char_cursor_agrees_with_char_indices() {
+        let text =
+            "name: checkout-api # — the lesson's example ← here\nkey: ünïcödé 🚀 value with a long ascii tail\n€";
+        let expected: Vec<usize> = text.char_indices().map(|(at, _)| at).chain([text.len()]).collect();
+        let mut cursor = CharCursor::new(text);
+        for (index, &byte) in expected.iter().enumerate() {
+            assert_eq!(cursor.byte_of(index), byte, "forwards, character {index}");
+        }
+        for (index, &byte) in expected.iter().enumerate().rev() {
+            assert_eq!(cursor.byte_of(index), byte, "backwards, character {index}");
+        }
+        for step in [3, 7, 8, 9, 17] {
+            let mut cursor = CharCursor::new(text);
+            for index in (0..expected.len()).step_by(step) {
+                assert_eq!(cursor.byte_of(index), expected[index], "steps of {step}, character {index}");
+            }
+        }
+        assert_eq!(CharCursor::new(text).byte_of(expected.len() + 5), text.len(), "past the end");
+    }
+
+    #[test]
+    fn line_starts_after_every_kind_of_line_break() {
+        assert_eq!(line_starts(""), [0]);
+        assert_eq!(line_starts("a\nb\n"), [0, 2, 4]);
+        assert_eq!(line_starts("a\r\nb\rc\n\rd"), [0, 3, 5, 7, 8]);
+        assert_eq!(line_starts("\r\n\r\n"), [0, 2, 4]);
     }
 }

@@ -1,7 +1,7 @@
 // The linter runs here, off the main thread, so that linting a large paste never blocks typing.
 // Protocol: {id, op, args} in; {id, result, ms} or {id, error} out. Results are parsed here too,
 // so the main thread receives ready objects.
-import init, { default_settings, fix, lint, lint_with_options, rules, validate_settings, version, yaml_events } from '../pkg/sa_guard_web.js';
+import init, { default_settings, fix, lint, lint_with_options, release, rules, validate_settings, version, yaml_events } from '../pkg/sa_guard_web.js';
 
 const ready = init({ module_or_path: new URL('./sa_guard_web_bg.wasm', import.meta.url) });
 
@@ -29,6 +29,8 @@ const OPS = {
       let started = performance.now();
       output = lint_with_options(text, settings, options);
       times.push(performance.now() - started);
+      // As after a real lint: freed once the result would be on its way to the page.
+      release();
       started = performance.now();
       events = yaml_events(text);
       parserTimes.push(performance.now() - started);
@@ -61,6 +63,8 @@ self.onmessage = async (event) => {
     if (!handler) throw new Error(`unknown operation ${op}`);
     const result = handler(args ?? {});
     self.postMessage({ id, result, ms: performance.now() - started });
+    // What the lint built is freed after the result is posted: the page need not wait for it.
+    release();
   } catch (error) {
     // A panic in the wasm (which must not happen) or a bug here: report, keep the page usable.
     self.postMessage({ id, error: String(error?.message ?? error) });

@@ -4,7 +4,8 @@
 //   in the worker  — the wasm lint call alone (parse + rules + positions + JSON), timed inside
 //                    the Web Worker with performance.now(); once as the page lints while you
 //                    type a large paste (no text edits), once with every fix as a text edit
-//                    (what the page does for pastes up to 256 KB);
+//                    (what the page does for pastes up to 256 KB). What the lint built is freed
+//                    after each run, untimed, as the worker frees it after posting the result;
 //   round trip     — from the page posting the text to the parsed result arriving back
 //                    (structured clone both ways, JSON.parse in the worker);
 //   parser alone   — the floor: the same text through the core's YAML event parser

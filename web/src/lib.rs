@@ -10,8 +10,10 @@
 //! count characters), and `from`/`to` offsets in UTF-16 code units of the linted text, which is
 //! what a JavaScript string (and so CodeMirror) indexes by.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
+use json_patch::jsonptr::Pointer;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -251,7 +253,7 @@ impl Linted<'_> {
     fn object_span(&self, object_index: usize, pointer: &str) -> (Anchor, Span) {
         let value = &self.manifests.objects[object_index].value;
         let anchor =
-            if pointer.is_empty() || value.pointer(pointer).is_some() { Anchor::Field } else { Anchor::Parent };
+            if pointer.is_empty() || value_at(value, pointer).is_some() { Anchor::Field } else { Anchor::Parent };
         (anchor, self.span(self.manifests.position(object_index, pointer)))
     }
 
@@ -398,10 +400,10 @@ impl Linted<'_> {
             .map(|(index, o)| ObjectOut {
                 index,
                 document: o.document,
-                api_version: str_at(&o.value, "/apiVersion"),
-                kind: str_at(&o.value, "/kind"),
-                name: str_at(&o.value, "/metadata/name"),
-                namespace: o.value.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
+                api_version: str_at(&o.value, &["apiVersion"]).unwrap_or_default().to_string(),
+                kind: str_at(&o.value, &["kind"]).unwrap_or_default().to_string(),
+                name: str_at(&o.value, &["metadata", "name"]).unwrap_or_default().to_string(),
+                namespace: str_at(&o.value, &["metadata", "namespace"]).map(str::to_string),
                 line: self.manifests.position(index, "").line,
             })
             .collect();
@@ -415,8 +417,15 @@ fn is_document_marker(line: &str) -> bool {
         .any(|marker| line.strip_prefix(marker).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t'])))
 }
 
-fn str_at(value: &Value, pointer: &str) -> String {
-    value.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string()
+/// The string at a path of keys.
+fn str_at<'v>(value: &'v Value, keys: &[&str]) -> Option<&'v str> {
+    keys.iter().try_fold(value, |value, key| value.get(key))?.as_str()
+}
+
+/// The value at a JSON pointer. (`Value::pointer` allocates a string per token; a lint looks up
+/// every finding's path.)
+fn value_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
+    Pointer::parse(pointer).ok()?.resolve(value).ok()
 }
 
 fn too_large(text: &str) -> Option<String> {
@@ -450,9 +459,23 @@ pub fn lint_report(text: &str, settings_json: &str) -> LintOutput {
 }
 
 pub fn lint_report_with(text: &str, settings_json: &str, options: &LintOptions) -> LintOutput {
+    lint_keeping_state(text, settings_json, options).0
+}
+
+/// What a lint leaves behind besides its output: the parsed input and the core's report. Freeing
+/// them is a tenth of a large lint, so the browser frees them after the result is posted
+/// ([`release`]) rather than before.
+pub struct LintState {
+    _manifests: Manifests,
+    _findings: Vec<Finding>,
+    _exemptions: Vec<Exemption>,
+    _ids: Vec<String>,
+}
+
+fn lint_keeping_state(text: &str, settings_json: &str, options: &LintOptions) -> (LintOutput, Option<LintState>) {
     let (settings, settings_error) = settings_or_default(settings_json);
     if let Some(input_error) = too_large(text) {
-        return LintOutput {
+        let output = LintOutput {
             settings_error,
             input_error: Some(input_error),
             summary: Summary::default(),
@@ -461,8 +484,12 @@ pub fn lint_report_with(text: &str, settings_json: &str, options: &LintOptions) 
             exemptions: vec![],
             parse_errors: vec![],
         };
+        return (output, None);
     }
-    run(text, &settings).output(settings_error, options)
+    let linted = run(text, &settings);
+    let output = linted.output(settings_error, options);
+    let Linted { manifests, findings, exemptions, ids, .. } = linted;
+    (output, Some(LintState { _manifests: manifests, _findings: findings, _exemptions: exemptions, _ids: ids }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -618,19 +645,47 @@ fn error_json(message: &str) -> String {
     serde_json::json!({ "error": message }).to_string()
 }
 
-/// Lint a manifest: see [`LintOutput`].
+thread_local! {
+    /// The last lint's state and output, until [`release`] frees them.
+    static UNRELEASED: RefCell<Option<(LintOutput, Option<LintState>)>> = const { RefCell::new(None) };
+}
+
+/// Lints and keeps what the lint built for [`release`] to free. A lint that comes before the
+/// previous one was released frees it first.
+fn lint_json(text: &str, settings_json: &str, options: &LintOptions) -> String {
+    release();
+    let (output, state) = lint_keeping_state(text, settings_json, options);
+    let json = to_json(&output);
+    UNRELEASED.with(|kept| *kept.borrow_mut() = Some((output, state)));
+    json
+}
+
+/// Lint a manifest: see [`LintOutput`]. Call [`release`] once the result is on its way.
 #[wasm_bindgen]
 pub fn lint(text: &str, settings_json: &str) -> String {
-    to_json(&lint_report(text, settings_json))
+    lint_json(text, settings_json, &LintOptions::default())
 }
 
 /// [`lint`] with options: `{"textEdits": false}` leaves out the text edits (for large inputs).
 #[wasm_bindgen]
 pub fn lint_with_options(text: &str, settings_json: &str, options_json: &str) -> String {
     match serde_json::from_str::<LintOptions>(options_json) {
-        Ok(options) => to_json(&lint_report_with(text, settings_json, &options)),
+        Ok(options) => lint_json(text, settings_json, &options),
         Err(e) => error_json(&format!("invalid lint options: {e}")),
     }
+}
+
+/// Whether a lint's state is waiting for [`release`].
+pub fn holds_lint_state() -> bool {
+    UNRELEASED.with(|kept| kept.borrow().is_some())
+}
+
+/// Frees what the last [`lint`] built (its parsed input, findings and output). The worker calls it
+/// after posting the result, so the page gets its findings without waiting for the free.
+#[wasm_bindgen]
+pub fn release() {
+    // Taken out first: the free runs with the cell no longer borrowed.
+    drop(UNRELEASED.with(|kept| kept.borrow_mut().take()));
 }
 
 /// Fix findings: `selection_json` is `"all"` or `["id", ...]`. Returns [`FixOutput`] or `{"error"}`.

@@ -1,7 +1,9 @@
 //! Text positions: 1-based line/column (characters) to UTF-16 offsets, and the smallest edit
 //! between a text and its fixed version.
 
-/// Line starts of a text, with the UTF-16 offset of each, built in one pass. Lines and columns
+use sa_guard::manifest::line_starts;
+
+/// Line starts of a text ([`line_starts`]), with the UTF-16 offset of each. Lines and columns
 /// are counted as `sa_guard::manifest` counts them: line breaks are `\n`, `\r\n` and a lone `\r`
 /// (as in YAML, and as CodeMirror splits lines), columns are characters, and a byte-order mark
 /// takes no column.
@@ -17,23 +19,27 @@ const BOM: char = '\u{FEFF}';
 
 impl<'t> LineIndex<'t> {
     pub fn new(text: &'t str) -> Self {
+        let starts = line_starts(text);
+        if text.is_ascii() {
+            // One UTF-16 unit per byte.
+            return LineIndex { text, starts_utf16: starts.clone(), starts };
+        }
         let bytes = text.as_bytes();
-        let mut starts = vec![0];
-        let mut starts_utf16 = vec![0];
+        let mut starts_utf16 = Vec::with_capacity(starts.len());
         let mut utf16 = 0;
-        // Byte by byte (a paste is megabytes): a character's UTF-16 units are counted at its
-        // first byte, two for the four-byte ones.
-        for (i, &byte) in bytes.iter().enumerate() {
-            utf16 += match byte {
-                0x80..=0xBF => 0,
-                0xF0.. => 2,
-                _ => 1,
-            };
-            let line_break = byte == b'\n' || (byte == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
-            if line_break {
-                starts.push(i + 1);
-                starts_utf16.push(utf16);
-            }
+        let mut counted = 0;
+        for &start in &starts {
+            // A character's UTF-16 units are counted at its first byte, two for the four-byte ones.
+            utf16 += bytes[counted..start]
+                .iter()
+                .map(|&byte| match byte {
+                    0x80..=0xBF => 0,
+                    0xF0.. => 2,
+                    _ => 1,
+                })
+                .sum::<usize>();
+            counted = start;
+            starts_utf16.push(utf16);
         }
         LineIndex { text, starts, starts_utf16 }
     }

@@ -338,6 +338,25 @@ fn wasm_exports_speak_json() {
         .starts_with("invalid settings: invalid type: integer `1`, expected a boolean"));
 }
 
+/// The wasm exports keep a lint's state until the worker has posted the result; `release` frees
+/// it, and a lint that comes before a release frees the previous state itself.
+#[test]
+fn lint_state_is_kept_until_released() {
+    let first = sa_guard_web::lint(TWO_DEFAULT_SAS, "");
+    assert!(sa_guard_web::holds_lint_state());
+    sa_guard_web::release();
+    assert!(!sa_guard_web::holds_lint_state());
+    sa_guard_web::release();
+    assert_eq!(sa_guard_web::lint_with_options(TWO_DEFAULT_SAS, "", "{}"), first);
+    assert_eq!(sa_guard_web::lint(TWO_DEFAULT_SAS, ""), first, "a lint before a release");
+    assert!(sa_guard_web::holds_lint_state());
+    sa_guard_web::release();
+    assert!(!sa_guard_web::holds_lint_state());
+    // The Rust API keeps nothing.
+    lint_report(TWO_DEFAULT_SAS, "");
+    assert!(!sa_guard_web::holds_lint_state());
+}
+
 #[test]
 fn empty_huge_and_non_kubernetes_input() {
     let empty = lint_report("", "");
