@@ -9,12 +9,29 @@ const ready = init({ module_or_path: new URL('./sa_guard_web_bg.wasm', import.me
 // and that should not be charged to the user's first lint.
 const WARM_UP = 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: i\n';
 
+/**
+ * The adapter gives what all findings of a rule share once per lint (`rules`: slug, title,
+ * remediation, docs anchor); the page reads it on each finding. A finding's own remediation,
+ * when it has one, is kept.
+ */
+function withRuleTexts(output) {
+  for (const finding of output.findings ?? []) {
+    const rule = output.rules?.[finding.ruleId];
+    if (!rule) continue;
+    finding.ruleSlug = rule.ruleSlug;
+    finding.title = rule.title;
+    finding.remediation ??= rule.remediation;
+    finding.docsAnchor = rule.docsAnchor;
+  }
+  return output;
+}
+
 const OPS = {
   init: () => {
     lint(WARM_UP, '');
     return { version: version(), rules: JSON.parse(rules()), defaultSettings: JSON.parse(default_settings()) };
   },
-  lint: ({ text, settings, textEdits = true }) => JSON.parse(textEdits ? lint(text, settings) : lint_with_options(text, settings, '{"textEdits":false}')),
+  lint: ({ text, settings, textEdits = true }) => withRuleTexts(JSON.parse(textEdits ? lint(text, settings) : lint_with_options(text, settings, '{"textEdits":false}'))),
   fix: ({ text, settings, selection }) => JSON.parse(fix(text, settings, JSON.stringify(selection))),
   validateSettings: ({ settings }) => JSON.parse(validate_settings(settings)),
   // For scripts/bench-web.sh: lint `runs` times and report each run's time inside the worker,

@@ -11,7 +11,7 @@
 //! what a JavaScript string (and so CodeMirror) indexes by.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use json_patch::jsonptr::Pointer;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,6 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use sa_guard::engine::{evaluate, Exemption, Options};
 use sa_guard::manifest::{self, Manifests, Position};
-use sa_guard::meta::RuleMeta;
 use sa_guard::{rules, Finding, Fix, Level, ObjectRef, Settings};
 
 mod text;
@@ -86,14 +85,24 @@ pub enum Anchor {
     Parent,
 }
 
+/// What every finding of a rule shares, given once per lint in [`LintOutput::rules`] (a large
+/// paste has thousands of findings). The worker copies it onto each finding before the page sees
+/// the result, so the page reads `finding.title`, `finding.remediation`, `finding.docsAnchor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleText {
+    pub rule_slug: &'static str,
+    pub title: &'static str,
+    pub remediation: &'static str,
+    pub docs_anchor: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FindingOut {
     /// Stable for the same text and settings: what [`fix_text`] takes.
     pub id: String,
     pub rule_id: String,
-    pub rule_slug: String,
-    pub title: String,
     pub level: Level,
     pub object: ObjectRef,
     pub object_index: usize,
@@ -102,8 +111,9 @@ pub struct FindingOut {
     /// JSON pointer into the object.
     pub path: String,
     pub message: String,
-    pub remediation: String,
-    pub docs_anchor: String,
+    /// Only when the finding's remediation is not its rule's (see [`LintOutput::remediation`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
     pub anchor: Anchor,
     pub span: Span,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -164,10 +174,23 @@ pub struct LintOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_error: Option<String>,
     pub summary: Summary,
+    /// The shared texts of each rule that has findings, by rule id.
+    pub rules: BTreeMap<&'static str, RuleText>,
     pub objects: Vec<ObjectOut>,
     pub findings: Vec<FindingOut>,
     pub exemptions: Vec<ExemptionOut>,
     pub parse_errors: Vec<ParseErrorOut>,
+}
+
+impl LintOutput {
+    /// A finding's remediation: its own, or its rule's.
+    pub fn remediation<'o>(&'o self, finding: &'o FindingOut) -> &'o str {
+        finding
+            .remediation
+            .as_deref()
+            .or_else(|| self.rules.get(finding.rule_id.as_str()).map(|rule| rule.remediation))
+            .unwrap_or_default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +343,7 @@ impl Linted<'_> {
 
     fn output(&self, settings_error: Option<String>, options: &LintOptions) -> LintOutput {
         let mut documents = HashMap::new();
+        let mut rule_texts = BTreeMap::new();
         let mut summary = Summary {
             parse_errors: self.manifests.errors.len(),
             exempted: self.exemptions.len(),
@@ -337,6 +361,14 @@ impl Linted<'_> {
                 }
                 let (anchor, span) = self.object_span(f.object_index, &f.path);
                 let meta = rules::find(&f.rule_id).map(|r| &r.meta);
+                if let Some(meta) = meta {
+                    rule_texts.entry(meta.id).or_insert_with(|| RuleText {
+                        rule_slug: meta.slug,
+                        title: meta.title,
+                        remediation: meta.remediation,
+                        docs_anchor: meta.docs_anchor(),
+                    });
+                }
                 let fix = f.fix.as_ref().map(|fix| {
                     summary.fixable += 1;
                     let (edit, edit_error) = if !options.text_edits {
@@ -357,16 +389,14 @@ impl Linted<'_> {
                 FindingOut {
                     id: id.clone(),
                     rule_id: f.rule_id.clone(),
-                    rule_slug: f.rule_slug.clone(),
-                    title: meta.map(|m| m.title.to_string()).unwrap_or_default(),
                     level: f.level,
                     object: f.object.clone(),
                     object_index: f.object_index,
                     document: self.document(f.object_index),
                     path: f.path.clone(),
                     message: f.message.clone(),
-                    remediation: f.remediation.clone(),
-                    docs_anchor: meta.map(RuleMeta::docs_anchor).unwrap_or_default(),
+                    remediation: (meta.map(|m| m.remediation) != Some(f.remediation.as_str()))
+                        .then(|| f.remediation.clone()),
                     anchor,
                     span,
                     fix,
@@ -407,7 +437,16 @@ impl Linted<'_> {
                 line: self.manifests.position(index, "").line,
             })
             .collect();
-        LintOutput { settings_error, input_error: None, summary, objects, findings, exemptions, parse_errors }
+        LintOutput {
+            settings_error,
+            input_error: None,
+            summary,
+            rules: rule_texts,
+            objects,
+            findings,
+            exemptions,
+            parse_errors,
+        }
     }
 }
 
@@ -479,6 +518,7 @@ fn lint_keeping_state(text: &str, settings_json: &str, options: &LintOptions) ->
             settings_error,
             input_error: Some(input_error),
             summary: Summary::default(),
+            rules: BTreeMap::new(),
             objects: vec![],
             findings: vec![],
             exemptions: vec![],

@@ -69,8 +69,14 @@ fn multi_document_positions_of_present_and_missing_fields() {
     let at = js_index(text, "automountServiceAccountToken: true");
     assert_eq!(present.span, span(14, 1, 14, 35, at, at + 34));
     assert_eq!(present.object.namespace.as_deref(), Some("staging"));
-    assert_eq!(present.docs_anchor, "sag001-default-sa-automount");
-    assert_eq!(present.title, "The default ServiceAccount mounts its token into Pods");
+    // The rule's texts come once, for every finding of the rule.
+    let sag001 = &output.rules["SAG001"];
+    assert_eq!(sag001.docs_anchor, "sag001-default-sa-automount");
+    assert_eq!(sag001.title, "The default ServiceAccount mounts its token into Pods");
+    assert_eq!(sag001.rule_slug, "default-sa-automount");
+    assert_eq!(present.remediation, None, "the rule's own remediation is not repeated");
+    assert!(output.remediation(present).starts_with("Set automountServiceAccountToken: false on the default"));
+    assert_eq!(output.rules.keys().copied().collect::<Vec<_>>(), ["SAG001"], "only rules with findings");
 
     // The fix of the present field rewrites the value in place, keeping the comment.
     let edit = present.fix.as_ref().and_then(|f| f.edit.as_ref()).expect("a text edit");
@@ -287,22 +293,13 @@ fn rule_catalog_is_the_rules_metadata() {
 fn wasm_exports_speak_json() {
     let output: Value = serde_json::from_str(&sa_guard_web::lint(TWO_DEFAULT_SAS, "")).unwrap();
     let finding = &output["findings"][0];
-    for key in [
-        "id",
-        "ruleId",
-        "ruleSlug",
-        "level",
-        "object",
-        "objectIndex",
-        "document",
-        "path",
-        "message",
-        "remediation",
-        "docsAnchor",
-        "span",
-        "fix",
-    ] {
+    for key in ["id", "ruleId", "level", "object", "objectIndex", "document", "path", "message", "span", "fix"] {
         assert!(finding.get(key).is_some(), "findings have {key}: {finding}");
+    }
+    // What all findings of a rule share is given once (the worker copies it onto each finding).
+    for key in ["title", "remediation", "docsAnchor", "ruleSlug"] {
+        assert!(finding.get(key).is_none(), "not repeated on each finding: {key}");
+        assert!(output["rules"]["SAG001"].get(key).is_some(), "given once per rule: {key}");
     }
     assert_eq!(finding["span"]["endLine"], 2);
     assert_eq!(

@@ -88,6 +88,7 @@ describe('the playground', () => {
     const explain = item.locator('.explain');
     assert.match(await explain.innerText(), /Every namespace has a default ServiceAccount/);
     assert.match(await explain.locator('a.docs-link').getAttribute('href'), /docs\/rules\.md#sag001-default-sa-automount$/);
+    assert.match(await explain.locator('.remediation').innerText(), /^How to fix: Set automountServiceAccountToken: false on the default ServiceAccount/);
 
     await item.locator('button.fix').click();
     await waitIdle(page);
@@ -218,6 +219,11 @@ describe('the playground', () => {
     const report = JSON.parse(await readFile(await jsonDownload.path(), 'utf8'));
     assert.equal(jsonDownload.suggestedFilename(), 'sa-guard-report.json');
     assert.deepEqual(report.findings, result.findings);
+    // Each finding carries its rule's texts (the adapter gives them once per rule).
+    for (const finding of report.findings) {
+      assert.ok(finding.title && finding.remediation && finding.docsAnchor && finding.ruleSlug, JSON.stringify(finding));
+      assert.ok(finding.docsAnchor.startsWith(finding.ruleId.toLowerCase()), finding.docsAnchor);
+    }
     const [sarifDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-sarif')]);
     const sarif = JSON.parse(await readFile(await sarifDownload.path(), 'utf8'));
     assert.equal(sarif.version, '2.1.0');
@@ -227,6 +233,7 @@ describe('the playground', () => {
     const first = run.results.find((r) => r.ruleId === 'SAG001');
     const finding = result.findings.find((f) => f.ruleId === 'SAG001');
     assert.equal(first.level, 'error');
+    assert.match(first.properties.remediation, /^Set automountServiceAccountToken: false/);
     assert.equal(first.locations[0].physicalLocation.region.startLine, finding.span.line);
     assert.equal(first.fixes[0].artifactChanges[0].replacements[0].insertedContent.text, finding.fix.edit.insert);
     assert.equal(run.tool.driver.rules[first.ruleIndex].id, 'SAG001');
