@@ -20,6 +20,10 @@
 //!   might read differently from the whole (an error, a directive, alias copies over the budget)
 //!   is parsed again as a whole, so the result is always [`parse`]'s (a test and the
 //!   `manifest_lint` fuzz target compare the two).
+//! * **In two Web Workers** ([`SplitParse`], for the playground): a second worker reads the
+//!   events of the text's second part and sends them as bytes ([`record_events`]); the first
+//!   reads its part meanwhile and builds the second part's tree from the bytes, as if it had read
+//!   the events itself. The same fallbacks make the result [`parse`]'s.
 //! * **Errors** are per document: a semantic error skips its document; a syntax error stops
 //!   saphyr's parser, so parsing resumes at the next `---` line after it (documents before and
 //!   after are kept).
@@ -34,6 +38,7 @@
 //!
 //! Builds for `wasm32-unknown-unknown`: no file system, threads or clocks.
 
+mod events;
 mod fix;
 mod parse;
 mod scalar;
@@ -46,6 +51,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use fix::{apply_fixes, FixError};
+pub use parse::SplitParse;
 pub use source::line_starts;
 
 use source::Source;
@@ -140,6 +146,12 @@ pub fn count_yaml_events(text: &str) -> Option<usize> {
         events += 1;
     }
     Some(events)
+}
+
+/// The events the parser reads in `text`, written down as bytes: what a second Web Worker sends
+/// for [`SplitParse::finish`] (workers share no memory).
+pub fn record_events(text: &str) -> Vec<u8> {
+    events::record(text)
 }
 
 /// Parses multi-document YAML (or JSON) into Kubernetes objects. Never panics and never fails

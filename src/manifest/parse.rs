@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
 use serde_json::Value;
 
+use super::events::{self, Step};
 use super::scalar;
 use super::source::{CharCursor, Source};
 use super::tree::{Entry, Kind, Node};
@@ -43,7 +44,7 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
 /// budget of the whole text) is parsed again as a whole, so the result is always [`parse`]'s.
 pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Manifests {
     let starts = piece_starts(text, jobs);
-    if starts.len() < 2 || text.len() > limits.max_bytes || text.lines().any(|line| line.starts_with('%')) {
+    if starts.len() < 2 || !may_cut(text, limits) {
         return parse(text, limits);
     }
     let source = Source::new(text);
@@ -54,24 +55,92 @@ pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Man
             .zip(&ends)
             .map(|(&start, &end)| {
                 let source = &source;
-                scope.spawn(move || {
-                    let mut builder = Builder::new(source, limits, end);
-                    builder.run(start).ok()?;
-                    (builder.errors.is_empty() && builder.doc.is_none()).then(|| Piece {
-                        alias_nodes: limits.max_nodes - builder.alias_budget,
-                        document_count: builder.next_document,
-                        document_ranges: builder.documents,
-                        objects: builder.objects,
-                        nodes: builder.nodes,
-                    })
-                })
+                scope.spawn(move || read_piece(source, limits, start, end))
             })
             .collect();
         workers.into_iter().map(|worker| worker.join().expect("the parser does not panic")).collect()
     });
-    let Some(pieces) = pieces.into_iter().collect::<Option<Vec<Piece>>>() else { return parse(text, limits) };
+    match pieces.into_iter().collect::<Option<Vec<Piece>>>() {
+        Some(pieces) => join(source, limits, pieces).unwrap_or_else(|_| parse(text, limits)),
+        None => parse(text, limits),
+    }
+}
+
+/// Whether pieces of `text` can be parsed on their own: not too large, no directive (`%YAML`,
+/// `%TAG`), which applies to the documents after it.
+fn may_cut(text: &str, limits: &Limits) -> bool {
+    text.len() <= limits.max_bytes && !text.lines().any(|line| line.starts_with('%'))
+}
+
+/// A parse in two parts, the second part's events read elsewhere: see
+/// [`super::SplitParse`](crate::manifest::SplitParse).
+pub struct SplitParse {
+    source: Source,
+    limits: Limits,
+    /// Where the second part starts (a document marker), and the first part's result; `None`
+    /// when the text is read as a whole.
+    head: Option<(usize, Piece)>,
+}
+
+impl SplitParse {
+    /// Reads the first part of `text`, up to `split`. When `split` is not at a document marker
+    /// (or the text cannot be cut, or the part has an error), [`SplitParse::finish`] reads the
+    /// whole text instead.
+    pub fn begin(text: String, limits: &Limits, split: usize) -> SplitParse {
+        let cut =
+            0 < split && split < text.len() && is_document_marker(text.as_bytes(), split) && may_cut(&text, limits);
+        let source = Source::from_string(text);
+        let head = if cut { read_piece(&source, limits, 0, split).map(|piece| (split, piece)) } else { None };
+        SplitParse { source, limits: *limits, head }
+    }
+
+    /// The second part of [`SplitParse::begin`]'s text: [`super::record_events`]' log of it, or
+    /// `None` to read it here. The result is [`parse`]'s for the whole text, whatever the log.
+    pub fn finish(self, tail_events: Option<&[u8]>) -> Manifests {
+        let SplitParse { source, limits, head } = self;
+        let whole = |source: Source| parse(&source.text, &limits);
+        let Some((split, head)) = head else { return whole(source) };
+        let end = source.text.len();
+        let tail = match tail_events {
+            Some(log) => {
+                let mut builder = Builder::new(&source, &limits, end);
+                builder.replay(split, log).then(|| builder.into_piece()).flatten()
+            }
+            None => read_piece(&source, &limits, split, end),
+        };
+        let Some(tail) = tail else { return whole(source) };
+        match join(source, &limits, vec![head, tail]) {
+            Ok(manifests) => manifests,
+            Err(source) => whole(source),
+        }
+    }
+}
+
+/// What one piece of the text parsed into.
+struct Piece {
+    /// Nodes that alias expansion created.
+    alias_nodes: usize,
+    /// Documents begun in the piece (empty ones included).
+    document_count: usize,
+    /// As [`Manifests`] keeps them, by document index within the piece.
+    document_ranges: Vec<Option<(usize, usize)>>,
+    objects: Vec<SourceObject>,
+    nodes: Vec<Node>,
+}
+
+/// `source.text[start..end]` parsed on its own; `None` when it has an error (which may depend on
+/// what comes before it, so the caller parses the whole text).
+fn read_piece(source: &Source, limits: &Limits, start: usize, end: usize) -> Option<Piece> {
+    let mut builder = Builder::new(source, limits, end);
+    builder.run(start).ok()?;
+    builder.into_piece()
+}
+
+/// The pieces' results in order, as [`parse`] gives them; the source back when their alias
+/// copies together exceed the budget of the whole text.
+fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Result<Manifests, Source> {
     if pieces.iter().map(|p| p.alias_nodes).sum::<usize>() > limits.max_nodes {
-        return parse(text, limits);
+        return Err(source);
     }
     let mut manifests = Manifests {
         objects: Vec::new(),
@@ -91,19 +160,14 @@ pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Man
         piece.document_ranges.resize(piece.document_count, None);
         manifests.documents.append(&mut piece.document_ranges);
     }
-    manifests
+    Ok(manifests)
 }
 
-/// What one piece of the text parsed into.
-struct Piece {
-    /// Nodes that alias expansion created.
-    alias_nodes: usize,
-    /// Documents begun in the piece (empty ones included).
-    document_count: usize,
-    /// As [`Manifests`] keeps them, by document index within the piece.
-    document_ranges: Vec<Option<(usize, usize)>>,
-    objects: Vec<SourceObject>,
-    nodes: Vec<Node>,
+/// Whether a line starting at `at` is a document marker: `---` alone or followed by a blank.
+fn is_document_marker(bytes: &[u8], at: usize) -> bool {
+    (at == 0 || bytes[at - 1] == b'\n' || bytes[at - 1] == b'\r')
+        && bytes[at..].starts_with(b"---")
+        && bytes.get(at + 3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// Where the pieces of [`parse_in_parallel`] start: 0, then up to `jobs - 1` document markers
@@ -111,15 +175,10 @@ struct Piece {
 /// share of the text.
 pub(super) fn piece_starts(text: &str, jobs: usize) -> Vec<usize> {
     let bytes = text.as_bytes();
-    let is_marker = |at: usize| {
-        (at == 0 || bytes[at - 1] == b'\n' || bytes[at - 1] == b'\r')
-            && bytes[at..].starts_with(b"---")
-            && bytes.get(at + 3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-    };
     let mut starts = vec![0];
     for k in 1..jobs.max(1) {
         let from = (text.len() * k / jobs).max(starts[starts.len() - 1] + 1);
-        let Some(next) = (from..text.len()).find(|&at| is_marker(at)) else { break };
+        let Some(next) = (from..text.len()).find(|&at| is_document_marker(bytes, at)) else { break };
         starts.push(next);
     }
     starts.dedup();
@@ -203,6 +262,33 @@ impl<'s> Builder<'s> {
             }
         }
         Ok(())
+    }
+
+    /// [`Builder::run`] on the events of `text[offset..self.end]` that [`events::record`] wrote
+    /// down elsewhere. `false` when the log ends in a syntax error, cannot be read or stops before
+    /// the end of the stream: the caller reads the text itself.
+    fn replay(&mut self, offset: usize, log: &[u8]) -> bool {
+        let chunk = &self.source.text[offset..self.end];
+        let mut ended = false;
+        for step in events::replay(log, chunk) {
+            let Step::Event(event, start, end) = step else { return false };
+            ended = matches!(event, Event::StreamEnd);
+            if let Err((at, message)) = self.on_event(event, offset + start, offset + end) {
+                self.poison(at, message);
+            }
+        }
+        ended
+    }
+
+    /// The builder's result as a piece of a larger text, when it read its piece without error.
+    fn into_piece(self) -> Option<Piece> {
+        (self.errors.is_empty() && self.doc.is_none()).then(|| Piece {
+            alias_nodes: self.limits.max_nodes - self.alias_budget,
+            document_count: self.next_document,
+            document_ranges: self.documents,
+            objects: self.objects,
+            nodes: self.nodes,
+        })
     }
 
     /// Records a syntax error and returns where to resume: the next line starting a document

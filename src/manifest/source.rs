@@ -34,7 +34,11 @@ pub fn line_starts(text: &str) -> Vec<usize> {
 
 impl Source {
     pub fn new(text: &str) -> Source {
-        Source { text: text.to_owned(), line_starts: line_starts(text) }
+        Source::from_string(text.to_owned())
+    }
+
+    pub fn from_string(text: String) -> Source {
+        Source { line_starts: line_starts(&text), text }
     }
 
     /// 0-based line index of a byte offset.

@@ -760,3 +760,50 @@ fn parsing_in_parallel_gives_what_parsing_gives() {
     assert_eq!(messages(&parse_in_parallel(&aliases, &small, 4)), messages(&parse(&aliases, &small)));
     assert!(!parse(&aliases, &small).errors.is_empty());
 }
+
+/// The playground's two-worker parse: the second part built from its event log (or read here,
+/// or the whole text read again) always gives what parsing the whole text gives.
+#[test]
+fn a_split_parse_gives_what_parsing_gives() {
+    let limits = Limits::default();
+    let texts = repository_texts();
+    let all: String = texts.iter().map(|(_, text)| format!("---\n{text}\n")).collect();
+    let mut cases = texts.clone();
+    cases.push(("everything".into(), all.clone()));
+    cases.push(("everything, CRLF".into(), all.replace('\n', "\r\n")));
+    cases.push(("a syntax error in the second half".into(), format!("{all}---\nkind: [Pod\n---\nkind: Job\n")));
+    cases.push(("a syntax error in the first half".into(), format!("---\nkind: [Pod\n---\nkind: Job\n{all}")));
+    cases.push(("a directive".into(), format!("{all}%YAML 1.2\n---\nkind: Job\n")));
+    cases.push(("a document marker inside a quoted string".into(), format!("{all}---\na: \"x\n---\ny\"\n")));
+    cases.push(("an unfinished document".into(), format!("{all}---\nkind: Pod\nmetadata:\n  - [")));
+    let mut splits_tried = 0;
+    for (name, text) in &cases {
+        let whole = parse(text, &limits);
+        let mut splits: Vec<usize> =
+            (2..6).filter_map(|jobs| super::parse::piece_starts(text, jobs).get(1).copied()).collect();
+        splits.extend([0, 1, text.len() / 2, text.len()]); // not at a marker: read as a whole
+        splits.dedup();
+        for split in splits {
+            splits_tried += 1;
+            let tail = text.get(split..).unwrap_or_default();
+            let log = record_events(tail);
+            let from_log = SplitParse::begin(text.clone(), &limits, split).finish(Some(&log));
+            assert!(from_log == whole, "{name}: split at {split}, the second part from its events");
+            let read_here = SplitParse::begin(text.clone(), &limits, split).finish(None);
+            assert!(read_here == whole, "{name}: split at {split}, the second part read here");
+            let truncated = SplitParse::begin(text.clone(), &limits, split).finish(Some(&log[..log.len() / 2]));
+            assert!(truncated == whole, "{name}: split at {split}, half a log");
+            let foreign = record_events("kind: Pod\n");
+            let wrong = SplitParse::begin(text.clone(), &limits, split).finish(Some(&foreign));
+            assert!(wrong == whole, "{name}: split at {split}, another text's log");
+        }
+    }
+    assert!(splits_tried > 200, "{splits_tried}");
+    // Alias copies are budgeted over the whole text, not per part.
+    let aliases = "---\na: &a [1, 2, 3, 4]\nb: [*a, *a]\n".repeat(4);
+    let small = Limits { max_nodes: 30, ..limits };
+    let split = super::parse::piece_starts(&aliases, 2)[1];
+    let log = record_events(&aliases[split..]);
+    let from_log = SplitParse::begin(aliases.clone(), &small, split).finish(Some(&log));
+    assert_eq!(messages(&from_log), messages(&parse(&aliases, &small)));
+}

@@ -593,7 +593,8 @@ window.saGuard = {
     return state.last?.result ?? null;
   },
   idle: () => Boolean(state.client && !state.lintTimer && state.tracking.size === 0 && isCurrent()),
-  bench: (text, runs, textEdits = true) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits }),
+  bench: (text, runs, textEdits = true, twoWorkers = true) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits, twoWorkers }),
+  lintJson: async (text, twoWorkers) => (await state.client.request('lintJson', { text, settings: state.settingsPanel.json, twoWorkers })).result,
   lintRoundTrip: async (text, textEdits = true) => {
     const started = performance.now();
     const response = await state.client.request('lint', { text, settings: state.settingsPanel.json, textEdits });

@@ -212,18 +212,16 @@ struct DocumentAlone {
     manifests: Manifests,
 }
 
-/// Parsed input with everything positions need.
-struct Linted<'t> {
-    text: &'t str,
+/// Parsed input and the core's report on it.
+pub struct Evaluated {
     manifests: Manifests,
-    lines: LineIndex<'t>,
     findings: Vec<Finding>,
     exemptions: Vec<Exemption>,
+    /// Each finding's id, in order.
     ids: Vec<String>,
 }
 
-fn run<'t>(text: &'t str, settings: &Settings) -> Linted<'t> {
-    let mut manifests = manifest::parse(text, &manifest::Limits::default());
+fn evaluate_manifests(mut manifests: Manifests, settings: &Settings) -> Evaluated {
     // The engine takes a slice of values: lend it the parsed ones instead of cloning them.
     let values: Vec<Value> = manifests.objects.iter_mut().map(|o| std::mem::take(&mut o.value)).collect();
     let report = evaluate(&values, settings, &Options::default());
@@ -231,14 +229,25 @@ fn run<'t>(text: &'t str, settings: &Settings) -> Linted<'t> {
         object.value = value;
     }
     let ids = finding_ids(&report.findings);
-    Linted {
-        text,
-        lines: LineIndex::new(text),
-        manifests,
-        findings: report.findings,
-        exemptions: report.exemptions,
-        ids,
+    Evaluated { manifests, findings: report.findings, exemptions: report.exemptions, ids }
+}
+
+fn run(text: &str, settings: &Settings) -> Evaluated {
+    evaluate_manifests(manifest::parse(text, &manifest::Limits::default()), settings)
+}
+
+impl Evaluated {
+    fn linted(&self) -> Linted<'_> {
+        let text = self.manifests.text();
+        Linted { text, lines: LineIndex::new(text), evaluated: self }
     }
+}
+
+/// An evaluation with everything positions need.
+struct Linted<'t> {
+    text: &'t str,
+    lines: LineIndex<'t>,
+    evaluated: &'t Evaluated,
 }
 
 /// `<object index>:<rule id>:<path>`, with `#2`, `#3`… when one rule reports the same path twice.
@@ -274,25 +283,25 @@ impl Linted<'_> {
     }
 
     fn object_span(&self, object_index: usize, pointer: &str) -> (Anchor, Span) {
-        let value = &self.manifests.objects[object_index].value;
+        let value = &self.evaluated.manifests.objects[object_index].value;
         let anchor =
             if pointer.is_empty() || value_at(value, pointer).is_some() { Anchor::Field } else { Anchor::Parent };
-        (anchor, self.span(self.manifests.position(object_index, pointer)))
+        (anchor, self.span(self.evaluated.manifests.position(object_index, pointer)))
     }
 
     fn document(&self, object_index: usize) -> usize {
-        self.manifests.objects[object_index].document
+        self.evaluated.manifests.objects[object_index].document
     }
 
     /// The byte range of the YAML document holding object `object_index`, when the object is
     /// the whole document (not an item of a `List`): from the object's first line to the next
     /// document marker (`---` or `...` at the start of a line, which always ends a document).
     fn document_range(&self, object_index: usize) -> Option<(usize, usize)> {
-        let object = &self.manifests.objects[object_index];
+        let object = &self.evaluated.manifests.objects[object_index];
         if !object.base_pointer.is_empty() {
             return None;
         }
-        let first_line = self.manifests.position(object_index, "").line - 1;
+        let first_line = self.evaluated.manifests.position(object_index, "").line - 1;
         let start = self.lines.line_start(first_line);
         let end = (first_line + 1..self.lines.line_count())
             .find(|&line| is_document_marker(self.lines.line_text(line)))
@@ -307,7 +316,7 @@ impl Linted<'_> {
         let alone = manifest::parse(&self.text[start..end], &manifest::Limits::default());
         let same = alone.errors.is_empty()
             && alone.objects.len() == 1
-            && alone.objects[0].value == self.manifests.objects[object_index].value;
+            && alone.objects[0].value == self.evaluated.manifests.objects[object_index].value;
         same.then_some(DocumentAlone { start, end, manifests: alone })
     }
 
@@ -326,7 +335,7 @@ impl Linted<'_> {
                 let slice = &self.text[*start..*end];
                 (*start, slice, manifest::apply_fixes(slice, manifests, &[(0, fix)]))
             }
-            None => (0, self.text, manifest::apply_fixes(self.text, &self.manifests, &[(object_index, fix)])),
+            None => (0, self.text, manifest::apply_fixes(self.text, &self.evaluated.manifests, &[(object_index, fix)])),
         };
         let fixed = fixed.map_err(|e| e.to_string())?;
         let (start, end, insert) = minimal_edit(before, &fixed);
@@ -345,14 +354,15 @@ impl Linted<'_> {
         let mut documents = HashMap::new();
         let mut rule_texts = BTreeMap::new();
         let mut summary = Summary {
-            parse_errors: self.manifests.errors.len(),
-            exempted: self.exemptions.len(),
+            parse_errors: self.evaluated.manifests.errors.len(),
+            exempted: self.evaluated.exemptions.len(),
             ..Summary::default()
         };
         let findings: Vec<FindingOut> = self
+            .evaluated
             .findings
             .iter()
-            .zip(&self.ids)
+            .zip(&self.evaluated.ids)
             .map(|(f, id)| {
                 match f.level {
                     Level::Deny => summary.deny += 1,
@@ -404,6 +414,7 @@ impl Linted<'_> {
             })
             .collect();
         let exemptions = self
+            .evaluated
             .exemptions
             .iter()
             .map(|e| ExemptionOut {
@@ -417,12 +428,14 @@ impl Linted<'_> {
             })
             .collect();
         let parse_errors = self
+            .evaluated
             .manifests
             .errors
             .iter()
             .map(|e| ParseErrorOut { document: e.document, message: e.message.clone(), span: self.span(e.position) })
             .collect();
         let objects = self
+            .evaluated
             .manifests
             .objects
             .iter()
@@ -434,7 +447,7 @@ impl Linted<'_> {
                 kind: str_at(&o.value, &["kind"]).unwrap_or_default().to_string(),
                 name: str_at(&o.value, &["metadata", "name"]).unwrap_or_default().to_string(),
                 namespace: str_at(&o.value, &["metadata", "namespace"]).map(str::to_string),
-                line: self.manifests.position(index, "").line,
+                line: self.evaluated.manifests.position(index, "").line,
             })
             .collect();
         LintOutput {
@@ -467,11 +480,11 @@ fn value_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
     Pointer::parse(pointer).ok()?.resolve(value).ok()
 }
 
-fn too_large(text: &str) -> Option<String> {
-    (text.len() > MAX_INPUT_BYTES).then(|| {
+fn too_large(bytes: usize) -> Option<String> {
+    (bytes > MAX_INPUT_BYTES).then(|| {
         format!(
             "the input is {:.1} MB; the playground lints up to {} MB (use the sa-guard CLI for more)",
-            text.len() as f64 / 1_048_576.0,
+            bytes as f64 / 1_048_576.0,
             MAX_INPUT_BYTES / 1_048_576
         )
     })
@@ -501,35 +514,30 @@ pub fn lint_report_with(text: &str, settings_json: &str, options: &LintOptions) 
     lint_keeping_state(text, settings_json, options).0
 }
 
-/// What a lint leaves behind besides its output: the parsed input and the core's report. Freeing
-/// them is a tenth of a large lint, so the browser frees them after the result is posted
+/// A lint's result and what it leaves behind: the parsed input and the core's report. Freeing
+/// those is a tenth of a large lint, so the browser frees them after the result is posted
 /// ([`release`]) rather than before.
-pub struct LintState {
-    _manifests: Manifests,
-    _findings: Vec<Finding>,
-    _exemptions: Vec<Exemption>,
-    _ids: Vec<String>,
+fn lint_keeping_state(text: &str, settings_json: &str, options: &LintOptions) -> (LintOutput, Option<Evaluated>) {
+    let (settings, settings_error) = settings_or_default(settings_json);
+    if let Some(input_error) = too_large(text.len()) {
+        return (refused(settings_error, input_error), None);
+    }
+    let evaluated = run(text, &settings);
+    (evaluated.linted().output(settings_error, options), Some(evaluated))
 }
 
-fn lint_keeping_state(text: &str, settings_json: &str, options: &LintOptions) -> (LintOutput, Option<LintState>) {
-    let (settings, settings_error) = settings_or_default(settings_json);
-    if let Some(input_error) = too_large(text) {
-        let output = LintOutput {
-            settings_error,
-            input_error: Some(input_error),
-            summary: Summary::default(),
-            rules: BTreeMap::new(),
-            objects: vec![],
-            findings: vec![],
-            exemptions: vec![],
-            parse_errors: vec![],
-        };
-        return (output, None);
+/// The output for an input that is not linted at all.
+fn refused(settings_error: Option<String>, input_error: String) -> LintOutput {
+    LintOutput {
+        settings_error,
+        input_error: Some(input_error),
+        summary: Summary::default(),
+        rules: BTreeMap::new(),
+        objects: vec![],
+        findings: vec![],
+        exemptions: vec![],
+        parse_errors: vec![],
     }
-    let linted = run(text, &settings);
-    let output = linted.output(settings_error, options);
-    let Linted { manifests, findings, exemptions, ids, .. } = linted;
-    (output, Some(LintState { _manifests: manifests, _findings: findings, _exemptions: exemptions, _ids: ids }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -569,7 +577,7 @@ pub struct FixOutput {
 
 /// Apply the fixes of the selected findings to `text`, keeping comments and layout.
 pub fn fix_text(text: &str, settings_json: &str, selection: &FixSelection) -> Result<FixOutput, String> {
-    if let Some(message) = too_large(text) {
+    if let Some(message) = too_large(text.len()) {
         return Err(message);
     }
     let settings = Settings::from_json(settings_json)?;
@@ -687,16 +695,21 @@ fn error_json(message: &str) -> String {
 
 thread_local! {
     /// The last lint's state and output, until [`release`] frees them.
-    static UNRELEASED: RefCell<Option<(LintOutput, Option<LintState>)>> = const { RefCell::new(None) };
+    static UNRELEASED: RefCell<Option<(LintOutput, Option<Evaluated>)>> = const { RefCell::new(None) };
 }
 
 /// Lints and keeps what the lint built for [`release`] to free. A lint that comes before the
 /// previous one was released frees it first.
 fn lint_json(text: &str, settings_json: &str, options: &LintOptions) -> String {
     release();
-    let (output, state) = lint_keeping_state(text, settings_json, options);
+    let (output, evaluated) = lint_keeping_state(text, settings_json, options);
+    keep_until_released(output, evaluated)
+}
+
+/// The output as JSON; the output and the evaluation are kept for [`release`] to free.
+fn keep_until_released(output: LintOutput, evaluated: Option<Evaluated>) -> String {
     let json = to_json(&output);
-    UNRELEASED.with(|kept| *kept.borrow_mut() = Some((output, state)));
+    UNRELEASED.with(|kept| *kept.borrow_mut() = Some((output, evaluated)));
     json
 }
 
@@ -713,6 +726,67 @@ pub fn lint_with_options(text: &str, settings_json: &str, options_json: &str) ->
         Ok(options) => lint_json(text, settings_json, &options),
         Err(e) => error_json(&format!("invalid lint options: {e}")),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A lint in two Web Workers: the second reads the events of the text's second part
+// ---------------------------------------------------------------------------------------------
+
+/// What [`lint_begin`] leaves for [`lint_finish`].
+enum Begun {
+    Parse(manifest::SplitParse),
+    TooLarge(String),
+}
+
+thread_local! {
+    static BEGUN: RefCell<Option<Begun>> = const { RefCell::new(None) };
+}
+
+/// For the second worker: the YAML events of `text` (the second part of a large paste), as bytes
+/// for [`lint_finish`] in the first.
+#[wasm_bindgen]
+pub fn read_events(text: &str) -> Vec<u8> {
+    manifest::record_events(text)
+}
+
+/// Starts a lint of `head + tail` (split at a document marker, `tail` starting with `---`): reads
+/// `head` while the second worker reads `tail`'s events ([`read_events`]).
+#[wasm_bindgen]
+pub fn lint_begin(head: &str, tail: &str) {
+    release();
+    let begun = match too_large(head.len() + tail.len()) {
+        Some(message) => Begun::TooLarge(message),
+        None => {
+            let mut text = String::with_capacity(head.len() + tail.len());
+            text.push_str(head);
+            text.push_str(tail);
+            Begun::Parse(manifest::SplitParse::begin(text, &manifest::Limits::default(), head.len()))
+        }
+    };
+    BEGUN.with(|begun_cell| *begun_cell.borrow_mut() = Some(begun));
+}
+
+/// Finishes [`lint_begin`]'s lint with the second worker's events of the tail (or none, when that
+/// worker failed: the tail is read here). The same result as [`lint_with_options`] on the whole
+/// text; call [`release`] once it is on its way.
+#[wasm_bindgen]
+pub fn lint_finish(tail_events: Option<Vec<u8>>, settings_json: &str, options_json: &str) -> String {
+    let Some(begun) = BEGUN.with(|begun| begun.borrow_mut().take()) else {
+        return error_json("lint_finish without lint_begin");
+    };
+    let options = match serde_json::from_str::<LintOptions>(options_json) {
+        Ok(options) => options,
+        Err(e) => return error_json(&format!("invalid lint options: {e}")),
+    };
+    let (settings, settings_error) = settings_or_default(settings_json);
+    let (output, evaluated) = match begun {
+        Begun::TooLarge(message) => (refused(settings_error, message), None),
+        Begun::Parse(split) => {
+            let evaluated = evaluate_manifests(split.finish(tail_events.as_deref()), &settings);
+            (evaluated.linted().output(settings_error, &options), Some(evaluated))
+        }
+    };
+    keep_until_released(output, evaluated)
 }
 
 /// Whether a lint's state is waiting for [`release`].

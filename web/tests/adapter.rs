@@ -383,3 +383,56 @@ fn the_benchmark_floor_counts_the_parsers_events_and_stops_at_a_syntax_error() {
     assert_eq!(sa_guard::manifest::count_yaml_events("kind: [Pod\n"), None);
     assert_eq!(sa_guard_web::yaml_events("kind: [Pod\n"), -1);
 }
+
+/// Every example (good and bad), each document of it in its own `---` section.
+fn examples_bundle() -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+    let mut paths: Vec<_> = ["", "/bad"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(format!("{root}{dir}")).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|path| format!("---\n{}\n", std::fs::read_to_string(path).unwrap())).collect()
+}
+
+/// The lint in two workers (the second reading the tail's events) gives the one-worker lint's
+/// JSON, whatever the second worker sends, and wherever the page cut the text.
+#[test]
+fn a_lint_in_two_workers_is_the_lint_in_one() {
+    let text = examples_bundle().repeat(3)
+        + "---\nkind: [broken\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: late}\n";
+    let markers: Vec<usize> = text.match_indices("\n---\n").map(|(at, _)| at + 1).collect();
+    assert!(markers.len() > 30, "{}", markers.len());
+    let settings = r#"{"rules": {"SAG004": "warn"}}"#;
+    for options in [r#"{"textEdits": false}"#, "{}"] {
+        let one = sa_guard_web::lint_with_options(&text, settings, options);
+        let parsed: Value = serde_json::from_str(&one).unwrap();
+        assert!(parsed["findings"].as_array().unwrap().len() > 20, "{one}");
+        assert_eq!(parsed["parseErrors"].as_array().unwrap().len(), 1, "the broken document");
+        // Cut at the first marker, in the middle, at the broken document, and not at a marker.
+        let broken = text.find("---\nkind: [broken").unwrap();
+        for split in [markers[0], markers[markers.len() / 2], broken, text.len() / 2 + 1] {
+            let (head, tail) = text.split_at(split);
+            let events = sa_guard_web::read_events(tail);
+            for (what, sent) in [
+                ("the tail's events", Some(events.clone())),
+                ("nothing (the second worker failed)", None),
+                ("half the events", Some(events[..events.len() / 2].to_vec())),
+                ("another text's events", Some(sa_guard_web::read_events("kind: Pod\n"))),
+            ] {
+                sa_guard_web::lint_begin(head, tail);
+                let two = sa_guard_web::lint_finish(sent, settings, options);
+                assert!(two == one, "cut at {split} ({options}), the second worker sent {what}");
+                sa_guard_web::release();
+            }
+        }
+    }
+    let finish_alone: Value = serde_json::from_str(&sa_guard_web::lint_finish(None, "", "{}")).unwrap();
+    assert_eq!(finish_alone["error"], "lint_finish without lint_begin");
+    let huge = "#".repeat(sa_guard_web::MAX_INPUT_BYTES);
+    sa_guard_web::lint_begin(&huge, "---\nkind: Pod\n");
+    let refused: Value = serde_json::from_str(&sa_guard_web::lint_finish(None, "", "{}")).unwrap();
+    assert!(refused["inputError"].as_str().unwrap().starts_with("the input is 16.0 MB"), "{refused}");
+}

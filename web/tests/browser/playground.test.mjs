@@ -1,6 +1,6 @@
 // The playground in headless Chromium, used as a person would: paste, read the findings, click.
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -301,6 +301,31 @@ describe('the playground', () => {
     const result = await page.evaluate(() => window.saGuard.result);
     assert.ok(result.objects.length > 5000, `${result.objects.length} objects linted`);
     assert.equal(await page.locator('#findings li.finding').count(), 300, 'the list shows the first page');
+    await page.close();
+  });
+
+  test('a large paste read by two workers lints as by one', async () => {
+    const { page } = await openPlayground(browser.context, server.url);
+    const examples = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort();
+    const sources = await Promise.all(examples.map((f) => readFile(join(EXAMPLES, f), 'utf8')));
+    const parts = [];
+    for (let size = 0, copy = 0; size < 600 * 1024; copy++) {
+      for (const source of sources) {
+        const part = `---\n${source.replace(/\bname: ([a-z0-9-]+)/g, (all, name) => (name === 'default' ? all : `name: ${name}-${copy}`))}\n`;
+        parts.push(part);
+        size += part.length;
+      }
+    }
+    // A syntax error in the second worker's part: the first reads that part itself.
+    for (const text of [parts.join(''), `${parts.join('')}---\nkind: [broken\n`]) {
+      const two = await page.evaluate((t) => window.saGuard.lintJson(t, true), text);
+      const one = await page.evaluate((t) => window.saGuard.lintJson(t, false), text);
+      assert.equal(two.workers, 2, 'the helper read the second part');
+      assert.equal(one.workers, 1);
+      const findings = JSON.parse(two.json).findings.length;
+      assert.ok(findings > 100, `${findings} findings`);
+      assert.ok(two.json === one.json, 'the same JSON from one worker and from two');
+    }
     await page.close();
   });
 
