@@ -552,7 +552,7 @@ fn audit_annotations(report: &Report) -> BTreeMap<String, String> {
 
 /// Reads a host error from Kubewarden's `kubernetes/get_resource`: the API server's 404 is an
 /// answer ("no such object"), anything else is a failed look-up.
-pub fn lookup_from_host_error(message: &str) -> crate::lookup::Lookup {
+pub fn lookup_from_host_error(message: &str) -> crate::lookup::Lookup<'static> {
     let not_found = message.contains("reason: \"NotFound\"") || message.contains("\"reason\":\"NotFound\"");
     let code_404 = message.contains("code: 404") || message.contains("\"code\":404");
     if not_found && code_404 {
@@ -1312,7 +1312,7 @@ mod tests {
     fn lookups_follow_context_aware_setting() {
         struct Counting(std::cell::Cell<usize>);
         impl ClusterLookup for Counting {
-            fn get(&self, _: &str, _: &str, _: Option<&str>, _: &str) -> Lookup {
+            fn get(&self, _: &str, _: &str, _: Option<&str>, _: &str) -> Lookup<'static> {
                 self.0.set(self.0.get() + 1);
                 Lookup::Failed("host unreachable".into())
             }

@@ -1,5 +1,7 @@
 //! Runs the enabled rules over a bundle, then applies exemptions.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -69,19 +71,19 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     /// A ServiceAccount from the bundle, else from the cluster (admission, context-aware mode).
-    pub fn service_account(&self, namespace: Option<&str>, name: &str) -> Lookup {
+    pub fn service_account(&self, namespace: Option<&str>, name: &str) -> Lookup<'a> {
         self.find("v1", "ServiceAccount", namespace, name)
     }
 
     /// A Role (namespaced) or ClusterRole from the bundle, else from the cluster.
-    pub fn role(&self, kind: &str, namespace: Option<&str>, name: &str) -> Lookup {
+    pub fn role(&self, kind: &str, namespace: Option<&str>, name: &str) -> Lookup<'a> {
         let namespace = if kind == "ClusterRole" { None } else { namespace };
         self.find("rbac.authorization.k8s.io/v1", kind, namespace, name)
     }
 
     /// A Secret from the cluster (admission, context-aware mode with `lookup_secrets`). The
     /// bundle's own Secrets are read with `bundle.secret`, without copying their data.
-    pub fn cluster_secret(&self, namespace: Option<&str>, name: &str) -> Lookup {
+    pub fn cluster_secret(&self, namespace: Option<&str>, name: &str) -> Lookup<'static> {
         match self.mode {
             Mode::Manifest => Lookup::NotFound,
             Mode::Admission if self.looks_up_secrets() => self.lookup.get("v1", "Secret", namespace, name),
@@ -94,7 +96,7 @@ impl<'a> Cx<'a> {
         self.mode == Mode::Admission && self.settings.lookup_secrets && self.settings.context_aware
     }
 
-    fn find(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup {
+    fn find(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup<'a> {
         let local = match kind {
             "ServiceAccount" => self.bundle.service_account(namespace, name),
             "Role" => self.bundle.role(namespace, name),
@@ -102,7 +104,7 @@ impl<'a> Cx<'a> {
             _ => None,
         };
         if let Some(obj) = local {
-            return Lookup::Found(obj.value.clone());
+            return Lookup::Found(Cow::Borrowed(obj.value));
         }
         match self.mode {
             Mode::Manifest => Lookup::NotFound,

@@ -2,12 +2,15 @@
 //! admission, the Role a binding references. Manifest mode has no cluster; the Kubewarden policy
 //! answers from the host (context-aware mode); tests answer from fixtures.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
-/// The answer to one look-up.
+/// The answer to one look-up. A rule's look-up of an object of the evaluated bundle borrows it
+/// (a large bundle looks up its ServiceAccounts and Roles thousands of times).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Lookup {
-    Found(Value),
+pub enum Lookup<'a> {
+    Found(Cow<'a, Value>),
     /// The cluster answered: no such object.
     NotFound,
     /// The look-up was attempted and failed (host error, timeout, permission).
@@ -16,16 +19,23 @@ pub enum Lookup {
     NotAvailable,
 }
 
+impl Lookup<'_> {
+    /// An object the cluster answered with.
+    pub fn found(object: Value) -> Lookup<'static> {
+        Lookup::Found(Cow::Owned(object))
+    }
+}
+
 /// Kinds the policy looks up; `policy-metadata.yml` declares the same in `contextAwareResources`.
 pub trait ClusterLookup {
-    fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup;
+    fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup<'static>;
 }
 
 /// No cluster: every look-up is [`Lookup::NotAvailable`].
 pub struct NoCluster;
 
 impl ClusterLookup for NoCluster {
-    fn get(&self, _: &str, _: &str, _: Option<&str>, _: &str) -> Lookup {
+    fn get(&self, _: &str, _: &str, _: Option<&str>, _: &str) -> Lookup<'static> {
         Lookup::NotAvailable
     }
 }
@@ -39,7 +49,7 @@ pub struct StaticCluster {
 }
 
 impl ClusterLookup for StaticCluster {
-    fn get(&self, _api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup {
+    fn get(&self, _api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup<'static> {
         if let Some(message) = &self.failure {
             return Lookup::Failed(message.clone());
         }
@@ -48,7 +58,7 @@ impl ClusterLookup for StaticCluster {
             .find(|o| {
                 crate::k8s::kind(o) == kind && crate::k8s::name(o) == name && crate::k8s::namespace(o) == namespace
             })
-            .map(|o| Lookup::Found(o.clone()))
+            .map(|o| Lookup::found(o.clone()))
             .unwrap_or(Lookup::NotFound)
     }
 }

@@ -30,7 +30,7 @@ fn validate_settings(payload: &[u8]) -> CallResult {
 struct HostCluster;
 
 impl ClusterLookup for HostCluster {
-    fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup {
+    fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup<'static> {
         let request = GetResourceRequest {
             api_version: api_version.to_string(),
             kind: kind.to_string(),
@@ -41,7 +41,7 @@ impl ClusterLookup for HostCluster {
             field_masks: field_masks(kind),
         };
         match get_resource::<Value>(&request) {
-            Ok(object) => Lookup::Found(object),
+            Ok(object) => Lookup::found(object),
             Err(error) => admission::lookup_from_host_error(&error.to_string()),
         }
     }

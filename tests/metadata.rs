@@ -208,7 +208,7 @@ fn mutation_is_declared_because_the_settings_can_mutate() {
 struct Recording(RefCell<BTreeSet<(String, String)>>);
 
 impl ClusterLookup for Recording {
-    fn get(&self, api_version: &str, kind: &str, _: Option<&str>, _: &str) -> Lookup {
+    fn get(&self, api_version: &str, kind: &str, _: Option<&str>, _: &str) -> Lookup<'static> {
         self.0.borrow_mut().insert((api_version.to_string(), kind.to_string()));
         Lookup::NotFound
     }

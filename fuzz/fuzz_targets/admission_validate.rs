@@ -60,9 +60,9 @@ fuzz_target!(|data: &[u8]| {
 struct EverySecretIsAToken;
 
 impl ClusterLookup for EverySecretIsAToken {
-    fn get(&self, _: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup {
+    fn get(&self, _: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup<'static> {
         match kind {
-            "Secret" => Lookup::Found(serde_json::json!({
+            "Secret" => Lookup::found(serde_json::json!({
                 "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
                 "metadata": {"name": name, "namespace": namespace,
                              "annotations": {"kubernetes.io/service-account.name": "app"}}

@@ -321,12 +321,12 @@ mod tests {
     }
 
     impl crate::lookup::ClusterLookup for CountingCluster {
-        fn get(&self, _: &str, kind: &str, namespace: Option<&str>, name: &str) -> crate::lookup::Lookup {
+        fn get(&self, _: &str, kind: &str, namespace: Option<&str>, name: &str) -> crate::lookup::Lookup<'static> {
             if kind != "Secret" {
                 return crate::lookup::Lookup::NotFound;
             }
             self.asked.borrow_mut().push(name.to_string());
-            crate::lookup::Lookup::Found(legacy_secret(name, namespace.unwrap_or("default")))
+            crate::lookup::Lookup::found(legacy_secret(name, namespace.unwrap_or("default")))
         }
     }
 

@@ -30,7 +30,7 @@ const WARM_UP = 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: defaul
 /** Texts from this length (UTF-16 units) are read by two workers; below, messages cost more than they save. */
 const SPLIT_FROM = 256 * 1024;
 /** This worker's share of the reading: it also builds the tree of the helper's part. */
-const HEAD_SHARE = 0.43;
+const HEAD_SHARE = 0.47;
 /** A helper that has not answered by then is given up on, and its part read here. */
 const HELPER_TIMEOUT_MS = 10_000;
 

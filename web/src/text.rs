@@ -3,45 +3,49 @@
 
 use sa_guard::manifest::line_starts;
 
-/// Line starts of a text ([`line_starts`]), with the UTF-16 offset of each. Lines and columns
-/// are counted as `sa_guard::manifest` counts them: line breaks are `\n`, `\r\n` and a lone `\r`
-/// (as in YAML, and as CodeMirror splits lines), columns are characters, and a byte-order mark
-/// takes no column.
+/// Line starts of a text ([`line_starts`]), and where it has characters beyond ASCII (for UTF-16
+/// offsets). Lines and columns are counted as `sa_guard::manifest` counts them: line breaks are
+/// `\n`, `\r\n` and a lone `\r` (as in YAML, and as CodeMirror splits lines), columns are
+/// characters, and a byte-order mark takes no column.
 pub struct LineIndex<'t> {
     text: &'t str,
     /// Byte offset of each line's first character.
     starts: Vec<usize>,
-    /// UTF-16 offset of each line start.
-    starts_utf16: Vec<usize>,
+    /// Each character beyond ASCII: its byte offset, and by how much the UTF-16 offset of what
+    /// follows it falls behind the byte offset (a paste is megabytes of mostly ASCII).
+    wide: Vec<(usize, usize)>,
 }
 
 const BOM: char = '\u{FEFF}';
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 impl<'t> LineIndex<'t> {
     pub fn new(text: &'t str) -> Self {
-        let starts = line_starts(text);
-        if text.is_ascii() {
-            // One UTF-16 unit per byte.
-            return LineIndex { text, starts_utf16: starts.clone(), starts };
-        }
         let bytes = text.as_bytes();
-        let mut starts_utf16 = Vec::with_capacity(starts.len());
-        let mut utf16 = 0;
-        let mut counted = 0;
-        for &start in &starts {
-            // A character's UTF-16 units are counted at its first byte, two for the four-byte ones.
-            utf16 += bytes[counted..start]
-                .iter()
-                .map(|&byte| match byte {
-                    0x80..=0xBF => 0,
-                    0xF0.. => 2,
-                    _ => 1,
-                })
-                .sum::<usize>();
-            counted = start;
-            starts_utf16.push(utf16);
+        let mut wide = Vec::new();
+        let mut behind = 0;
+        let mut at = 0;
+        while at < bytes.len() {
+            // Eight ASCII bytes at a time.
+            if let Some(word) = bytes.get(at..at + 8) {
+                if u64::from_le_bytes(word.try_into().expect("eight bytes")) & HIGH_BITS == 0 {
+                    at += 8;
+                    continue;
+                }
+            }
+            let (len, units) = match bytes[at] {
+                0..=0x7F => (1, 1),
+                0xF0.. => (4, 2),
+                0xE0.. => (3, 1),
+                _ => (2, 1),
+            };
+            if len > 1 {
+                behind += len - units;
+                wide.push((at, behind));
+            }
+            at += len;
         }
-        LineIndex { text, starts, starts_utf16 }
+        LineIndex { text, starts: line_starts(text), wide }
     }
 
     pub fn line_count(&self) -> usize {
@@ -71,7 +75,7 @@ impl<'t> LineIndex<'t> {
         if index >= self.starts.len() {
             return self.text.encode_utf16().count();
         }
-        let mut offset = self.starts_utf16[index];
+        let mut offset = self.utf16_at_byte(self.starts[index]);
         let mut remaining = column.max(1) - 1;
         for c in self.line_text(index).chars() {
             if c != BOM {
@@ -91,8 +95,8 @@ impl<'t> LineIndex<'t> {
 
     /// UTF-16 offset of a byte offset (which must be on a character boundary).
     pub fn utf16_at_byte(&self, byte: usize) -> usize {
-        let index = self.line_of_byte(byte);
-        self.starts_utf16[index] + self.text[self.starts[index]..byte].encode_utf16().count()
+        let before = self.wide.partition_point(|&(at, _)| at < byte);
+        byte - before.checked_sub(1).map_or(0, |last| self.wide[last].1)
     }
 
     /// 1-based line and character column of a byte offset.
@@ -153,7 +157,10 @@ mod tests {
 
     #[test]
     fn line_starts_and_utf16_offsets_match_a_count_by_characters() {
-        for text in ["", "a", "\n", "\r", "\r\n\r", "é\n🚀\r\nx\ry", "\u{FEFF}ß𝄞\u{7FF}\u{800}\u{FFFF}\u{10000}\n\n"]
+        let long =
+            "ascii words long enough for a few eight-byte steps — then é, 🚀 and ß\nmore ascii text here, then 𝄞\n";
+        for text in
+            ["", "a", "\n", "\r", "\r\n\r", "é\n🚀\r\nx\ry", "\u{FEFF}ß𝄞\u{7FF}\u{800}\u{FFFF}\u{10000}\n\n", long]
         {
             let lines = LineIndex::new(text);
             let (mut starts, mut starts_utf16, mut utf16) = (vec![0], vec![0], 0);
@@ -164,7 +171,11 @@ mod tests {
                     starts_utf16.push(utf16);
                 }
             }
-            assert_eq!((lines.starts, lines.starts_utf16), (starts, starts_utf16), "{text:?}");
+            let line_starts_utf16: Vec<usize> = lines.starts.iter().map(|&at| lines.utf16_at_byte(at)).collect();
+            assert_eq!((lines.starts.clone(), line_starts_utf16), (starts, starts_utf16), "{text:?}");
+            for (at, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                assert_eq!(lines.utf16_at_byte(at), text[..at].encode_utf16().count(), "{text:?} at {at}");
+            }
         }
     }
 
