@@ -2,7 +2,8 @@
 //! reading, merge keys, aliases, `List`s), evaluate every rule in manifest mode, locate each
 //! finding, and apply its fix to the text. Invariants: never a panic; every finding has a
 //! position; a fix that is applied yields text that parses to as many objects as before and
-//! no longer shows the finding; parsing in parallel pieces gives what parsing gives.
+//! no longer shows the finding; parsing in parallel pieces, and in two workers (the second part
+//! from its events as bytes), gives what parsing gives.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -20,6 +21,13 @@ fuzz_target!(|data: &[u8]| {
     let manifests = manifest::parse(text, &limits);
     for jobs in [2, 3] {
         assert!(manifest::parse_in_parallel(text, &limits, jobs) == manifests, "{jobs} jobs read it differently");
+    }
+    // The playground's parse in two workers: the second part built from its events as bytes.
+    let half = text.len() / 2;
+    if let Some(split) = text.get(half..).and_then(|rest| rest.find("\n---")).map(|at| half + at + 1) {
+        let events = manifest::record_events(&text[split..]);
+        let two_workers = manifest::SplitParse::begin(text.to_string(), &limits, split).finish(Some(&events));
+        assert!(two_workers == manifests, "the parse in two workers read it differently");
     }
     let values = manifests.values();
     let report = evaluate(&values, &Settings::default(), &Options::default());

@@ -213,7 +213,7 @@ impl<'a> Planner<'a> {
                     if changes.written.contains(&pointer) || !changes.removed.insert(pointer.clone()) {
                         return Err(unsupported("the field was changed by an earlier operation"));
                     }
-                    let remaining = remaining_entries(map, &map_pointer, changes);
+                    let remaining = remaining_entries(&self.source.text, map, &map_pointer, changes);
                     self.remove_entry(object_index, pointer, map, &map_pointer, entry, remaining)
                         .map_err(|r| unsupported(&r))
                 }
@@ -252,7 +252,7 @@ impl<'a> Planner<'a> {
             match &node.kind {
                 Kind::Map { entries, .. } => {
                     let child = format!("{pointer}/{}", escape_token(token));
-                    let entry = entries.iter().find(|e| &e.key == token);
+                    let entry = entries.iter().find(|e| e.key_text(&self.source.text) == token.as_str());
                     if entry.is_some_and(|e| e.merged) {
                         return Err("the field comes from a merge key (<<); edit the merged mapping instead".into());
                     }
@@ -582,18 +582,18 @@ impl<'a> Planner<'a> {
 }
 
 /// Entries a mapping has left (its own, not removed, plus added), not counting merged ones.
-fn remaining_entries(map: &Node, map_pointer: &str, changes: &Changes) -> usize {
+fn remaining_entries(text: &str, map: &Node, map_pointer: &str, changes: &Changes) -> usize {
     let Kind::Map { entries, .. } = &map.kind else { return 0 };
     let prefix = format!("{map_pointer}/");
     let own = entries
         .iter()
-        .filter(|e| !e.merged && !changes.removed.contains(&format!("{prefix}{}", escape_token(&e.key))))
+        .filter(|e| !e.merged && !changes.removed.contains(&format!("{prefix}{}", escape_token(e.key_text(text)))))
         .count();
     let added = changes
         .written
         .iter()
         .filter(|p| p.strip_prefix(&prefix).is_some_and(|rest| !rest.contains('/')))
-        .filter(|p| !entries.iter().any(|e| format!("{prefix}{}", escape_token(&e.key)) == **p))
+        .filter(|p| !entries.iter().any(|e| format!("{prefix}{}", escape_token(e.key_text(text))) == **p))
         .count();
     own + added + entries.iter().filter(|e| e.merged).count()
 }

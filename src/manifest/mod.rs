@@ -201,7 +201,9 @@ impl Manifests {
             let token = unescape_token(token);
             match &node.kind {
                 Kind::Map { entries, .. } => {
-                    let Some(entry) = entries.iter().find(|e| e.key == *token) else { return parent };
+                    let Some(entry) = entries.iter().find(|e| e.key_text(&self.source.text) == token) else {
+                        return parent;
+                    };
                     node = &entry.value;
                     found = (entry.key_start, entry.value.end.max(entry.key_end));
                     parent = (entry.key_start, entry.key_end);

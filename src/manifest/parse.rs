@@ -220,7 +220,7 @@ struct Anchor {
 
 enum Frame {
     Seq { start: usize, flow: bool, anchor: usize, items: Vec<Node> },
-    Map { start: usize, flow: bool, anchor: usize, pairs: Vec<(Node, Node)>, key: Option<Node> },
+    Map { start: usize, flow: bool, anchor: usize, map: MapInProgress, key: Option<Node> },
 }
 
 /// A failure that poisons the current document: byte offset and message.
@@ -303,6 +303,11 @@ impl<'s> Builder<'s> {
             }
         };
         let document = self.next_document - 1;
+        // A document that cannot be read is reported for that alone: what was found wrong in
+        // the part read before the syntax error is not repeated beside it.
+        if self.errors.last().is_some_and(|last| last.document == Some(document)) {
+            self.errors.pop();
+        }
         self.errors.push(ParseError {
             document: Some(document),
             position: self.source.position(at, at),
@@ -384,7 +389,7 @@ impl<'s> Builder<'s> {
                 let flow = end > start && opening < end && self.source.text.as_bytes()[opening] == opener;
                 let start = if flow { opening } else { start };
                 doc.stack.push(if is_map {
-                    Frame::Map { start, flow, anchor, pairs: Vec::new(), key: None }
+                    Frame::Map { start, flow, anchor, map: MapInProgress::default(), key: None }
                 } else {
                     Frame::Seq { start, flow, anchor, items: Vec::new() }
                 });
@@ -406,21 +411,14 @@ impl<'s> Builder<'s> {
             }
             Event::MappingEnd => {
                 let doc = self.doc.as_mut().expect("checked above");
-                let Some(Frame::Map { start, flow, anchor, pairs, key }) = doc.stack.pop() else {
+                let Some(Frame::Map { start, flow, anchor, map, key }) = doc.stack.pop() else {
                     return Err((start, "unbalanced mapping end".into()));
                 };
                 if let Some(key) = key {
                     return Err((key.start, "a mapping key has no value".into()));
                 }
-                let first_key = pairs.first().map(|(key, _)| key.start);
-                let node_end = if flow {
-                    end
-                } else {
-                    // An empty value (`key:`) has no text of its own.
-                    let value_end = |value: &Node| if value.start == value.end { 0 } else { value.end };
-                    pairs.iter().map(|(key, value)| key.end.max(value_end(value))).max().unwrap_or(start)
-                };
-                let entries = resolve_mapping(self.source, pairs)?;
+                let MapInProgress { entries, first_key, pairs_end, .. } = map;
+                let node_end = if flow { end } else { pairs_end.unwrap_or(start) };
                 // `key:` with an empty value ends at its colon.
                 let node_end = entries.iter().filter(|e| !e.merged).map(|e| e.colon_end).fold(node_end, usize::max);
                 self.push(
@@ -494,9 +492,9 @@ impl<'s> Builder<'s> {
         match doc.stack.last_mut() {
             None => doc.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { pairs, key, .. }) => match key.take() {
+            Some(Frame::Map { map, key, .. }) => match key.take() {
                 None => *key = Some(node),
-                Some(key) => pairs.push((key, node)),
+                Some(key) => map.add(self.source, key, node)?,
             },
         }
         Ok(())
@@ -574,31 +572,57 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-/// Turns a mapping's (key, value) pairs into entries with string keys, resolving merge keys as
+/// A mapping being read: its entries so far, with string keys. Merge keys are resolved as
 /// go-yaml v2 does: in document order, a merge (`<<: *a` or `<<: [*a, *b]`, earlier sources
 /// winning) sets its keys over those already there, and later keys override merged ones. Two
 /// explicit keys with the same name are an error, as in Kubernetes' strict decoding: a linter
 /// must not check one value while the API server keeps the other.
-fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entry>, Failure> {
-    let mut entries: Vec<Entry> = Vec::with_capacity(pairs.len());
-    // Most mappings are small: a hash index only pays off for large ones.
-    let mut index: Option<HashMap<String, usize>> = (pairs.len() > 16).then(|| HashMap::with_capacity(pairs.len()));
-    let find = |entries: &[Entry], index: &Option<HashMap<String, usize>>, key: &str| match index {
-        Some(index) => index.get(key).copied(),
-        None => entries.iter().position(|e| e.key == key),
-    };
-    let set = |entries: &mut Vec<Entry>, index: &mut Option<HashMap<String, usize>>, entry: Entry| match find(
-        entries, index, &entry.key,
-    ) {
-        Some(i) => entries[i] = entry,
-        None => {
-            if let Some(index) = index.as_mut() {
-                index.insert(entry.key.clone(), entries.len());
-            }
-            entries.push(entry);
+#[derive(Default)]
+struct MapInProgress {
+    entries: Vec<Entry>,
+    /// Entry index by key, once the mapping is large enough for a hash to pay off.
+    index: Option<HashMap<String, usize>>,
+    /// Where the first key (merge keys included) is written.
+    first_key: Option<usize>,
+    /// The end of the last text of the pairs written here (merge keys included; an empty value
+    /// has none): the end of a block mapping.
+    pairs_end: Option<usize>,
+}
+
+/// Most mappings are small: a hash index only pays off for large ones.
+const INDEXED_FROM: usize = 16;
+
+impl MapInProgress {
+    fn find(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.entries.iter().position(|e| e.key == key),
         }
-    };
-    for (key, mut value) in pairs {
+    }
+
+    fn set(&mut self, entry: Entry) {
+        match self.find(&entry.key) {
+            Some(i) => self.entries[i] = entry,
+            None => {
+                if let Some(index) = self.index.as_mut() {
+                    index.insert(entry.key.clone(), self.entries.len());
+                } else if self.entries.len() == INDEXED_FROM {
+                    let mut index: HashMap<String, usize> = HashMap::with_capacity(2 * INDEXED_FROM);
+                    index.extend(self.entries.iter().enumerate().map(|(i, e)| (e.key.clone(), i)));
+                    index.insert(entry.key.clone(), self.entries.len());
+                    self.index = Some(index);
+                }
+                self.entries.push(entry);
+            }
+        }
+    }
+
+    /// Adds the pair `key: value` as written in the source.
+    fn add(&mut self, source: &Source, key: Node, mut value: Node) -> Result<(), Failure> {
+        self.first_key.get_or_insert(key.start);
+        // An empty value (`key:`) has no text of its own.
+        let value_end = if value.start == value.end { 0 } else { value.end };
+        self.pairs_end = Some(self.pairs_end.unwrap_or(0).max(key.end.max(value_end)));
         let (key_value, merge_key) = match key.kind {
             Kind::Scalar { value, merge_key } => (value, merge_key),
             _ => {
@@ -622,15 +646,15 @@ fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entr
             for merged in sources {
                 let Kind::Map { entries: merged_entries, .. } = &merged.kind else { unreachable!("checked above") };
                 for entry in merged_entries {
-                    set(&mut entries, &mut index, Entry { merged: true, ..entry.clone() });
+                    self.set(Entry { merged: true, ..entry.clone() });
                 }
             }
-            continue;
+            return Ok(());
         }
         let name = scalar::key_string(key_value).map_err(|message| (key.start, message))?;
-        if let Some(i) = find(&entries, &index, &name) {
-            if !entries[i].merged {
-                let (line, _) = source.line_col(entries[i].key_start);
+        if let Some(i) = self.find(&name) {
+            if !self.entries[i].merged {
+                let (line, _) = source.line_col(self.entries[i].key_start);
                 return Err((key.start, format!("duplicate key \"{name}\" (first set on line {line})")));
             }
         }
@@ -640,11 +664,16 @@ fn resolve_mapping(source: &Source, pairs: Vec<(Node, Node)>) -> Result<Vec<Entr
             value.start = colon_end;
             value.end = colon_end;
         }
-        set(
-            &mut entries,
-            &mut index,
-            Entry { key: name, key_start: key.start, key_end: key.end, colon_end, value, merged: false },
-        );
+        let key_as_written = source.text.get(key.start..key.end) == Some(name.as_str());
+        self.set(Entry {
+            key: name,
+            key_as_written,
+            key_start: key.start,
+            key_end: key.end,
+            colon_end,
+            value,
+            merged: false,
+        });
+        Ok(())
     }
-    Ok(entries)
 }

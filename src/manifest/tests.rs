@@ -807,3 +807,18 @@ fn a_split_parse_gives_what_parsing_gives() {
     let from_log = SplitParse::begin(aliases.clone(), &small, split).finish(Some(&log));
     assert_eq!(messages(&from_log), messages(&parse(&aliases, &small)));
 }
+
+/// A document with a syntax error is reported for that alone, whatever was found wrong before
+/// the error (a duplicate key, a null key); the documents around it are read as usual.
+#[test]
+fn a_syntax_error_is_the_only_error_of_its_document() {
+    let limits = Limits::default();
+    for broken in ["a: {x: 1, x: 2}\nb: [\n", "not a manifest: [ { : this would be a syntax error\n"] {
+        let text = format!("kind: B\nkind: C\n---\nkind: A\n---\n{broken}");
+        let manifests = parse(&text, &limits);
+        let errors: Vec<(Option<usize>, bool)> =
+            manifests.errors.iter().map(|e| (e.document, e.message.starts_with("YAML syntax error"))).collect();
+        assert_eq!(errors, [(Some(0), false), (Some(2), true)], "{text:?}: {:?}", messages(&manifests));
+        assert_eq!(manifests.objects.len(), 1, "kind: A");
+    }
+}

@@ -36,7 +36,11 @@ pub(super) enum Kind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Entry {
+    /// The key; moved into the object's value by [`Node::take_value`] when `key_as_written`
+    /// (read it with [`Entry::key_text`]).
     pub key: String,
+    /// The key reads exactly as its text, `source[key_start..key_end]` (a plain key: nearly all).
+    pub key_as_written: bool,
     pub key_start: usize,
     pub key_end: usize,
     /// Just after the `:` (or `key_end` when there is none, as in `{a}`).
@@ -44,6 +48,16 @@ pub(super) struct Entry {
     pub value: Node,
     /// The entry comes from a merge key (`<<: *base`): its text belongs to another mapping.
     pub merged: bool,
+}
+
+impl Entry {
+    /// The key, from `text` (the source) when it is written there as is.
+    pub fn key_text<'a>(&'a self, text: &'a str) -> &'a str {
+        match text.get(self.key_start..self.key_end) {
+            Some(written) if self.key_as_written => written,
+            _ => &self.key,
+        }
+    }
 }
 
 impl Node {
@@ -56,13 +70,16 @@ impl Node {
             Kind::Map { entries, .. } => {
                 let mut map = Map::new();
                 for entry in entries {
-                    map.insert(entry.key.clone(), entry.value.take_value());
+                    // A key written as is stays readable from the source: move it, do not copy it.
+                    let key = if entry.key_as_written { std::mem::take(&mut entry.key) } else { entry.key.clone() };
+                    map.insert(key, entry.value.take_value());
                 }
                 Value::Object(map)
             }
         }
     }
 
+    /// The entry of `key`, before [`Node::take_value`] (which moves keys out).
     pub fn entry(&self, key: &str) -> Option<&Entry> {
         match &self.kind {
             Kind::Map { entries, .. } => entries.iter().find(|e| e.key == key),
