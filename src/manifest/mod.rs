@@ -178,6 +178,11 @@ impl Manifests {
         &self.source.text
     }
 
+    /// Where each line of [`Manifests::text`] starts ([`line_starts`]).
+    pub fn line_starts(&self) -> &[usize] {
+        self.source.line_starts()
+    }
+
     /// Where the value at JSON pointer `pointer` (relative to `objects[object_index]`, as in a
     /// finding's `path`) is written: from the key to the end of the value for a mapping entry,
     /// the item for a sequence index. When the field is missing, where it belongs: the key of

@@ -41,6 +41,10 @@ impl Source {
         Source { line_starts: line_starts(&text), text }
     }
 
+    pub fn line_starts(&self) -> &[usize] {
+        &self.line_starts
+    }
+
     /// 0-based line index of a byte offset.
     pub fn line_of(&self, byte: usize) -> usize {
         self.line_starts.partition_point(|&start| start <= byte).saturating_sub(1)

@@ -10,6 +10,7 @@
 //! count characters), and `from`/`to` offsets in UTF-16 code units of the linted text, which is
 //! what a JavaScript string (and so CodeMirror) indexes by.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,6 +23,7 @@ use sa_guard::engine::{evaluate, Exemption, Options};
 use sa_guard::manifest::{self, Manifests, Position};
 use sa_guard::{rules, Finding, Fix, Level, ObjectRef, Settings};
 
+mod bytes;
 mod text;
 
 use text::{minimal_edit, LineIndex};
@@ -239,7 +241,8 @@ fn run(text: &str, settings: &Settings) -> Evaluated {
 impl Evaluated {
     fn linted(&self) -> Linted<'_> {
         let text = self.manifests.text();
-        Linted { text, lines: LineIndex::new(text), evaluated: self }
+        let lines = LineIndex::with_line_starts(text, Cow::Borrowed(self.manifests.line_starts()));
+        Linted { text, lines, evaluated: self }
     }
 }
 

@@ -1,16 +1,16 @@
 //! Text positions: 1-based line/column (characters) to UTF-16 offsets, and the smallest edit
 //! between a text and its fixed version.
 
-use sa_guard::manifest::line_starts;
+use std::borrow::Cow;
 
-/// Line starts of a text ([`line_starts`]), and where it has characters beyond ASCII (for UTF-16
+/// Line starts of a text ([`sa_guard::manifest::line_starts`]), and where it has characters beyond ASCII (for UTF-16
 /// offsets). Lines and columns are counted as `sa_guard::manifest` counts them: line breaks are
 /// `\n`, `\r\n` and a lone `\r` (as in YAML, and as CodeMirror splits lines), columns are
 /// characters, and a byte-order mark takes no column.
 pub struct LineIndex<'t> {
     text: &'t str,
     /// Byte offset of each line's first character.
-    starts: Vec<usize>,
+    starts: Cow<'t, [usize]>,
     /// Each character beyond ASCII: its byte offset, and by how much the UTF-16 offset of what
     /// follows it falls behind the byte offset (a paste is megabytes of mostly ASCII).
     wide: Vec<(usize, usize)>,
@@ -20,7 +20,14 @@ const BOM: char = '\u{FEFF}';
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 impl<'t> LineIndex<'t> {
+    /// (The adapter takes the line starts the parser found: [`LineIndex::with_line_starts`].)
+    #[cfg(test)]
     pub fn new(text: &'t str) -> Self {
+        LineIndex::with_line_starts(text, Cow::Owned(sa_guard::manifest::line_starts(text)))
+    }
+
+    /// The index of `text`, whose line starts the caller has already found.
+    pub fn with_line_starts(text: &'t str, starts: Cow<'t, [usize]>) -> Self {
         let bytes = text.as_bytes();
         let mut wide = Vec::new();
         let mut behind = 0;
@@ -45,7 +52,7 @@ impl<'t> LineIndex<'t> {
             }
             at += len;
         }
-        LineIndex { text, starts: line_starts(text), wide }
+        LineIndex { text, starts, wide }
     }
 
     pub fn line_count(&self) -> usize {
@@ -172,7 +179,7 @@ mod tests {
                 }
             }
             let line_starts_utf16: Vec<usize> = lines.starts.iter().map(|&at| lines.utf16_at_byte(at)).collect();
-            assert_eq!((lines.starts.clone(), line_starts_utf16), (starts, starts_utf16), "{text:?}");
+            assert_eq!((lines.starts.to_vec(), line_starts_utf16), (starts, starts_utf16), "{text:?}");
             for (at, _) in text.char_indices().chain([(text.len(), ' ')]) {
                 assert_eq!(lines.utf16_at_byte(at), text[..at].encode_utf16().count(), "{text:?} at {at}");
             }
