@@ -3,38 +3,37 @@
 //! _>` look-up that compares keys with it: a fifth of the rules' time in the browser. These
 //! compare eight bytes at a time.
 
-use std::cmp::Ordering;
-
 /// Like `memcmp`: negative, zero or positive as `a` sorts before, with or after `b` (same length).
 /// Must not compare slices with `==` or `cmp`: those call `memcmp`.
 #[cfg_attr(not(any(test, target_arch = "wasm32")), allow(dead_code))]
 pub fn compare(a: &[u8], b: &[u8]) -> i32 {
     let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
     let mut at = 0;
-    while at + 8 <= n {
-        let x = u64::from_le_bytes(a[at..at + 8].try_into().expect("eight bytes"));
-        let y = u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"));
+    // Whole words through iterators: no bounds check per read.
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let x = u64::from_le_bytes(x.try_into().expect("eight bytes"));
+        let y = u64::from_le_bytes(y.try_into().expect("eight bytes"));
         if x != y {
             // The first differing byte is the lowest differing one (little-endian).
-            at += ((x ^ y).trailing_zeros() / 8) as usize;
-            break;
+            let first = at + ((x ^ y).trailing_zeros() / 8) as usize;
+            return i32::from(a[first]) - i32::from(b[first]);
         }
         at += 8;
     }
     // Most keys are shorter than a word: four bytes at once before the last few.
-    if at + 4 <= n {
-        let x = u32::from_le_bytes(a[at..at + 4].try_into().expect("four bytes"));
-        let y = u32::from_le_bytes(b[at..at + 4].try_into().expect("four bytes"));
-        if x == y {
-            at += 4;
-        } else {
-            at += ((x ^ y).trailing_zeros() / 8) as usize;
+    if let (Some(x), Some(y)) = (a.get(at..at + 4), b.get(at..at + 4)) {
+        let x = u32::from_le_bytes(x.try_into().expect("four bytes"));
+        let y = u32::from_le_bytes(y.try_into().expect("four bytes"));
+        if x != y {
+            let first = at + ((x ^ y).trailing_zeros() / 8) as usize;
+            return i32::from(a[first]) - i32::from(b[first]);
         }
+        at += 4;
     }
-    while at < n {
-        match a[at].cmp(&b[at]) {
-            Ordering::Equal => at += 1,
-            _ => return i32::from(a[at]) - i32::from(b[at]),
+    for (x, y) in a[at..].iter().zip(&b[at..]) {
+        if x != y {
+            return i32::from(*x) - i32::from(*y);
         }
     }
     0
