@@ -113,20 +113,40 @@ pub struct PodSpecLocation {
     pub spec: &'static str,
     /// JSON pointer of the Pod's metadata (labels, annotations), e.g. `/spec/template/metadata`.
     pub metadata: &'static str,
+    /// The keys of the pointers, e.g. `["spec", "template", "spec"]` and `["spec", "template",
+    /// "metadata"]`: every object of a bundle is looked at (a test keeps them equal).
+    spec_keys: &'static [&'static str],
+    metadata_keys: &'static [&'static str],
 }
 
 /// The Pod spec location for every kind that creates Pods. `None` for other kinds.
 pub fn pod_spec_location(kind: &str) -> Option<PodSpecLocation> {
-    let (spec, metadata) = match kind {
-        "Pod" => ("/spec", "/metadata"),
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicationController" => {
-            ("/spec/template/spec", "/spec/template/metadata")
+    Some(match kind {
+        "Pod" => {
+            PodSpecLocation { spec: "/spec", metadata: "/metadata", spec_keys: &["spec"], metadata_keys: &["metadata"] }
         }
-        "CronJob" => ("/spec/jobTemplate/spec/template/spec", "/spec/jobTemplate/spec/template/metadata"),
-        "PodTemplate" => ("/template/spec", "/template/metadata"),
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicationController" => {
+            PodSpecLocation {
+                spec: "/spec/template/spec",
+                metadata: "/spec/template/metadata",
+                spec_keys: &["spec", "template", "spec"],
+                metadata_keys: &["spec", "template", "metadata"],
+            }
+        }
+        "CronJob" => PodSpecLocation {
+            spec: "/spec/jobTemplate/spec/template/spec",
+            metadata: "/spec/jobTemplate/spec/template/metadata",
+            spec_keys: &["spec", "jobTemplate", "spec", "template", "spec"],
+            metadata_keys: &["spec", "jobTemplate", "spec", "template", "metadata"],
+        },
+        "PodTemplate" => PodSpecLocation {
+            spec: "/template/spec",
+            metadata: "/template/metadata",
+            spec_keys: &["template", "spec"],
+            metadata_keys: &["template", "metadata"],
+        },
         _ => return None,
-    };
-    Some(PodSpecLocation { spec, metadata })
+    })
 }
 
 pub const POD_BEARING_KINDS: &[&str] = &[
@@ -152,8 +172,8 @@ pub struct PodSpec<'a> {
 
 pub fn pod_spec(obj: &Value) -> Option<PodSpec<'_>> {
     let location = pod_spec_location(kind(obj))?;
-    let spec = at_plain_pointer(obj, location.spec).filter(|s| s.is_object())?;
-    Some(PodSpec { spec, location, metadata: at_plain_pointer(obj, location.metadata) })
+    let spec = at(obj, location.spec_keys).filter(|s| s.is_object())?;
+    Some(PodSpec { spec, location, metadata: at(obj, location.metadata_keys) })
 }
 
 /// How the ServiceAccount of a Pod spec was named.
@@ -260,13 +280,23 @@ pub fn escape_pointer_token(token: &str) -> String {
 /// Shell-style pattern with `*` (any run) and `?` (one char); no other syntax, so settings
 /// cannot smuggle in an expensive regex.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        // One character per byte: no copy (every workload is matched against the settings).
+        return glob_match_units(pattern.as_bytes(), text.as_bytes());
+    }
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    glob_match_units(&p, &t)
+}
+
+/// [`glob_match`] over characters (or bytes of ASCII text).
+fn glob_match_units<C: Copy + PartialEq + From<u8>>(p: &[C], t: &[C]) -> bool {
+    let (any, one) = (C::from(b'*'), C::from(b'?'));
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -278,7 +308,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == any)
 }
 
 #[cfg(test)]
@@ -291,6 +321,8 @@ mod tests {
         for (obj, pointer) in crate::rules::testing::in_every_pod_bearing_kind(&json!({"serviceAccountName": "x"})) {
             let spec = pod_spec(&obj).unwrap_or_else(|| panic!("{obj}"));
             assert_eq!(spec.location.spec, pointer);
+            assert_eq!(format!("/{}", spec.location.spec_keys.join("/")), spec.location.spec);
+            assert_eq!(format!("/{}", spec.location.metadata_keys.join("/")), spec.location.metadata);
             assert_eq!(spec.service_account(), ("x", SaSource::ServiceAccountName));
         }
         assert!(pod_spec(&json!({"kind": "Service", "spec": {}})).is_none());
@@ -360,6 +392,9 @@ mod tests {
         assert!(glob_match("a?c", "abc"));
         assert!(!glob_match("kube-*", "default"));
         assert!(glob_match("*", ""));
+        // `?` is one character, not one byte, beyond ASCII.
+        assert!(glob_match("?", "é") && glob_match("é?", "éa") && glob_match("*ü*", "grün"));
+        assert!(!glob_match("??", "é") && !glob_match("?", "ab"));
     }
 }
 

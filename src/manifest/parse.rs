@@ -44,10 +44,13 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
 /// budget of the whole text) is parsed again as a whole, so the result is always [`parse`]'s.
 pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Manifests {
     let starts = piece_starts(text, jobs);
-    if starts.len() < 2 || !may_cut(text, limits) {
+    if starts.len() < 2 {
         return parse(text, limits);
     }
     let source = Source::new(text);
+    if !may_cut(&source, limits) {
+        return parse(text, limits);
+    }
     let ends: Vec<usize> = starts.iter().skip(1).copied().chain([text.len()]).collect();
     let pieces: Vec<Option<Piece>> = std::thread::scope(|scope| {
         let workers: Vec<_> = starts
@@ -68,8 +71,9 @@ pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Man
 
 /// Whether pieces of `text` can be parsed on their own: not too large, no directive (`%YAML`,
 /// `%TAG`), which applies to the documents after it.
-fn may_cut(text: &str, limits: &Limits) -> bool {
-    text.len() <= limits.max_bytes && !text.lines().any(|line| line.starts_with('%'))
+fn may_cut(source: &Source, limits: &Limits) -> bool {
+    let bytes = source.text.as_bytes();
+    bytes.len() <= limits.max_bytes && !source.line_starts().iter().any(|&start| bytes.get(start) == Some(&b'%'))
 }
 
 /// A parse in two parts, the second part's events read elsewhere: see
@@ -87,9 +91,10 @@ impl SplitParse {
     /// (or the text cannot be cut, or the part has an error), [`SplitParse::finish`] reads the
     /// whole text instead.
     pub fn begin(text: String, limits: &Limits, split: usize) -> SplitParse {
-        let cut =
-            0 < split && split < text.len() && is_document_marker(text.as_bytes(), split) && may_cut(&text, limits);
         let source = Source::from_string(text);
+        let text = &source.text;
+        let cut =
+            0 < split && split < text.len() && is_document_marker(text.as_bytes(), split) && may_cut(&source, limits);
         let head = if cut { read_piece(&source, limits, 0, split).map(|piece| (split, piece)) } else { None };
         SplitParse { source, limits: *limits, head }
     }
