@@ -189,40 +189,63 @@ impl Manifests {
     /// the nearest existing parent mapping entry (or the first line of the nearest existing
     /// parent item, or of the object). An unknown object gives line 1, column 1.
     pub fn position(&self, object_index: usize, pointer: &str) -> Position {
-        let Some(root) = self.nodes.get(object_index) else { return self.source.position(0, 0) };
-        let (start, end) = self.locate(root, pointer);
-        self.source.position(start, end)
+        self.locate_field(object_index, pointer).0
     }
 
-    /// Byte range for [`Manifests::position`].
-    fn locate(&self, root: &Node, pointer: &str) -> (usize, usize) {
+    /// [`Manifests::position`], and whether the field is there (`false`: the position is where
+    /// it belongs). The objects' values are built from the same tree, so this is whether the
+    /// pointer resolves in the value.
+    pub fn locate_field(&self, object_index: usize, pointer: &str) -> (Position, bool) {
+        let Some(root) = self.nodes.get(object_index) else { return (self.source.position(0, 0), false) };
+        let (start, end, found) = self.locate(root, pointer);
+        (self.source.position(start, end), found)
+    }
+
+    /// Byte range for [`Manifests::position`], and whether the pointer was found whole.
+    fn locate(&self, root: &Node, pointer: &str) -> (usize, usize, bool) {
+        /// What a missing next token reports: an entry's key, or the first line of an item.
+        enum Parent<'n> {
+            Key(usize, usize),
+            Head(&'n Node),
+        }
         let head = |node: &Node| (node.start, self.source.head_end(node.start, node.end));
+        let missing = |parent: Parent<'_>| match parent {
+            Parent::Key(start, end) => (start, end, false),
+            Parent::Head(node) => {
+                let (start, end) = head(node);
+                (start, end, false)
+            }
+        };
+        let Some(tokens) = pointer.strip_prefix('/') else {
+            let (start, end) = head(root);
+            return (start, end, true);
+        };
         let mut node = root;
-        // What to report if the pointer ends here, and if the next token is missing.
-        let mut found = head(root);
-        let mut parent = found;
-        let Some(tokens) = pointer.strip_prefix('/') else { return found };
+        let mut parent = Parent::Head(root);
+        let mut found = (root.start, root.end);
         for token in tokens.split('/') {
             let token = unescape_token(token);
             match &node.kind {
                 Kind::Map { entries, .. } => {
                     let Some(entry) = entries.iter().find(|e| e.key_text(&self.source.text) == token) else {
-                        return parent;
+                        return missing(parent);
                     };
                     node = &entry.value;
                     found = (entry.key_start, entry.value.end.max(entry.key_end));
-                    parent = (entry.key_start, entry.key_end);
+                    parent = Parent::Key(entry.key_start, entry.key_end);
                 }
                 Kind::Seq { items, .. } => {
-                    let Some(item) = token.parse::<usize>().ok().and_then(|i| items.get(i)) else { return parent };
+                    let Some(item) = token.parse::<usize>().ok().and_then(|i| items.get(i)) else {
+                        return missing(parent);
+                    };
                     node = item;
                     found = (item.start, item.end);
-                    parent = head(item);
+                    parent = Parent::Head(item);
                 }
-                Kind::Scalar { .. } => return parent,
+                Kind::Scalar { .. } => return missing(parent),
             }
         }
-        found
+        (found.0, found.1, true)
     }
 }
 

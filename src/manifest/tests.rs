@@ -822,3 +822,42 @@ fn a_syntax_error_is_the_only_error_of_its_document() {
         assert_eq!(manifests.objects.len(), 1, "kind: A");
     }
 }
+
+/// `locate_field` says a field is there exactly when its pointer resolves in the object's value,
+/// for every field of every object in the repository and for fields that are not there.
+#[test]
+fn locate_field_finds_what_the_value_has() {
+    fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+        out.push(format!("{at}/absent"));
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    pointers(child, format!("{at}/{}", escape_token(key)), out);
+                }
+            }
+            Value::Array(items) => {
+                out.push(format!("{at}/{}", items.len()));
+                for (i, child) in items.iter().enumerate() {
+                    pointers(child, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(at);
+    }
+    let mut checked = 0;
+    for (name, text) in repository_texts() {
+        let manifests = parse(&text, &Limits::default());
+        for (index, object) in manifests.objects.iter().enumerate() {
+            let mut all = Vec::new();
+            pointers(&object.value, String::new(), &mut all);
+            for pointer in all {
+                let (position, found) = manifests.locate_field(index, &pointer);
+                assert_eq!(found, object.value.pointer(&pointer).is_some(), "{name}: object {index}, {pointer}");
+                assert_eq!(position, manifests.position(index, &pointer));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 5000, "{checked}");
+}

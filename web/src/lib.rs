@@ -14,7 +14,6 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use json_patch::jsonptr::Pointer;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -286,10 +285,8 @@ impl Linted<'_> {
     }
 
     fn object_span(&self, object_index: usize, pointer: &str) -> (Anchor, Span) {
-        let value = &self.evaluated.manifests.objects[object_index].value;
-        let anchor =
-            if pointer.is_empty() || value_at(value, pointer).is_some() { Anchor::Field } else { Anchor::Parent };
-        (anchor, self.span(self.evaluated.manifests.position(object_index, pointer)))
+        let (position, found) = self.evaluated.manifests.locate_field(object_index, pointer);
+        (if found { Anchor::Field } else { Anchor::Parent }, self.span(position))
     }
 
     fn document(&self, object_index: usize) -> usize {
@@ -475,12 +472,6 @@ fn is_document_marker(line: &str) -> bool {
 /// The string at a path of keys.
 fn str_at<'v>(value: &'v Value, keys: &[&str]) -> Option<&'v str> {
     keys.iter().try_fold(value, |value, key| value.get(key))?.as_str()
-}
-
-/// The value at a JSON pointer. (`Value::pointer` allocates a string per token; a lint looks up
-/// every finding's path.)
-fn value_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
-    Pointer::parse(pointer).ok()?.resolve(value).ok()
 }
 
 fn too_large(bytes: usize) -> Option<String> {
