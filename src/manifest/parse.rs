@@ -27,11 +27,7 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
             message: format!("the input is {} bytes, more than the limit of {} bytes", text.len(), limits.max_bytes),
         });
     } else {
-        let mut offset = 0;
-        while let Err(error) = builder.run(offset) {
-            let Some(resume) = builder.recover(error, offset) else { break };
-            offset = resume;
-        }
+        builder.run_recovering(0);
     }
     let Builder { objects, nodes, errors, documents, .. } = builder;
     Manifests { objects, errors, nodes, source, limits: *limits, documents }
@@ -101,22 +97,28 @@ impl SplitParse {
 
     /// The second part of [`SplitParse::begin`]'s text: [`super::record_events`]' log of it, or
     /// `None` to read it here. The result is [`parse`]'s for the whole text, whatever the log.
+    ///
+    /// The second part is read here, errors and all, when its log does not do (a syntax error,
+    /// an unreadable log): it starts at a document marker after a first part read without
+    /// error, so nothing before it changes how it reads, and its alias copies are budgeted with
+    /// what the first part spent. (Typing in a large paste passes through syntax errors.)
     pub fn finish(self, tail_events: Option<&[u8]>) -> Manifests {
         let SplitParse { source, limits, head } = self;
-        let whole = |source: Source| parse(&source.text, &limits);
-        let Some((split, head)) = head else { return whole(source) };
+        let Some((split, head)) = head else { return parse(&source.text, &limits) };
         let end = source.text.len();
-        let tail = match tail_events {
-            Some(log) => {
-                let mut builder = Builder::new(&source, &limits, end);
-                builder.replay(split, log).then(|| builder.into_piece()).flatten()
-            }
-            None => read_piece(&source, &limits, split, end),
-        };
-        let Some(tail) = tail else { return whole(source) };
+        let alias_budget = limits.max_nodes - head.alias_nodes;
+        let replayed = tail_events.and_then(|log| {
+            let mut builder = Builder::new(&source, &limits, end).with_alias_budget(alias_budget);
+            builder.replay(split, log).then(|| builder.into_piece()).flatten()
+        });
+        let tail = replayed.unwrap_or_else(|| {
+            let mut builder = Builder::new(&source, &limits, end).with_alias_budget(alias_budget);
+            builder.run_recovering(split);
+            builder.into_piece_with_errors()
+        });
         match join(source, &limits, vec![head, tail]) {
             Ok(manifests) => manifests,
-            Err(source) => whole(source),
+            Err(source) => parse(&source.text, &limits),
         }
     }
 }
@@ -131,6 +133,8 @@ struct Piece {
     document_ranges: Vec<Option<(usize, usize)>>,
     objects: Vec<SourceObject>,
     nodes: Vec<Node>,
+    /// By document index within the piece (only the last piece may have any).
+    errors: Vec<ParseError>,
 }
 
 /// `source.text[start..end]` parsed on its own; `None` when it has an error (which may depend on
@@ -155,14 +159,23 @@ fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Result<Manifests
         limits: *limits,
         documents: Vec::new(),
     };
-    for mut piece in pieces {
+    let last = pieces.len().saturating_sub(1);
+    for (i, mut piece) in pieces.into_iter().enumerate() {
         let first_document = manifests.documents.len();
         for object in &mut piece.objects {
             object.document += first_document;
         }
+        for error in &mut piece.errors {
+            error.document = error.document.map(|document| document + first_document);
+        }
         manifests.objects.append(&mut piece.objects);
         manifests.nodes.append(&mut piece.nodes);
-        piece.document_ranges.resize(piece.document_count, None);
+        manifests.errors.append(&mut piece.errors);
+        // Documents after the last one read without error have no range, as in `parse`; a
+        // piece followed by another counts all of its documents.
+        if i < last {
+            piece.document_ranges.resize(piece.document_count, None);
+        }
         manifests.documents.append(&mut piece.document_ranges);
     }
     Ok(manifests)
@@ -197,6 +210,8 @@ struct Builder<'s> {
     limits: &'s Limits,
     /// Nodes that alias expansion may still create, over the whole input.
     alias_budget: usize,
+    /// What `alias_budget` was when the builder started.
+    alias_budget_at_start: usize,
     objects: Vec<SourceObject>,
     nodes: Vec<Node>,
     errors: Vec<ParseError>,
@@ -238,6 +253,7 @@ impl<'s> Builder<'s> {
             end,
             limits,
             alias_budget: limits.max_nodes,
+            alias_budget_at_start: limits.max_nodes,
             objects: Vec::new(),
             nodes: Vec::new(),
             errors: Vec::new(),
@@ -245,6 +261,11 @@ impl<'s> Builder<'s> {
             doc: None,
             documents: Vec::new(),
         }
+    }
+
+    /// A builder for a piece that comes after others, which spent part of the budget already.
+    fn with_alias_budget(self, budget: usize) -> Self {
+        Builder { alias_budget: budget, alias_budget_at_start: budget, ..self }
     }
 
     /// Parses from byte `offset` (a line start) to `self.end`, or to the first syntax error.
@@ -287,13 +308,27 @@ impl<'s> Builder<'s> {
 
     /// The builder's result as a piece of a larger text, when it read its piece without error.
     fn into_piece(self) -> Option<Piece> {
-        (self.errors.is_empty() && self.doc.is_none()).then(|| Piece {
-            alias_nodes: self.limits.max_nodes - self.alias_budget,
+        (self.errors.is_empty() && self.doc.is_none()).then(|| self.into_piece_with_errors())
+    }
+
+    /// The builder's result as the last piece of a larger text, errors included.
+    fn into_piece_with_errors(self) -> Piece {
+        Piece {
+            alias_nodes: self.alias_budget_at_start - self.alias_budget,
             document_count: self.next_document,
             document_ranges: self.documents,
             objects: self.objects,
             nodes: self.nodes,
-        })
+            errors: self.errors,
+        }
+    }
+
+    /// Reads from `offset` to the end, past syntax errors, as [`parse`] does.
+    fn run_recovering(&mut self, mut offset: usize) {
+        while let Err(error) = self.run(offset) {
+            let Some(resume) = self.recover(error, offset) else { break };
+            offset = resume;
+        }
     }
 
     /// Records a syntax error and returns where to resume: the next line starting a document

@@ -776,6 +776,15 @@ fn a_split_parse_gives_what_parsing_gives() {
     cases.push(("a directive".into(), format!("{all}%YAML 1.2\n---\nkind: Job\n")));
     cases.push(("a document marker inside a quoted string".into(), format!("{all}---\na: \"x\n---\ny\"\n")));
     cases.push(("an unfinished document".into(), format!("{all}---\nkind: Pod\nmetadata:\n  - [")));
+    // The second part is then read here with its errors, not the whole text again.
+    cases.push((
+        "errors of every kind in the second half".into(),
+        format!("{all}---\na: 1\na: 2\n---\nb: *nowhere\n---\nkind: [x\n---\nkind: Job\n---\n  bad: 1\n x: y\n---\nkind: [\n"),
+    ));
+    cases.push((
+        "an alias to an anchor of the first half".into(),
+        format!("---\nbase: &b {{x: 1}}\n{all}---\nuse: *b\n"),
+    ));
     let mut splits_tried = 0;
     for (name, text) in &cases {
         let whole = parse(text, &limits);
@@ -806,6 +815,12 @@ fn a_split_parse_gives_what_parsing_gives() {
     let log = record_events(&aliases[split..]);
     let from_log = SplitParse::begin(aliases.clone(), &small, split).finish(Some(&log));
     assert_eq!(messages(&from_log), messages(&parse(&aliases, &small)));
+    assert!(from_log == parse(&aliases, &small));
+    // Over the budget in the second half, with a syntax error there too.
+    let broken = format!("{aliases}---\nkind: [x\n");
+    let log = record_events(&broken[split..]);
+    let from_log = SplitParse::begin(broken.clone(), &small, split).finish(Some(&log));
+    assert!(from_log == parse(&broken, &small), "{:?}", messages(&from_log));
 }
 
 /// A document with a syntax error is reported for that alone, whatever was found wrong before
