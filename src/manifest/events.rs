@@ -12,9 +12,25 @@
 
 use std::borrow::Cow;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 
 use super::source::CharCursor;
+
+/// saphyr's events of `text`, with spans as byte offsets (saphyr counts characters); a syntax
+/// error ends them, with the byte offset where it was found.
+pub(super) fn read(text: &str) -> impl Iterator<Item = Result<(Event<'_>, usize, usize), (ScanError, usize)>> {
+    let mut cursor = CharCursor::new(text);
+    Parser::new_from_str(text).map(move |next| match next {
+        Ok((event, span)) => {
+            let start = cursor.byte_of(span.start.index());
+            Ok((event, start, cursor.byte_of(span.end.index())))
+        }
+        Err(error) => {
+            let at = cursor.byte_of(error.marker().index());
+            Err((error, at))
+        }
+    })
+}
 
 const STREAM_START: u8 = 0;
 const STREAM_END: u8 = 1;
@@ -40,15 +56,9 @@ pub fn record(text: &str) -> Vec<u8> {
     let mut log = Log(Vec::with_capacity(text.len()));
     log.offset(text.len());
     log.0.extend_from_slice(&fingerprint(text).to_le_bytes());
-    let mut parser = Parser::new_from_str(text);
-    let mut cursor = CharCursor::new(text);
-    while let Some(next) = parser.next_event() {
+    for next in read(text) {
         match next {
-            Ok((event, span)) => {
-                let start = cursor.byte_of(span.start.index());
-                let end = cursor.byte_of(span.end.index());
-                log.event(text, &event, start, end);
-            }
+            Ok((event, start, end)) => log.event(text, &event, start, end),
             Err(_) => {
                 // The reader parses the text itself then, and reports the error as it does.
                 log.byte(SYNTAX_ERROR);
@@ -278,21 +288,14 @@ impl<'a> Iterator for Replay<'a> {
 #[cfg(test)]
 mod tests {
     use super::{record, replay, Step};
-    use saphyr_parser::{Event, Parser};
+    use saphyr_parser::Event;
 
-    /// What saphyr reads, with spans as byte offsets: what a replay must give back.
+    /// What the builder reads in `text` itself: what a replay must give back.
     fn read(text: &str) -> Vec<String> {
-        let mut cursor = super::CharCursor::new(text);
         let mut out = Vec::new();
-        for next in Parser::new_from_str(text) {
+        for next in super::read(text) {
             match next {
-                Ok((event, span)) => {
-                    out.push(format!(
-                        "{event:?} {}..{}",
-                        cursor.byte_of(span.start.index()),
-                        cursor.byte_of(span.end.index())
-                    ));
-                }
+                Ok((event, start, end)) => out.push(format!("{event:?} {start}..{end}")),
                 Err(_) => {
                     out.push("syntax error".into());
                     break;

@@ -8,12 +8,12 @@
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
+use saphyr_parser::{Event, ScalarStyle, ScanError};
 use serde_json::Value;
 
 use super::events::{self, Step};
 use super::scalar;
-use super::source::{CharCursor, Source};
+use super::source::Source;
 use super::tree::{Entry, Kind, Node};
 use super::{Limits, Manifests, ParseError, SourceObject};
 
@@ -271,19 +271,9 @@ impl<'s> Builder<'s> {
     /// Parses from byte `offset` (a line start) to `self.end`, or to the first syntax error.
     fn run(&mut self, offset: usize) -> Result<(), (ScanError, usize)> {
         let chunk = &self.source.text[offset..self.end];
-        let mut parser = Parser::new_from_str(chunk);
-        let mut cursor = CharCursor::new(chunk);
-        while let Some(next) = parser.next_event() {
-            let (event, span) = match next {
-                Ok(event) => event,
-                Err(error) => {
-                    let at = offset + cursor.byte_of(error.marker().index());
-                    return Err((error, at));
-                }
-            };
-            let start = offset + cursor.byte_of(span.start.index());
-            let end = offset + cursor.byte_of(span.end.index());
-            if let Err((at, message)) = self.on_event(event, start, end) {
+        for next in events::read(chunk) {
+            let (event, start, end) = next.map_err(|(error, at)| (error, offset + at))?;
+            if let Err((at, message)) = self.on_event(event, offset + start, offset + end) {
                 self.poison(at, message);
             }
         }

@@ -730,12 +730,12 @@ fn repository_texts() -> Vec<(String, String)> {
     texts
 }
 
-#[test]
-fn parsing_in_parallel_gives_what_parsing_gives() {
-    let limits = Limits::default();
+/// Texts to parse in pieces: every repository text, all of them as one stream (also with CRLF
+/// and a BOM), and the cases where pieces could read differently from the whole.
+fn texts_to_cut() -> Vec<(String, String)> {
     let texts = repository_texts();
     let all: String = texts.iter().map(|(_, text)| format!("---\n{text}\n")).collect();
-    let mut cases = texts.clone();
+    let mut cases = texts;
     cases.push(("everything".into(), all.clone()));
     cases.push(("everything, CRLF".into(), all.replace('\n', "\r\n")));
     cases.push(("everything, BOM".into(), format!("\u{FEFF}{all}")));
@@ -745,9 +745,28 @@ fn parsing_in_parallel_gives_what_parsing_gives() {
             .into(),
     ));
     cases.push(("a syntax error in the second half".into(), format!("{all}---\nkind: [Pod\n---\nkind: Job\n")));
+    cases.push(("a syntax error in the first half".into(), format!("---\nkind: [Pod\n---\nkind: Job\n{all}")));
     cases.push(("a directive".into(), format!("{all}%YAML 1.2\n---\nkind: Job\n")));
     cases.push(("a document marker inside a quoted string".into(), format!("{all}---\na: \"x\n---\ny\"\n")));
-    assert!(super::parse::piece_starts(&all, 4).len() == 4, "the large text is cut in pieces");
+    cases.push(("an unfinished document".into(), format!("{all}---\nkind: Pod\nmetadata:\n  - [")));
+    // A second half with errors is read on its own by SplitParse, not the whole text again.
+    cases.push((
+        "errors of every kind in the second half".into(),
+        format!("{all}---\na: 1\na: 2\n---\nb: *nowhere\n---\nkind: [x\n---\nkind: Job\n---\n  bad: 1\n x: y\n---\nkind: [\n"),
+    ));
+    cases.push((
+        "an alias to an anchor of the first half".into(),
+        format!("---\nbase: &b {{x: 1}}\n{all}---\nuse: *b\n"),
+    ));
+    cases
+}
+
+#[test]
+fn parsing_in_parallel_gives_what_parsing_gives() {
+    let limits = Limits::default();
+    let cases = texts_to_cut();
+    let all = &cases.iter().find(|(name, _)| name == "everything").expect("the whole stream").1;
+    assert!(super::parse::piece_starts(all, 4).len() == 4, "the large text is cut in pieces");
     for (name, text) in &cases {
         let whole = parse(text, &limits);
         for jobs in [2, 3, 5, 16] {
@@ -766,25 +785,7 @@ fn parsing_in_parallel_gives_what_parsing_gives() {
 #[test]
 fn a_split_parse_gives_what_parsing_gives() {
     let limits = Limits::default();
-    let texts = repository_texts();
-    let all: String = texts.iter().map(|(_, text)| format!("---\n{text}\n")).collect();
-    let mut cases = texts.clone();
-    cases.push(("everything".into(), all.clone()));
-    cases.push(("everything, CRLF".into(), all.replace('\n', "\r\n")));
-    cases.push(("a syntax error in the second half".into(), format!("{all}---\nkind: [Pod\n---\nkind: Job\n")));
-    cases.push(("a syntax error in the first half".into(), format!("---\nkind: [Pod\n---\nkind: Job\n{all}")));
-    cases.push(("a directive".into(), format!("{all}%YAML 1.2\n---\nkind: Job\n")));
-    cases.push(("a document marker inside a quoted string".into(), format!("{all}---\na: \"x\n---\ny\"\n")));
-    cases.push(("an unfinished document".into(), format!("{all}---\nkind: Pod\nmetadata:\n  - [")));
-    // The second part is then read here with its errors, not the whole text again.
-    cases.push((
-        "errors of every kind in the second half".into(),
-        format!("{all}---\na: 1\na: 2\n---\nb: *nowhere\n---\nkind: [x\n---\nkind: Job\n---\n  bad: 1\n x: y\n---\nkind: [\n"),
-    ));
-    cases.push((
-        "an alias to an anchor of the first half".into(),
-        format!("---\nbase: &b {{x: 1}}\n{all}---\nuse: *b\n"),
-    ));
+    let cases = texts_to_cut();
     let mut splits_tried = 0;
     for (name, text) in &cases {
         let whole = parse(text, &limits);

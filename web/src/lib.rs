@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use sa_guard::engine::{evaluate, Exemption, Options};
 use sa_guard::manifest::{self, Manifests, Position};
-use sa_guard::{rules, Finding, Fix, Level, ObjectRef, Settings};
+use sa_guard::{k8s, rules, Finding, Fix, Level, ObjectRef, Settings};
 
 mod bytes;
 mod text;
@@ -443,10 +443,10 @@ impl Linted<'_> {
             .map(|(index, o)| ObjectOut {
                 index,
                 document: o.document,
-                api_version: str_at(&o.value, &["apiVersion"]).unwrap_or_default().to_string(),
-                kind: str_at(&o.value, &["kind"]).unwrap_or_default().to_string(),
-                name: str_at(&o.value, &["metadata", "name"]).unwrap_or_default().to_string(),
-                namespace: str_at(&o.value, &["metadata", "namespace"]).map(str::to_string),
+                api_version: k8s::str_at(&o.value, &["apiVersion"]).unwrap_or_default().to_string(),
+                kind: k8s::str_at(&o.value, &["kind"]).unwrap_or_default().to_string(),
+                name: k8s::str_at(&o.value, &["metadata", "name"]).unwrap_or_default().to_string(),
+                namespace: k8s::str_at(&o.value, &["metadata", "namespace"]).map(str::to_string),
                 line: self.evaluated.manifests.position(index, "").line,
             })
             .collect();
@@ -467,11 +467,6 @@ fn is_document_marker(line: &str) -> bool {
     ["---", "..."]
         .iter()
         .any(|marker| line.strip_prefix(marker).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t'])))
-}
-
-/// The string at a path of keys.
-fn str_at<'v>(value: &'v Value, keys: &[&str]) -> Option<&'v str> {
-    keys.iter().try_fold(value, |value, key| value.get(key))?.as_str()
 }
 
 fn too_large(bytes: usize) -> Option<String> {
@@ -512,12 +507,27 @@ pub fn lint_report_with(text: &str, settings_json: &str, options: &LintOptions) 
 /// those is a tenth of a large lint, so the browser frees them after the result is posted
 /// ([`release`]) rather than before.
 fn lint_keeping_state(text: &str, settings_json: &str, options: &LintOptions) -> (LintOutput, Option<Evaluated>) {
+    let manifests = match too_large(text.len()) {
+        Some(input_error) => Err(input_error),
+        None => Ok(manifest::parse(text, &manifest::Limits::default())),
+    };
+    lint_manifests(manifests, settings_json, options)
+}
+
+/// [`lint_keeping_state`] on a text already parsed, or refused with the message.
+fn lint_manifests(
+    manifests: Result<Manifests, String>,
+    settings_json: &str,
+    options: &LintOptions,
+) -> (LintOutput, Option<Evaluated>) {
     let (settings, settings_error) = settings_or_default(settings_json);
-    if let Some(input_error) = too_large(text.len()) {
-        return (refused(settings_error, input_error), None);
+    match manifests {
+        Err(input_error) => (refused(settings_error, input_error), None),
+        Ok(manifests) => {
+            let evaluated = evaluate_manifests(manifests, &settings);
+            (evaluated.linted().output(settings_error, options), Some(evaluated))
+        }
     }
-    let evaluated = run(text, &settings);
-    (evaluated.linted().output(settings_error, options), Some(evaluated))
 }
 
 /// The output for an input that is not linted at all.
@@ -716,24 +726,24 @@ pub fn lint(text: &str, settings_json: &str) -> String {
 /// [`lint`] with options: `{"textEdits": false}` leaves out the text edits (for large inputs).
 #[wasm_bindgen]
 pub fn lint_with_options(text: &str, settings_json: &str, options_json: &str) -> String {
-    match serde_json::from_str::<LintOptions>(options_json) {
+    match lint_options(options_json) {
         Ok(options) => lint_json(text, settings_json, &options),
-        Err(e) => error_json(&format!("invalid lint options: {e}")),
+        Err(error) => error,
     }
+}
+
+/// [`LintOptions`] from JSON; the error as the JSON the page gets.
+fn lint_options(options_json: &str) -> Result<LintOptions, String> {
+    serde_json::from_str(options_json).map_err(|e| error_json(&format!("invalid lint options: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------
 // A lint in two Web Workers: the second reads the events of the text's second part
 // ---------------------------------------------------------------------------------------------
 
-/// What [`lint_begin`] leaves for [`lint_finish`].
-enum Begun {
-    Parse(manifest::SplitParse),
-    TooLarge(String),
-}
-
 thread_local! {
-    static BEGUN: RefCell<Option<Begun>> = const { RefCell::new(None) };
+    /// What [`lint_begin`] leaves for [`lint_finish`]: the parse begun, or why the text is refused.
+    static BEGUN: RefCell<Option<Result<manifest::SplitParse, String>>> = const { RefCell::new(None) };
 }
 
 /// For the second worker: the YAML events of `text` (the second part of a large paste), as bytes
@@ -749,12 +759,12 @@ pub fn read_events(text: &str) -> Vec<u8> {
 pub fn lint_begin(head: &str, tail: &str) {
     release();
     let begun = match too_large(head.len() + tail.len()) {
-        Some(message) => Begun::TooLarge(message),
+        Some(message) => Err(message),
         None => {
             let mut text = String::with_capacity(head.len() + tail.len());
             text.push_str(head);
             text.push_str(tail);
-            Begun::Parse(manifest::SplitParse::begin(text, &manifest::Limits::default(), head.len()))
+            Ok(manifest::SplitParse::begin(text, &manifest::Limits::default(), head.len()))
         }
     };
     BEGUN.with(|begun_cell| *begun_cell.borrow_mut() = Some(begun));
@@ -768,18 +778,12 @@ pub fn lint_finish(tail_events: Option<Vec<u8>>, settings_json: &str, options_js
     let Some(begun) = BEGUN.with(|begun| begun.borrow_mut().take()) else {
         return error_json("lint_finish without lint_begin");
     };
-    let options = match serde_json::from_str::<LintOptions>(options_json) {
+    let options = match lint_options(options_json) {
         Ok(options) => options,
-        Err(e) => return error_json(&format!("invalid lint options: {e}")),
+        Err(error) => return error,
     };
-    let (settings, settings_error) = settings_or_default(settings_json);
-    let (output, evaluated) = match begun {
-        Begun::TooLarge(message) => (refused(settings_error, message), None),
-        Begun::Parse(split) => {
-            let evaluated = evaluate_manifests(split.finish(tail_events.as_deref()), &settings);
-            (evaluated.linted().output(settings_error, &options), Some(evaluated))
-        }
-    };
+    let manifests = begun.map(|split| split.finish(tail_events.as_deref()));
+    let (output, evaluated) = lint_manifests(manifests, settings_json, &options);
     keep_until_released(output, evaluated)
 }
 
