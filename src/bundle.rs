@@ -1,6 +1,9 @@
 //! The set of objects evaluated together, indexed for the cross-object rules.
 
+#[cfg(feature = "manifest")]
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 
 use serde_json::Value;
 
@@ -38,9 +41,17 @@ type Key<'a> = (Option<&'a str>, &'a str);
 
 /// Objects indexed by kind and name. Building it is linear; look-ups are O(1), so cross-object
 /// rules stay linear in the bundle size.
+///
+/// A bundle can be evaluated in parts (the playground lints a large paste in several Web
+/// Workers): each part reports on its own objects, its *subjects*, and sees of the other parts'
+/// objects only what [`seen_from_other_parts`] keeps, at their indices (the rest are `null`).
+/// Rules iterate [`Bundle::subjects`] to report and look everything else up.
 #[derive(Debug, Default)]
 pub struct Bundle<'a> {
+    /// Every object, by index: subjects and what other parts let this one see.
     pub objects: Vec<Obj<'a>>,
+    /// The objects reported on: all of them, unless the bundle is evaluated in parts.
+    subjects: Range<usize>,
     service_accounts: HashMap<Key<'a>, usize>,
     roles: HashMap<Key<'a>, usize>,
     cluster_roles: HashMap<&'a str, usize>,
@@ -53,7 +64,14 @@ pub struct Bundle<'a> {
 
 impl<'a> Bundle<'a> {
     pub fn new(values: &'a [Value], default_namespace: Option<&'a str>) -> Self {
-        let mut bundle = Bundle::default();
+        Bundle::part(values, default_namespace, 0..values.len())
+    }
+
+    /// A bundle whose rules report on `values[subjects]` only; the other values are what other
+    /// parts show of their objects ([`seen_from_other_parts`], or `null`).
+    pub fn part(values: &'a [Value], default_namespace: Option<&'a str>, subjects: Range<usize>) -> Self {
+        let subjects = subjects.start.min(values.len())..subjects.end.min(values.len());
+        let mut bundle = Bundle { subjects, ..Bundle::default() };
         for (index, value) in values.iter().enumerate() {
             let kind = k8s::kind(value);
             let namespace =
@@ -122,12 +140,29 @@ impl<'a> Bundle<'a> {
         indices.into_iter().flatten().map(|&i| &self.objects[i])
     }
 
-    pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s Obj<'a>> + 's {
-        self.objects.iter().filter(move |o| o.kind == kind)
+    /// The objects to report on, in order.
+    pub fn subjects<'s>(&'s self) -> std::slice::Iter<'s, Obj<'a>> {
+        self.objects[self.subjects.clone()].iter()
     }
 
-    /// Objects that carry a Pod spec.
+    /// Whether the object at `index` is reported on.
+    pub fn is_subject(&self, index: usize) -> bool {
+        self.subjects.contains(&index)
+    }
+
+    /// Subjects of one kind.
+    pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s Obj<'a>> + 's {
+        self.subjects().filter(move |o| o.kind == kind)
+    }
+
+    /// Subjects that carry a Pod spec.
     pub fn workloads<'s>(&'s self) -> impl Iterator<Item = (&'s Obj<'a>, k8s::PodSpec<'a>)> + 's {
+        self.subjects().filter_map(|o| o.spec.map(|spec| (o, spec)))
+    }
+
+    /// Every object that carries a Pod spec, other parts' included (as far as they show them:
+    /// their ServiceAccount fields, metadata and Pod template metadata).
+    pub fn every_workload<'s>(&'s self) -> impl Iterator<Item = (&'s Obj<'a>, k8s::PodSpec<'a>)> + 's {
         self.objects.iter().filter_map(|o| o.spec.map(|spec| (o, spec)))
     }
 
@@ -146,6 +181,24 @@ impl<'a> Bundle<'a> {
             .collect();
         duplicates.sort_by_key(|group| group[0].index);
         duplicates
+    }
+}
+
+/// What evaluating another part of a bundle needs to see of `value` (`None`: nothing). Rules
+/// look other objects up by kind and name — ServiceAccounts, Roles, ClusterRoles, Secrets, which
+/// are shown whole — and one compares workloads across the bundle (SAG012), which reads of a
+/// workload that names its ServiceAccount its kind, name, namespace, labels, its Pod template's
+/// labels and the fields naming the ServiceAccount
+/// ([`k8s::with_only_service_account_fields`]).
+/// (Manifests only: at admission every object is evaluated alone.) A rule that reads more of
+/// objects it does not report on must widen this; the parts test
+/// (`parts_of_a_bundle_evaluate_as_the_whole` in `manifest/tests.rs`) fails when evaluating in
+/// parts differs from evaluating the whole.
+#[cfg(feature = "manifest")]
+pub fn seen_from_other_parts(value: &Value) -> Option<Cow<'_, Value>> {
+    match k8s::kind(value) {
+        "ServiceAccount" | "Role" | "ClusterRole" | "Secret" => Some(Cow::Borrowed(value)),
+        _ => k8s::with_only_service_account_fields(value).map(Cow::Owned),
     }
 }
 

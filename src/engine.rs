@@ -1,6 +1,7 @@
 //! Runs the enabled rules over a bundle, then applies exemptions.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -150,6 +151,13 @@ pub fn evaluate(objects: &[Value], settings: &Settings, options: &Options<'_>) -
     evaluate_bundle(&Bundle::new(objects, options.default_namespace), settings, options)
 }
 
+/// One part of a bundle evaluated on its own: the findings and exemptions of `objects[subjects]`,
+/// as [`evaluate`] of the whole bundle gives them, when every other index holds what its part
+/// shows other parts ([`crate::bundle::seen_from_other_parts`], else `null`).
+pub fn evaluate_part(objects: &[Value], subjects: Range<usize>, settings: &Settings, options: &Options<'_>) -> Report {
+    evaluate_bundle(&Bundle::part(objects, options.default_namespace, subjects), settings, options)
+}
+
 /// [`evaluate`] over a bundle the caller built (with `options.default_namespace`) and reads
 /// again afterwards, e.g. for [`Bundle::duplicates`].
 pub fn evaluate_bundle(bundle: &Bundle<'_>, settings: &Settings, options: &Options<'_>) -> Report {
@@ -166,6 +174,8 @@ pub fn evaluate_bundle(bundle: &Bundle<'_>, settings: &Settings, options: &Optio
         let mut emitter = Emitter { meta: &rule.meta, level, findings: &mut findings };
         (rule.check)(&cx, &mut emitter);
     }
+    // Rules iterate the subjects; a finding about another part's object belongs to that part.
+    findings.retain(|finding| bundle.is_subject(finding.object_index));
     let mut report = apply_exemptions(bundle, settings, findings);
     // Unstable: findings equal in all four are interchangeable (and the stable sort's code is
     // twice the size in policy.wasm).

@@ -176,6 +176,57 @@ pub fn pod_spec(obj: &Value) -> Option<PodSpec<'_>> {
     Some(PodSpec { spec, location, metadata: at(obj, location.metadata_keys) })
 }
 
+/// (Manifests only: at admission there are no parts, and policy.wasm stays within its budget.)
+///
+/// What another part of a bundle sees of `obj`, a workload that names its ServiceAccount: its
+/// kind, name, namespace and labels, its Pod template's labels and the fields naming the
+/// ServiceAccount, where they are in the object. `None` for other objects and for workloads that
+/// run as `default` without naming it. See `bundle::seen_from_other_parts`.
+#[cfg(feature = "manifest")]
+pub fn with_only_service_account_fields(obj: &Value) -> Option<Value> {
+    let spec = pod_spec(obj)?;
+    if spec.service_account().1 == SaSource::Defaulted {
+        return None;
+    }
+    let mut seen = serde_json::Map::new();
+    for key in ["apiVersion", "kind"] {
+        if let Some(value) = obj.get(key) {
+            seen.insert(key.to_string(), value.clone());
+        }
+    }
+    let mut seen = Value::Object(seen);
+    let identity = |metadata: &Value| {
+        let kept = ["name", "namespace", "labels"].into_iter();
+        Value::Object(kept.filter_map(|key| Some((key.to_string(), metadata.get(key)?.clone()))).collect())
+    };
+    if let Some(metadata) = obj.get("metadata") {
+        put(&mut seen, &["metadata"], identity(metadata));
+    }
+    if let Some(labels) = spec.metadata.and_then(|metadata| metadata.get("labels")) {
+        // For a Pod this is its own metadata: the labels go in with its name and namespace.
+        put(&mut seen, &[spec.location.metadata_keys, &["labels"]].concat(), labels.clone());
+    }
+    let fields = ["serviceAccountName", "serviceAccount"].into_iter();
+    let named = fields.filter_map(|field| Some((field.to_string(), spec.spec.get(field)?.clone())));
+    put(&mut seen, spec.location.spec_keys, Value::Object(named.collect()));
+    Some(seen)
+}
+
+/// Sets `value` at `keys` in `root`, making the mappings on the way.
+#[cfg(feature = "manifest")]
+fn put(root: &mut Value, keys: &[&str], value: Value) {
+    let Some((last, path)) = keys.split_last() else { return };
+    let mut at = root;
+    for key in path {
+        at = at
+            .as_object_mut()
+            .expect("made here")
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    at.as_object_mut().expect("made here").insert(last.to_string(), value);
+}
+
 /// How the ServiceAccount of a Pod spec was named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaSource {
@@ -315,6 +366,46 @@ fn glob_match_units<C: Copy + PartialEq + From<u8>>(p: &[C], t: &[C]) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    #[cfg(feature = "manifest")]
+    fn other_parts_see_a_workload_by_its_service_account_fields() {
+        let spec = json!({"serviceAccountName": "api", "serviceAccount": "old", "containers": [{"name": "c"}],
+            "automountServiceAccountToken": true, "volumes": []});
+        for (obj, pointer) in crate::rules::testing::in_every_pod_bearing_kind(&spec) {
+            let mut obj = obj;
+            obj["metadata"] =
+                json!({"name": "w", "namespace": "shop", "labels": {"app": "shop"}, "annotations": {"a": "b"}});
+            let seen = with_only_service_account_fields(&obj).expect("a workload");
+            assert_eq!(
+                seen.pointer(pointer),
+                Some(&json!({"serviceAccountName": "api", "serviceAccount": "old"})),
+                "{pointer}"
+            );
+            assert_eq!(seen["metadata"], json!({"name": "w", "namespace": "shop", "labels": {"app": "shop"}}));
+            assert_eq!(seen["kind"], obj["kind"]);
+            // Read as the rules read it: the same Pod spec location and ServiceAccount.
+            let found = pod_spec(&seen).expect("a Pod spec");
+            assert_eq!(
+                (found.location, found.service_account()),
+                (pod_spec(&obj).unwrap().location, ("api", SaSource::ServiceAccountName))
+            );
+        }
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {
+            "replicas": 2, "template": {"metadata": {"labels": {"app.kubernetes.io/name": "shop"}, "annotations": {"x": "y"}},
+            "spec": {"serviceAccount": "shop", "containers": []}}}});
+        assert_eq!(
+            with_only_service_account_fields(&deployment),
+            Some(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": "shop"}}, "spec": {"serviceAccount": "shop"}}}})
+            )
+        );
+        // Nothing for what names no ServiceAccount, and for other kinds.
+        assert_eq!(with_only_service_account_fields(&json!({"kind": "Pod", "spec": {"containers": []}})), None);
+        assert_eq!(with_only_service_account_fields(&json!({"kind": "Pod", "spec": "none"})), None);
+        assert_eq!(with_only_service_account_fields(&json!({"kind": "ServiceAccount"})), None);
+    }
 
     #[test]
     fn pod_spec_found_in_every_pod_bearing_kind() {

@@ -2,12 +2,14 @@
 //! reading, merge keys, aliases, `List`s), evaluate every rule in manifest mode, locate each
 //! finding, and apply its fix to the text. Invariants: never a panic; every finding has a
 //! position; a fix that is applied yields text that parses to as many objects as before and
-//! no longer shows the finding; parsing in parallel pieces, and in two workers (the second part
-//! from its events as bytes), gives what parsing gives.
+//! no longer shows the finding; parsing in parallel pieces gives what parsing gives, and so do
+//! the playground's parts (each parsed alone, evaluated with what the other shows of its
+//! objects) whenever they say they read as the whole.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sa_guard::engine::{evaluate, Options};
+use sa_guard::bundle::seen_from_other_parts;
+use sa_guard::engine::{evaluate, evaluate_part, Options};
 use sa_guard::manifest::{self, Limits};
 use sa_guard::Settings;
 
@@ -22,12 +24,47 @@ fuzz_target!(|data: &[u8]| {
     for jobs in [2, 3] {
         assert!(manifest::parse_in_parallel(text, &limits, jobs) == manifests, "{jobs} jobs read it differently");
     }
-    // The playground's parse in two workers: the second part built from its events as bytes.
-    let half = text.len() / 2;
-    if let Some(split) = text.get(half..).and_then(|rest| rest.find("\n---")).map(|at| half + at + 1) {
-        let events = manifest::record_events(&text[split..]);
-        let two_workers = manifest::SplitParse::begin(text.to_string(), &limits, split).finish(Some(&events));
-        assert!(two_workers == manifests, "the parse in two workers read it differently");
+    // The playground's lint in parts (one Web Worker per part): each part parsed alone, and
+    // evaluated with what the other part shows of its objects, reads and reports as the whole.
+    if manifest::can_cut(text, &limits) {
+        let starts = manifest::part_starts(text, 2);
+        if let [_, split] = starts[..] {
+            let first_line = manifest::line_starts(&text[..split]).len() - 1;
+            let parts =
+                [manifest::parse(&text[..split], &limits), manifest::parse_part(&text[split..], &limits, first_line)];
+            let shapes = [parts[0].part_shape(), parts[1].part_shape()];
+            if manifest::parts_read_as_whole(&shapes, &limits) {
+                let whole_values = manifests.values();
+                let in_parts: Vec<_> = parts[0].values().into_iter().chain(parts[1].values()).collect();
+                assert!(in_parts == whole_values, "the parts read other objects");
+                let documents: Vec<usize> = parts[0]
+                    .objects
+                    .iter()
+                    .map(|o| o.document)
+                    .chain(parts[1].objects.iter().map(|o| o.document + shapes[0].documents))
+                    .collect();
+                assert!(documents == manifests.objects.iter().map(|o| o.document).collect::<Vec<_>>(), "documents");
+                let cut = parts[0].objects.len();
+                for i in 0..whole_values.len() {
+                    let (part, local) = if i < cut { (&parts[0], i) } else { (&parts[1], i - cut) };
+                    assert_eq!(part.position(local, "/metadata"), manifests.position(i, "/metadata"), "object {i}");
+                }
+                let mut findings = Vec::new();
+                for subjects in [0..cut, cut..whole_values.len()] {
+                    let seen: Vec<_> = whole_values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, value)| match subjects.contains(&i) {
+                            true => value.clone(),
+                            false => seen_from_other_parts(value).map(|seen| seen.into_owned()).unwrap_or_default(),
+                        })
+                        .collect();
+                    findings.extend(evaluate_part(&seen, subjects, &Settings::default(), &Options::default()).findings);
+                }
+                let whole = evaluate(&whole_values, &Settings::default(), &Options::default());
+                assert!(findings == whole.findings, "the parts report other findings");
+            }
+        }
     }
     let values = manifests.values();
     let report = evaluate(&values, &Settings::default(), &Options::default());

@@ -20,10 +20,11 @@
 //!   might read differently from the whole (an error, a directive, alias copies over the budget)
 //!   is parsed again as a whole, so the result is always [`parse`]'s (a test and the
 //!   `manifest_lint` fuzz target compare the two).
-//! * **In two Web Workers** ([`SplitParse`], for the playground): a second worker reads the
-//!   events of the text's second part and sends them as bytes ([`record_events`]); the first
-//!   reads its part meanwhile and builds the second part's tree from the bytes, as if it had read
-//!   the events itself. The same fallbacks make the result [`parse`]'s.
+//! * **In parts** (for the playground's Web Workers, which share no memory): a text cut at its
+//!   `---` lines ([`part_starts`]) can be parsed part by part, each part alone ([`parse_part`],
+//!   with the whole text's line numbers); [`parts_read_as_whole`] tells from each part's
+//!   [`PartShape`] whether the parts read as the whole text does (no directive, no error before
+//!   the last part, alias copies within the budget of the whole).
 //! * **Errors** are per document: a semantic error skips its document; a syntax error stops
 //!   saphyr's parser, so parsing resumes at the next `---` line after it (documents before and
 //!   after are kept).
@@ -38,7 +39,6 @@
 //!
 //! Builds for `wasm32-unknown-unknown`: no file system, threads or clocks.
 
-mod events;
 mod fix;
 mod parse;
 mod scalar;
@@ -51,7 +51,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use fix::{apply_fixes, FixError};
-pub use parse::SplitParse;
 pub use source::line_starts;
 
 use source::Source;
@@ -133,6 +132,47 @@ pub struct Manifests {
     /// Byte range of each document read without error, by document index: lets a fix be
     /// verified by re-parsing only the documents it changed.
     documents: Vec<Option<(usize, usize)>>,
+    /// Documents begun, empty ones included.
+    document_count: usize,
+    /// Nodes that alias expansion created.
+    alias_nodes: usize,
+}
+
+/// How a text cut at document markers read as one part of it (see [`parse_part`]): where the
+/// next part's documents are counted from, and what [`parts_read_as_whole`] needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartShape {
+    /// Documents begun (empty ones count, as document indices do).
+    pub documents: usize,
+    /// Nodes that alias expansion created.
+    pub alias_nodes: usize,
+    /// Documents that could not be read.
+    pub errors: usize,
+}
+
+/// Whether the parts of a text that [`can_cut`] allowed to cut, each parsed on its own with
+/// [`parse_part`], read as the whole text does (their objects and errors, with document indices
+/// counted on from the parts before, are the whole's). Not when a part before the last has an
+/// error (a quoted scalar or a flow collection left open can run past the cut, which then
+/// reads differently), nor when their alias copies together exceed the budget of the whole.
+pub fn parts_read_as_whole(parts: &[PartShape], limits: &Limits) -> bool {
+    let before_last = &parts[..parts.len().saturating_sub(1)];
+    before_last.iter().all(|part| part.errors == 0)
+        && parts.iter().map(|part| part.alias_nodes).sum::<usize>() <= limits.max_nodes
+}
+
+/// Whether `text` may be cut into parts read on their own: not over the size limit, and no
+/// directive (`%YAML`, `%TAG`), which applies to the documents after it.
+pub fn can_cut(text: &str, limits: &Limits) -> bool {
+    parse::can_cut(text, limits)
+}
+
+/// Where the parts of `text` start, for at most `parts` parts of similar size: byte 0, then
+/// the first document marker (`---` alone on a line, or before a blank) at or after each equal
+/// share of the text.
+pub fn part_starts(text: &str, parts: usize) -> Vec<usize> {
+    parse::part_starts(text, parts)
 }
 
 /// How many YAML events the parser [`parse`] is built on (saphyr-parser) reads in `text`,
@@ -148,16 +188,17 @@ pub fn count_yaml_events(text: &str) -> Option<usize> {
     Some(events)
 }
 
-/// The events the parser reads in `text`, written down as bytes: what a second Web Worker sends
-/// for [`SplitParse::finish`] (workers share no memory).
-pub fn record_events(text: &str) -> Vec<u8> {
-    events::record(text)
-}
-
 /// Parses multi-document YAML (or JSON) into Kubernetes objects. Never panics and never fails
 /// as a whole: problems are reported per document in [`Manifests::errors`].
 pub fn parse(text: &str, limits: &Limits) -> Manifests {
-    parse::parse(text, limits)
+    parse::parse(text, limits, 0)
+}
+
+/// [`parse`] of a part of a larger text (one of [`part_starts`]' parts) that starts at line
+/// `first_line + 1`: positions and messages give lines of the whole text; object and document
+/// indices count within the part.
+pub fn parse_part(text: &str, limits: &Limits, first_line: usize) -> Manifests {
+    parse::parse(text, limits, first_line)
 }
 
 /// [`parse`] on up to `jobs` threads, for one large text (`helm template` output): the same
@@ -176,6 +217,11 @@ impl Manifests {
     /// The text that was parsed.
     pub fn text(&self) -> &str {
         &self.source.text
+    }
+
+    /// How the text read as one part of a larger one: see [`parts_read_as_whole`].
+    pub fn part_shape(&self) -> PartShape {
+        PartShape { documents: self.document_count, alias_nodes: self.alias_nodes, errors: self.errors.len() }
     }
 
     /// Where each line of [`Manifests::text`] starts ([`line_starts`]).

@@ -8,17 +8,16 @@
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, ScalarStyle, ScanError};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
 use serde_json::Value;
 
-use super::events::{self, Step};
 use super::scalar;
-use super::source::Source;
+use super::source::{CharCursor, Source};
 use super::tree::{Entry, Kind, Node};
 use super::{Limits, Manifests, ParseError, SourceObject};
 
-pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
-    let source = Source::new(text);
+pub(super) fn parse(text: &str, limits: &Limits, first_line: usize) -> Manifests {
+    let source = Source::new(text, first_line);
     let mut builder = Builder::new(&source, limits, text.len());
     if text.len() > limits.max_bytes {
         builder.errors.push(ParseError {
@@ -29,8 +28,9 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
     } else {
         builder.run_recovering(0);
     }
-    let Builder { objects, nodes, errors, documents, .. } = builder;
-    Manifests { objects, errors, nodes, source, limits: *limits, documents }
+    let alias_nodes = builder.alias_nodes();
+    let Builder { objects, nodes, errors, documents, next_document, .. } = builder;
+    Manifests { objects, errors, nodes, source, limits: *limits, documents, document_count: next_document, alias_nodes }
 }
 
 /// [`parse`] on up to `jobs` threads: the text is cut at document markers (`---` at the start
@@ -39,14 +39,11 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Manifests {
 /// differently from the whole (a syntax or semantic error, a directive, alias copies beyond the
 /// budget of the whole text) is parsed again as a whole, so the result is always [`parse`]'s.
 pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Manifests {
-    let starts = piece_starts(text, jobs);
-    if starts.len() < 2 {
-        return parse(text, limits);
+    let starts = part_starts(text, jobs);
+    if starts.len() < 2 || !can_cut(text, limits) {
+        return parse(text, limits, 0);
     }
-    let source = Source::new(text);
-    if !may_cut(&source, limits) {
-        return parse(text, limits);
-    }
+    let source = Source::new(text, 0);
     let ends: Vec<usize> = starts.iter().skip(1).copied().chain([text.len()]).collect();
     let pieces: Vec<Option<Piece>> = std::thread::scope(|scope| {
         let workers: Vec<_> = starts
@@ -60,67 +57,17 @@ pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Man
         workers.into_iter().map(|worker| worker.join().expect("the parser does not panic")).collect()
     });
     match pieces.into_iter().collect::<Option<Vec<Piece>>>() {
-        Some(pieces) => join(source, limits, pieces).unwrap_or_else(|_| parse(text, limits)),
-        None => parse(text, limits),
+        Some(pieces) => join(source, limits, pieces).unwrap_or_else(|_| parse(text, limits, 0)),
+        None => parse(text, limits, 0),
     }
 }
 
-/// Whether pieces of `text` can be parsed on their own: not too large, no directive (`%YAML`,
-/// `%TAG`), which applies to the documents after it.
-fn may_cut(source: &Source, limits: &Limits) -> bool {
-    let bytes = source.text.as_bytes();
-    bytes.len() <= limits.max_bytes && !source.line_starts().iter().any(|&start| bytes.get(start) == Some(&b'%'))
-}
-
-/// A parse in two parts, the second part's events read elsewhere: see
-/// [`super::SplitParse`](crate::manifest::SplitParse).
-pub struct SplitParse {
-    source: Source,
-    limits: Limits,
-    /// Where the second part starts (a document marker), and the first part's result; `None`
-    /// when the text is read as a whole.
-    head: Option<(usize, Piece)>,
-}
-
-impl SplitParse {
-    /// Reads the first part of `text`, up to `split`. When `split` is not at a document marker
-    /// (or the text cannot be cut, or the part has an error), [`SplitParse::finish`] reads the
-    /// whole text instead.
-    pub fn begin(text: String, limits: &Limits, split: usize) -> SplitParse {
-        let source = Source::from_string(text);
-        let text = &source.text;
-        let cut =
-            0 < split && split < text.len() && is_document_marker(text.as_bytes(), split) && may_cut(&source, limits);
-        let head = if cut { read_piece(&source, limits, 0, split).map(|piece| (split, piece)) } else { None };
-        SplitParse { source, limits: *limits, head }
-    }
-
-    /// The second part of [`SplitParse::begin`]'s text: [`super::record_events`]' log of it, or
-    /// `None` to read it here. The result is [`parse`]'s for the whole text, whatever the log.
-    ///
-    /// The second part is read here, errors and all, when its log does not do (a syntax error,
-    /// an unreadable log): it starts at a document marker after a first part read without
-    /// error, so nothing before it changes how it reads, and its alias copies are budgeted with
-    /// what the first part spent. (Typing in a large paste passes through syntax errors.)
-    pub fn finish(self, tail_events: Option<&[u8]>) -> Manifests {
-        let SplitParse { source, limits, head } = self;
-        let Some((split, head)) = head else { return parse(&source.text, &limits) };
-        let end = source.text.len();
-        let alias_budget = limits.max_nodes - head.alias_nodes;
-        let replayed = tail_events.and_then(|log| {
-            let mut builder = Builder::new(&source, &limits, end).with_alias_budget(alias_budget);
-            builder.replay(split, log).then(|| builder.into_piece()).flatten()
-        });
-        let tail = replayed.unwrap_or_else(|| {
-            let mut builder = Builder::new(&source, &limits, end).with_alias_budget(alias_budget);
-            builder.run_recovering(split);
-            builder.into_piece_with_errors()
-        });
-        match join(source, &limits, vec![head, tail]) {
-            Ok(manifests) => manifests,
-            Err(source) => parse(&source.text, &limits),
-        }
-    }
+/// Whether parts of `text` can be parsed on their own: not too large, and no line starting with
+/// `%`, a directive (`%YAML`, `%TAG`), which applies to the documents after it.
+pub(super) fn can_cut(text: &str, limits: &Limits) -> bool {
+    let bytes = text.as_bytes();
+    let directive = memchr::memchr_iter(b'%', bytes).any(|at| at == 0 || matches!(bytes[at - 1], b'\n' | b'\r'));
+    bytes.len() <= limits.max_bytes && !directive
 }
 
 /// What one piece of the text parsed into.
@@ -133,8 +80,6 @@ struct Piece {
     document_ranges: Vec<Option<(usize, usize)>>,
     objects: Vec<SourceObject>,
     nodes: Vec<Node>,
-    /// By document index within the piece (only the last piece may have any).
-    errors: Vec<ParseError>,
 }
 
 /// `source.text[start..end]` parsed on its own; `None` when it has an error (which may depend on
@@ -148,7 +93,8 @@ fn read_piece(source: &Source, limits: &Limits, start: usize, end: usize) -> Opt
 /// The pieces' results in order, as [`parse`] gives them; the source back when their alias
 /// copies together exceed the budget of the whole text.
 fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Result<Manifests, Source> {
-    if pieces.iter().map(|p| p.alias_nodes).sum::<usize>() > limits.max_nodes {
+    let alias_nodes = pieces.iter().map(|p| p.alias_nodes).sum();
+    if alias_nodes > limits.max_nodes {
         return Err(source);
     }
     let mut manifests = Manifests {
@@ -158,6 +104,8 @@ fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Result<Manifests
         source,
         limits: *limits,
         documents: Vec::new(),
+        document_count: pieces.iter().map(|p| p.document_count).sum(),
+        alias_nodes,
     };
     let last = pieces.len().saturating_sub(1);
     for (i, mut piece) in pieces.into_iter().enumerate() {
@@ -165,12 +113,8 @@ fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Result<Manifests
         for object in &mut piece.objects {
             object.document += first_document;
         }
-        for error in &mut piece.errors {
-            error.document = error.document.map(|document| document + first_document);
-        }
         manifests.objects.append(&mut piece.objects);
         manifests.nodes.append(&mut piece.nodes);
-        manifests.errors.append(&mut piece.errors);
         // Documents after the last one read without error have no range, as in `parse`; a
         // piece followed by another counts all of its documents.
         if i < last {
@@ -188,10 +132,9 @@ fn is_document_marker(bytes: &[u8], at: usize) -> bool {
         && bytes.get(at + 3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
-/// Where the pieces of [`parse_in_parallel`] start: 0, then up to `jobs - 1` document markers
-/// (a line that is `---` alone or followed by a blank), each the first one at or after an equal
-/// share of the text.
-pub(super) fn piece_starts(text: &str, jobs: usize) -> Vec<usize> {
+/// Where the parts of a text start: 0, then up to `parts - 1` document markers (a line that is
+/// `---` alone or followed by a blank), each the first one at or after an equal share of the text.
+pub(super) fn part_starts(text: &str, jobs: usize) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut starts = vec![0];
     for k in 1..jobs.max(1) {
@@ -203,6 +146,22 @@ pub(super) fn piece_starts(text: &str, jobs: usize) -> Vec<usize> {
     starts
 }
 
+/// saphyr's events of `text`, with spans as byte offsets (saphyr counts characters); a syntax
+/// error ends them, with the byte offset where it was found.
+fn events(text: &str) -> impl Iterator<Item = Result<(Event<'_>, usize, usize), (ScanError, usize)>> {
+    let mut cursor = CharCursor::new(text);
+    Parser::new_from_str(text).map(move |next| match next {
+        Ok((event, span)) => {
+            let start = cursor.byte_of(span.start.index());
+            Ok((event, start, cursor.byte_of(span.end.index())))
+        }
+        Err(error) => {
+            let at = cursor.byte_of(error.marker().index());
+            Err((error, at))
+        }
+    })
+}
+
 struct Builder<'s> {
     source: &'s Source,
     /// Where this builder's text ends (the whole text, or a piece of it).
@@ -210,8 +169,6 @@ struct Builder<'s> {
     limits: &'s Limits,
     /// Nodes that alias expansion may still create, over the whole input.
     alias_budget: usize,
-    /// What `alias_budget` was when the builder started.
-    alias_budget_at_start: usize,
     objects: Vec<SourceObject>,
     nodes: Vec<Node>,
     errors: Vec<ParseError>,
@@ -253,7 +210,6 @@ impl<'s> Builder<'s> {
             end,
             limits,
             alias_budget: limits.max_nodes,
-            alias_budget_at_start: limits.max_nodes,
             objects: Vec::new(),
             nodes: Vec::new(),
             errors: Vec::new(),
@@ -263,15 +219,10 @@ impl<'s> Builder<'s> {
         }
     }
 
-    /// A builder for a piece that comes after others, which spent part of the budget already.
-    fn with_alias_budget(self, budget: usize) -> Self {
-        Builder { alias_budget: budget, alias_budget_at_start: budget, ..self }
-    }
-
     /// Parses from byte `offset` (a line start) to `self.end`, or to the first syntax error.
     fn run(&mut self, offset: usize) -> Result<(), (ScanError, usize)> {
         let chunk = &self.source.text[offset..self.end];
-        for next in events::read(chunk) {
+        for next in events(chunk) {
             let (event, start, end) = next.map_err(|(error, at)| (error, offset + at))?;
             if let Err((at, message)) = self.on_event(event, offset + start, offset + end) {
                 self.poison(at, message);
@@ -280,37 +231,20 @@ impl<'s> Builder<'s> {
         Ok(())
     }
 
-    /// [`Builder::run`] on the events of `text[offset..self.end]` that [`events::record`] wrote
-    /// down elsewhere. `false` when the log ends in a syntax error, cannot be read or stops before
-    /// the end of the stream: the caller reads the text itself.
-    fn replay(&mut self, offset: usize, log: &[u8]) -> bool {
-        let chunk = &self.source.text[offset..self.end];
-        let mut ended = false;
-        for step in events::replay(log, chunk) {
-            let Step::Event(event, start, end) = step else { return false };
-            ended = matches!(event, Event::StreamEnd);
-            if let Err((at, message)) = self.on_event(event, offset + start, offset + end) {
-                self.poison(at, message);
-            }
-        }
-        ended
+    /// Nodes that alias expansion created so far.
+    fn alias_nodes(&self) -> usize {
+        self.limits.max_nodes - self.alias_budget
     }
 
     /// The builder's result as a piece of a larger text, when it read its piece without error.
     fn into_piece(self) -> Option<Piece> {
-        (self.errors.is_empty() && self.doc.is_none()).then(|| self.into_piece_with_errors())
-    }
-
-    /// The builder's result as the last piece of a larger text, errors included.
-    fn into_piece_with_errors(self) -> Piece {
-        Piece {
-            alias_nodes: self.alias_budget_at_start - self.alias_budget,
+        (self.errors.is_empty() && self.doc.is_none()).then(|| Piece {
+            alias_nodes: self.alias_nodes(),
             document_count: self.next_document,
             document_ranges: self.documents,
             objects: self.objects,
             nodes: self.nodes,
-            errors: self.errors,
-        }
+        })
     }
 
     /// Reads from `offset` to the end, past syntax errors, as [`parse`] does.

@@ -11,6 +11,8 @@ pub(super) struct Source {
     /// Byte offset of the start of each line. Line breaks are `\n`, `\r\n` and a lone `\r`, as
     /// in YAML (and saphyr's line numbers).
     line_starts: Vec<usize>,
+    /// Lines before the text, when it is a part of a larger one: positions count from there.
+    first_line: usize,
 }
 
 /// Byte offset of the start of each line: 0, then after each `\n`, `\r\n` and lone `\r` (YAML's
@@ -33,12 +35,9 @@ pub fn line_starts(text: &str) -> Vec<usize> {
 }
 
 impl Source {
-    pub fn new(text: &str) -> Source {
-        Source::from_string(text.to_owned())
-    }
-
-    pub fn from_string(text: String) -> Source {
-        Source { line_starts: line_starts(&text), text }
+    /// `text`, whose first line is line `first_line + 1` of the text it is a part of.
+    pub fn new(text: &str, first_line: usize) -> Source {
+        Source { line_starts: line_starts(text), text: text.to_owned(), first_line }
     }
 
     pub fn line_starts(&self) -> &[usize] {
@@ -54,13 +53,14 @@ impl Source {
         self.line_starts.get(line).copied().unwrap_or(self.text.len())
     }
 
-    /// 1-based (line, column); columns count characters, a byte-order mark does not count.
+    /// 1-based (line, column), lines counted from [`Source::first_line`]; columns count
+    /// characters, a byte-order mark does not count.
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
         let byte = floor_char_boundary(&self.text, byte.min(self.text.len()));
         let line = self.line_of(byte);
         let start = self.line_starts[line];
         let column = self.text[start..byte].chars().filter(|&c| c != '\u{FEFF}').count();
-        (line + 1, column + 1)
+        (self.first_line + line + 1, column + 1)
     }
 
     pub fn position(&self, start: usize, end: usize) -> Position {
@@ -254,14 +254,19 @@ pub(super) struct CharCursor<'a> {
     bytes: &'a [u8],
     chars: usize,
     byte: usize,
+    /// Every character is one byte: a character index is a byte offset (most manifests).
+    ascii: bool,
 }
 
 impl<'a> CharCursor<'a> {
     pub fn new(text: &'a str) -> Self {
-        CharCursor { bytes: text.as_bytes(), chars: 0, byte: 0 }
+        CharCursor { bytes: text.as_bytes(), chars: 0, byte: 0, ascii: text.is_ascii() }
     }
 
     pub fn byte_of(&mut self, char_index: usize) -> usize {
+        if self.ascii {
+            return char_index.min(self.bytes.len());
+        }
         // Eight ASCII characters at a time: manifests are mostly ASCII, with the odd dash or
         // accent in a comment.
         while self.chars + 8 <= char_index
@@ -314,6 +319,12 @@ mod tests {
             }
         }
         assert_eq!(CharCursor::new(text).byte_of(expected.len() + 5), text.len(), "past the end");
+        let ascii = "kind: Pod\nmetadata: {name: p}\n";
+        let mut cursor = CharCursor::new(ascii);
+        for index in [0, 5, 3, ascii.len()] {
+            assert_eq!(cursor.byte_of(index), index, "ASCII: the character index is the byte offset");
+        }
+        assert_eq!(cursor.byte_of(ascii.len() + 5), ascii.len(), "ASCII, past the end");
     }
 
     #[test]

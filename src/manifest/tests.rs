@@ -749,7 +749,7 @@ fn texts_to_cut() -> Vec<(String, String)> {
     cases.push(("a directive".into(), format!("{all}%YAML 1.2\n---\nkind: Job\n")));
     cases.push(("a document marker inside a quoted string".into(), format!("{all}---\na: \"x\n---\ny\"\n")));
     cases.push(("an unfinished document".into(), format!("{all}---\nkind: Pod\nmetadata:\n  - [")));
-    // A second half with errors is read on its own by SplitParse, not the whole text again.
+    // A last part with errors reads as the whole text does there.
     cases.push((
         "errors of every kind in the second half".into(),
         format!("{all}---\na: 1\na: 2\n---\nb: *nowhere\n---\nkind: [x\n---\nkind: Job\n---\n  bad: 1\n x: y\n---\nkind: [\n"),
@@ -766,7 +766,7 @@ fn parsing_in_parallel_gives_what_parsing_gives() {
     let limits = Limits::default();
     let cases = texts_to_cut();
     let all = &cases.iter().find(|(name, _)| name == "everything").expect("the whole stream").1;
-    assert!(super::parse::piece_starts(all, 4).len() == 4, "the large text is cut in pieces");
+    assert!(part_starts(all, 4).len() == 4, "the large text is cut in pieces");
     for (name, text) in &cases {
         let whole = parse(text, &limits);
         for jobs in [2, 3, 5, 16] {
@@ -780,48 +780,198 @@ fn parsing_in_parallel_gives_what_parsing_gives() {
     assert!(!parse(&aliases, &small).errors.is_empty());
 }
 
-/// The playground's two-worker parse: the second part built from its event log (or read here,
-/// or the whole text read again) always gives what parsing the whole text gives.
+/// What a parse reads, with document indices counted from `documents`: what the parts of a
+/// text, read one by one, must add up to.
+fn reading(manifests: &Manifests, documents: usize) -> Vec<String> {
+    let at = |p: Position| (p.line, p.column, p.end_line, p.end_column);
+    let mut read: Vec<String> = manifests
+        .objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let at = |pointer: &str| at(manifests.position(i, pointer));
+            format!(
+                "object {} {}: {} at {:?}, name at {:?}, spec at {:?}",
+                o.document + documents,
+                o.base_pointer,
+                o.value,
+                at(""),
+                at("/metadata/name"),
+                at("/spec/template/spec")
+            )
+        })
+        .collect();
+    read.extend(
+        manifests
+            .errors
+            .iter()
+            .map(|e| format!("error {:?}: {} at {:?}", e.document.map(|d| d + documents), e.message, at(e.position))),
+    );
+    read
+}
+
+/// A text cut at document markers and read part by part (as the playground's Web Workers read
+/// a large paste) reads as the whole text whenever `parts_read_as_whole` says so: the same
+/// objects, errors, positions and messages once documents are counted on from the parts
+/// before. It says so for the cuts of the repository's texts that have no error before the
+/// last part, and not where a part could read differently.
 #[test]
-fn a_split_parse_gives_what_parsing_gives() {
+fn parts_read_as_the_whole_text_when_they_say_so() {
     let limits = Limits::default();
-    let cases = texts_to_cut();
-    let mut splits_tried = 0;
-    for (name, text) in &cases {
+    let mut cuts_read_as_whole = 0;
+    for (name, text) in &texts_to_cut() {
         let whole = parse(text, &limits);
-        let mut splits: Vec<usize> =
-            (2..6).filter_map(|jobs| super::parse::piece_starts(text, jobs).get(1).copied()).collect();
-        splits.extend([0, 1, text.len() / 2, text.len()]); // not at a marker: read as a whole
-        splits.dedup();
-        for split in splits {
-            splits_tried += 1;
-            let tail = text.get(split..).unwrap_or_default();
-            let log = record_events(tail);
-            let from_log = SplitParse::begin(text.clone(), &limits, split).finish(Some(&log));
-            assert!(from_log == whole, "{name}: split at {split}, the second part from its events");
-            let read_here = SplitParse::begin(text.clone(), &limits, split).finish(None);
-            assert!(read_here == whole, "{name}: split at {split}, the second part read here");
-            let truncated = SplitParse::begin(text.clone(), &limits, split).finish(Some(&log[..log.len() / 2]));
-            assert!(truncated == whole, "{name}: split at {split}, half a log");
-            let foreign = record_events("kind: Pod\n");
-            let wrong = SplitParse::begin(text.clone(), &limits, split).finish(Some(&foreign));
-            assert!(wrong == whole, "{name}: split at {split}, another text's log");
+        // In two to five parts, and a small text in two at each of its document markers.
+        let mut cuts: Vec<Vec<usize>> = (2..6).map(|parts| part_starts(text, parts)).collect();
+        if text.len() < 20_000 {
+            cuts.extend(part_starts(text, 64).into_iter().skip(1).map(|marker| vec![0, marker]));
+        }
+        cuts.retain(|starts| starts.len() > 1);
+        cuts.dedup();
+        if !can_cut(text, &limits) {
+            assert!(text.contains("%YAML"), "{name}: only a directive forbids cutting here");
+            continue;
+        }
+        for starts in cuts {
+            let bounds: Vec<usize> = starts.iter().copied().chain([text.len()]).collect();
+            let parts: Vec<Manifests> =
+                bounds.windows(2).map(|b| parse_part(&text[b[0]..b[1]], &limits, whole.source.line_of(b[0]))).collect();
+            let shapes: Vec<PartShape> = parts.iter().map(Manifests::part_shape).collect();
+            if !parts_read_as_whole(&shapes, &limits) {
+                assert!(
+                    shapes[..shapes.len() - 1].iter().any(|s| s.errors > 0),
+                    "{name}: cut at {starts:?}: {shapes:?}"
+                );
+                continue;
+            }
+            cuts_read_as_whole += 1;
+            let (mut documents, mut read) = (0, Vec::new());
+            for (part, shape) in parts.iter().zip(&shapes) {
+                read.extend(reading(part, documents));
+                documents += shape.documents;
+            }
+            let mut expected = reading(&whole, 0);
+            // The whole reads objects then errors; the parts read each part's objects then errors.
+            read.sort();
+            expected.sort();
+            if read != expected {
+                let differs = read.iter().zip(&expected).find(|(a, b)| a != b);
+                panic!(
+                    "{name}: cut at {starts:?}: {} vs {} entries, first difference {differs:?}",
+                    read.len(),
+                    expected.len()
+                );
+            }
+            assert_eq!(documents, whole.part_shape().documents, "{name}");
         }
     }
-    assert!(splits_tried > 200, "{splits_tried}");
+    assert!(cuts_read_as_whole > 120, "{cuts_read_as_whole}");
+    // Where a part could read differently: the cut must not be trusted.
+    let examples = repository_texts().into_iter().filter(|(name, _)| name.contains("examples/"));
+    let all: String = examples.map(|(_, text)| format!("---\n{text}\n")).collect();
+    assert!(parse(&all, &limits).errors.is_empty());
+    let in_halves = |text: &str, limits: &Limits| {
+        let split = part_starts(text, 2)[1];
+        let first_line = text[..split].lines().count();
+        let shapes =
+            [parse(&text[..split], limits).part_shape(), parse_part(&text[split..], limits, first_line).part_shape()];
+        parts_read_as_whole(&shapes, limits)
+    };
+    assert!(!in_halves(&format!("---\nkind: [Pod\n---\nkind: Job\n{all}"), &limits), "an error before the cut");
+    assert!(!in_halves(&format!("---\na: \"x\n---\ny\"\n{all}"), &limits), "a quoted scalar over a marker");
+    assert!(!can_cut(&format!("{all}%YAML 1.2\n---\nkind: Job\n"), &limits), "a directive");
+    // An error in the last part reads as in the whole text, line numbers in messages included.
+    let late = format!("{all}---\nkind: Pod\nkind: Job\n---\nkind: [Pod\n");
+    assert!(in_halves(&late, &limits), "an error in the last part is the whole's");
+    let split = part_starts(&late, 2)[1];
+    let tail = parse_part(&late[split..], &limits, late[..split].lines().count());
+    let without_documents =
+        |m: &Manifests| messages(m).into_iter().map(|(_, l, c, m)| (l, c, m.to_string())).collect::<Vec<_>>();
+    assert_eq!(without_documents(&tail), without_documents(&parse(&late, &limits)));
+    assert!(messages(&tail)[0].3.contains("first set on line"), "{:?}", messages(&tail));
     // Alias copies are budgeted over the whole text, not per part.
     let aliases = "---\na: &a [1, 2, 3, 4]\nb: [*a, *a]\n".repeat(4);
     let small = Limits { max_nodes: 30, ..limits };
-    let split = super::parse::piece_starts(&aliases, 2)[1];
-    let log = record_events(&aliases[split..]);
-    let from_log = SplitParse::begin(aliases.clone(), &small, split).finish(Some(&log));
-    assert_eq!(messages(&from_log), messages(&parse(&aliases, &small)));
-    assert!(from_log == parse(&aliases, &small));
-    // Over the budget in the second half, with a syntax error there too.
-    let broken = format!("{aliases}---\nkind: [x\n");
-    let log = record_events(&broken[split..]);
-    let from_log = SplitParse::begin(broken.clone(), &small, split).finish(Some(&log));
-    assert!(from_log == parse(&broken, &small), "{:?}", messages(&from_log));
+    assert!(parse(&aliases[..aliases.len() / 2], &small).errors.is_empty(), "each part is within the budget");
+    assert!(!in_halves(&aliases, &small), "the parts together are not");
+}
+
+/// A bundle evaluated in parts (each part reporting on its own objects and seeing of the others
+/// what `bundle::seen_from_other_parts` keeps) gives the whole bundle's findings and exemptions,
+/// for every repository text cut after every object, for all of them as one stream cut in two
+/// and three parts, with default and with strict settings and with a default namespace. A rule
+/// that reads more of an object it does not report on than other parts show fails here.
+#[test]
+fn parts_of_a_bundle_evaluate_as_the_whole() {
+    use crate::bundle::seen_from_other_parts;
+    use crate::engine::evaluate_part;
+
+    let strict: Settings = serde_json::from_value(json!({
+        "rules": {"SAG004": "deny", "SAG011": "deny", "SAG012": "deny"},
+        "exempt_namespaces": ["kube-*"],
+        "allowed_token_service_accounts": ["ops/*"],
+        "require_allowlisted_opt_in": true,
+        "max_token_expiration_seconds": 1800,
+        "external_service_accounts": ["shop/external"],
+    }))
+    .unwrap();
+    let in_parts = |values: &[Value], bounds: &[usize], settings: &Settings, options: &Options<'_>| {
+        let mut report = crate::engine::Report::default();
+        for part in bounds.windows(2) {
+            let seen: Vec<Value> = values
+                .iter()
+                .enumerate()
+                .map(|(i, value)| match part[0] <= i && i < part[1] {
+                    true => value.clone(),
+                    false => seen_from_other_parts(value).map_or(Value::Null, |seen| seen.into_owned()),
+                })
+                .collect();
+            let part_report = evaluate_part(&seen, part[0]..part[1], settings, options);
+            report.findings.extend(part_report.findings);
+            report.exemptions.extend(part_report.exemptions);
+        }
+        report
+    };
+    let texts = repository_texts();
+    let stream: String = texts.iter().map(|(_, text)| format!("---\n{text}\n")).collect();
+    let mut cases: Vec<(String, Vec<Value>, Vec<Vec<usize>>)> = texts
+        .iter()
+        .map(|(name, text)| {
+            let values = parse(text, &Limits::default()).values();
+            let cuts = (1..values.len()).map(|c| vec![0, c, values.len()]).collect();
+            (name.clone(), values, cuts)
+        })
+        .collect();
+    let values = parse(&stream, &Limits::default()).values();
+    let n = values.len();
+    let cuts = (1..8).map(|k| vec![0, n * k / 8, n]).chain([vec![0, n / 3, 2 * n / 3, n], vec![0, 1, n - 1, n]]);
+    cases.push(("every text as one stream".into(), values.clone(), cuts.collect()));
+    let mut compared = 0;
+    for (name, values, cuts) in &cases {
+        for settings in [&Settings::default(), &strict] {
+            for default_namespace in [None, Some("shop")] {
+                let options = Options { default_namespace, ..Options::default() };
+                let whole = evaluate(values, settings, &options);
+                for bounds in cuts {
+                    let mut parts = in_parts(values, bounds, settings, &options);
+                    assert!(parts.findings == whole.findings, "{name}: parts {bounds:?}: {:#?}", {
+                        let only = |a: &[crate::Finding], b: &[crate::Finding]| {
+                            a.iter().filter(|f| !b.contains(f)).map(|f| f.one_line()).collect::<Vec<_>>()
+                        };
+                        (only(&parts.findings, &whole.findings), only(&whole.findings, &parts.findings))
+                    });
+                    // Exemptions come in the order rules run; compare them as sets.
+                    let key = |e: &crate::engine::Exemption| (e.object_index, e.rule_id.clone(), e.path.clone());
+                    let mut expected = whole.exemptions.clone();
+                    parts.exemptions.sort_by_key(key);
+                    expected.sort_by_key(key);
+                    assert_eq!(parts.exemptions, expected, "{name}: parts {bounds:?}");
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 400, "{compared}");
 }
 
 /// A document with a syntax error is reported for that alone, whatever was found wrong before

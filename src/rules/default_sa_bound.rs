@@ -47,7 +47,7 @@ declare_rule! {
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
-    for binding in cx.bundle.objects.iter().filter(|o| k8s::is_binding(o.kind)) {
+    for binding in cx.bundle.subjects().filter(|o| k8s::is_binding(o.kind)) {
         let role = rbac::describe_role_ref(binding.value);
         let scope = rbac::binding_scope(binding);
         for subject in k8s::service_account_subjects(binding.value, binding.namespace) {

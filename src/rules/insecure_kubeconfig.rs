@@ -61,7 +61,7 @@ declare_rule! {
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
-    for obj in cx.bundle.objects.iter().filter(|o| o.kind == "ConfigMap" || o.kind == "Secret") {
+    for obj in cx.bundle.subjects().filter(|o| o.kind == "ConfigMap" || o.kind == "Secret") {
         for value in stored_values(obj) {
             // Most stored values (certificates, configs, blobs) never mention the key: one byte
             // scan rules them out before any text work.

@@ -84,7 +84,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     // With no Secret to look at (none in the bundle, none from the cluster), no reference can
     // be judged: at admission without `lookup_secrets`, a Pod's thousands of them cost nothing.
     let secrets_known = cx.looks_up_secrets() || cx.bundle.objects.iter().any(|obj| obj.kind == "Secret");
-    for obj in &cx.bundle.objects {
+    for obj in cx.bundle.subjects() {
         match obj.kind {
             "Secret" if is_legacy_token_secret(obj.value) => report_secret(obj, out),
             "ServiceAccount" => report_secrets_list(obj, out),

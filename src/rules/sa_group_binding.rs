@@ -71,7 +71,7 @@ declare_rule! {
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
-    for binding in cx.bundle.objects.iter().filter(|o| k8s::is_binding(o.kind)) {
+    for binding in cx.bundle.subjects().filter(|o| k8s::is_binding(o.kind)) {
         let Some(subjects) = binding.value.get("subjects").and_then(Value::as_array) else { continue };
         let groups: Vec<(usize, &str)> = subjects
             .iter()

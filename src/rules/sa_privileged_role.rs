@@ -96,7 +96,7 @@ enum Verdict {
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
-    for binding in cx.bundle.objects.iter().filter(|o| k8s::is_binding(o.kind)) {
+    for binding in cx.bundle.subjects().filter(|o| k8s::is_binding(o.kind)) {
         let subjects = k8s::service_account_subjects(binding.value, binding.namespace);
         if subjects.is_empty() {
             continue;

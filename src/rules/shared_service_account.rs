@@ -78,7 +78,8 @@ struct User<'a> {
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     // Group workloads by (namespace, ServiceAccount) in one pass: linear in the bundle.
     let mut by_service_account: HashMap<(Option<&str>, &str), Vec<User<'_>>> = HashMap::new();
-    for (obj, spec) in cx.bundle.workloads() {
+    // Every workload, other parts' too: a subject shares its ServiceAccount with any of them.
+    for (obj, spec) in cx.bundle.every_workload() {
         let (name, source) = spec.service_account();
         if source == SaSource::Defaulted || name == "default" {
             continue;
@@ -99,7 +100,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
             continue;
         }
         let service_account = describe_service_account(*namespace, name);
-        for user in users {
+        for user in users.iter().filter(|user| cx.bundle.is_subject(user.index)) {
             let others = describe_others(&applications, user.application);
             let message = format!(
                 "{service_account} is also used by {others}; this workload is {}, so each application holds the \

@@ -199,7 +199,7 @@ pub(crate) fn stored_values<'a>(obj: &Obj<'a>) -> impl Iterator<Item = StoredVal
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
-    for obj in &cx.bundle.objects {
+    for obj in cx.bundle.subjects() {
         match obj.kind {
             "Secret" => check_secret(obj, out),
             "ServiceAccount" if obj.name == "default" => check_default_service_account(obj, out),

@@ -69,7 +69,7 @@ declare_rule! {
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     let namespaces_by_name = service_account_namespaces(cx);
-    for obj in &cx.bundle.objects {
+    for obj in cx.bundle.subjects() {
         if let Some(spec) = obj.pod_spec() {
             let (name, source) = spec.service_account();
             if source == SaSource::Defaulted || name == "default" || is_known(cx, obj.namespace, name) {

@@ -1,54 +1,30 @@
-// The page's side of the Web Worker: promise-based requests, and lint requests coalesced so that
-// at most one lint runs while the user types and only the newest text is linted next.
+// The page's side of the Web Worker: promise-based requests (channel.js), and lint requests
+// coalesced so that at most one lint runs while the user types and only the newest text is
+// linted next.
+
+import { WorkerChannel } from './channel.js';
 
 export class LinterClient {
   constructor(workerUrl) {
-    this.workerUrl = workerUrl;
-    this.nextId = 1;
-    this.pending = new Map();
     this.lintRunning = null;
     this.lintQueued = null;
-    this.start();
+    // A worker whose wasm failed (a panic, which must not happen) may be inconsistent: it is
+    // replaced once the failed request has been answered. (One that stops is not restarted: a
+    // worker that cannot load would only stop again.)
+    this.channel = new WorkerChannel(
+      () => new Worker(workerUrl, { type: 'module' }),
+      (kind) => kind === 'answer' && this.restart(),
+    );
   }
 
-  start() {
-    this.worker = new Worker(this.workerUrl, { type: 'module' });
-    this.worker.onmessage = (event) => this.receive(event.data);
-    this.worker.onerror = (event) => {
-      const message = `the linter stopped: ${event.message ?? 'unknown error'}`;
-      for (const { reject } of this.pending.values()) reject(new Error(message));
-      this.pending.clear();
-    };
-  }
-
-  /** After a failure inside the wasm its memory may be inconsistent: start a fresh worker. */
   restart() {
-    this.worker.terminate();
-    for (const { reject } of this.pending.values()) reject(new Error('the linter was restarted'));
-    this.pending.clear();
     this.lintRunning = null;
     this.lintQueued = null;
-    this.start();
-  }
-
-  receive({ id, result, error, ms }) {
-    const request = this.pending.get(id);
-    if (!request) return;
-    this.pending.delete(id);
-    if (error) {
-      request.reject(new Error(error));
-      this.restart();
-    } else {
-      request.resolve({ result, ms });
-    }
+    this.channel.restart();
   }
 
   request(op, args) {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, op, args });
-    });
+    return this.channel.request(op, args);
   }
 
   /**

@@ -593,8 +593,9 @@ window.saGuard = {
     return state.last?.result ?? null;
   },
   idle: () => Boolean(state.client && !state.lintTimer && state.tracking.size === 0 && isCurrent()),
-  bench: (text, runs, textEdits = true, twoWorkers = true) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits, twoWorkers }),
-  lintJson: async (text, twoWorkers) => (await state.client.request('lintJson', { text, settings: state.settingsPanel.json, twoWorkers })).result,
+  // `parts`: how many workers to lint in (undefined: as the page does; 1: one worker alone).
+  bench: (text, runs, textEdits = true, parts = undefined) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits, parts }),
+  lintJson: async (text, parts) => (await state.client.request('lintJson', { text, settings: state.settingsPanel.json, parts })).result,
   lintRoundTrip: async (text, textEdits = true) => {
     const started = performance.now();
     const response = await state.client.request('lint', { text, settings: state.settingsPanel.json, textEdits });

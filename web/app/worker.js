@@ -2,24 +2,29 @@
 // Protocol: {id, op, args} in; {id, result, ms} or {id, error} out. Results are parsed here too,
 // so the main thread receives ready objects.
 //
-// A large text is read by two workers at once: this script also runs as a helper that reads the
-// YAML events of the text's second part (op `readEvents`) while the first worker reads the first
-// part. Workers share no memory, so the events come back as bytes, from which the first worker
-// builds the second part's tree as if it had read them itself (`lint_begin` / `lint_finish`).
+// A large text is linted in parts by several workers at once: this script also runs as a
+// helper, which lints the part it is given (ops `partBegin`, `partFinish`). Workers share no
+// memory, so each reads its part and they exchange, as JSON, what their rules need of each
+// other's objects; this worker plans the cut, relays, and joins the parts' results (see "A lint
+// in parts" in ../src/lib.rs). The result is always the lint of the whole text by one worker.
 import init, {
   default_settings,
   fix,
   lint,
-  lint_begin,
-  lint_finish,
   lint_with_options,
-  read_events,
+  part_begin,
+  part_begin_first,
+  part_context,
+  part_finish,
+  parts_agree,
+  parts_plan,
   release,
   rules,
   validate_settings,
   version,
   yaml_events,
 } from '../pkg/sa_guard_web.js';
+import { WorkerChannel } from './channel.js';
 
 const ready = init({ module_or_path: new URL('./sa_guard_web_bg.wasm', import.meta.url) });
 
@@ -27,75 +32,50 @@ const ready = init({ module_or_path: new URL('./sa_guard_web_bg.wasm', import.me
 // and that should not be charged to the user's first lint.
 const WARM_UP = 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: i\n';
 
-/** Texts from this length (UTF-16 units) are read by two workers; below, messages cost more than they save. */
+/** Texts from this length (UTF-16 units) are linted in parts; below, messages cost more than they save. */
 const SPLIT_FROM = 256 * 1024;
-/** This worker's share of the reading: it also builds the tree of the helper's part. */
-const HEAD_SHARE = 0.47;
-/** A helper that has not answered by then is given up on, and its part read here. */
+/** Each part at least this long: a part is worth a worker only when its reading outweighs the messages. */
+const PART_AT_LEAST = 128 * 1024;
+/** At most this many parts (one worker each), however many cores there are. */
+const MOST_PARTS = 4;
+/** A helper that has not answered by then is given up on, and the text linted here. */
 const HELPER_TIMEOUT_MS = 10_000;
 
-/** The helper worker, started at init when the machine has a second core. */
-let helper = null;
-const helperRequests = new Map();
-let helperNextId = 1;
+/** The helper workers, started at init: one per core beyond the first. */
+const helpers = [];
 
-function startHelper() {
-  if (helper || (self.navigator?.hardwareConcurrency ?? 1) < 2) return;
-  try {
-    helper = new Worker(new URL(import.meta.url), { type: 'module' });
-  } catch {
-    return; // No nested workers here: one worker reads everything.
+/** Starts helpers until there are `count` (fewer when this browser has no nested workers). */
+function ensureHelpers(count) {
+  while (helpers.length < count) {
+    let helper;
+    try {
+      helper = new WorkerChannel(
+        () => new Worker(new URL(import.meta.url), { type: 'module' }),
+        () => {
+          // A helper that failed is dropped: the next lint uses the others, or this worker alone.
+          helper.terminate();
+          const at = helpers.indexOf(helper);
+          if (at !== -1) helpers.splice(at, 1);
+        },
+      );
+    } catch {
+      return; // No nested workers here: one worker lints everything.
+    }
+    helpers.push(helper);
+    // Its first lint compiles the wasm functions: not on a user's lint.
+    helper.request('warmUp').catch(() => {});
   }
-  helper.onmessage = ({ data: { id, result, error } }) => {
-    const request = helperRequests.get(id);
-    if (!request) return;
-    helperRequests.delete(id);
-    if (error) request.reject(new Error(error));
-    else request.resolve(result);
-  };
-  helper.onerror = (event) => {
-    event.preventDefault?.();
-    for (const request of helperRequests.values()) request.reject(new Error('the helper worker stopped'));
-    helperRequests.clear();
-    helper?.terminate();
-    helper = null;
-  };
-  // Its first reading compiles the wasm functions: not on a user's lint.
-  helperReadEvents(WARM_UP).catch(() => {});
 }
 
-/** The YAML events of `text`, read by the helper: bytes for `lint_finish`. */
-function helperReadEvents(text) {
-  return new Promise((resolve, reject) => {
-    const id = helperNextId++;
-    const timer = setTimeout(() => {
-      helperRequests.delete(id);
-      reject(new Error('the helper worker did not answer'));
-    }, HELPER_TIMEOUT_MS);
-    const settle = (fn) => (value) => {
-      clearTimeout(timer);
-      fn(value);
-    };
-    helperRequests.set(id, { resolve: settle(resolve), reject: settle(reject) });
-    helper.postMessage({ id, op: 'readEvents', args: { text } });
-  });
+/** How many parts to lint a text of `length` UTF-16 units in, with helpers for all but one. */
+function partsFor(length, wanted = Math.min(self.navigator?.hardwareConcurrency ?? 1, MOST_PARTS)) {
+  if (length < SPLIT_FROM) return 1;
+  return Math.max(1, Math.min(wanted, Math.floor(length / PART_AT_LEAST), helpers.length + 1));
 }
 
 /**
- * Where a document marker line (`---` alone or before a blank) starts at or after `from`, or -1.
- * (A marker after a lone `\r` line break is not looked for: the text is then read by one worker.)
- */
-function documentMarkerFrom(text, from) {
-  for (let at = text.indexOf('\n---', from); at !== -1; at = text.indexOf('\n---', at + 1)) {
-    const next = text[at + 4];
-    if (next === undefined || next === ' ' || next === '\t' || next === '\n' || next === '\r') return at + 1;
-  }
-  return -1;
-}
-
-/**
- * Lints one after the other: a lint read by two workers waits for the helper between
- * `lint_begin` and `lint_finish`, and other messages are handled meanwhile.
+ * Lints one after the other: a lint in parts waits for the helpers, and other messages are
+ * handled meanwhile.
  */
 let lintQueue = Promise.resolve();
 function oneAtATime(task) {
@@ -104,25 +84,75 @@ function oneAtATime(task) {
   return run;
 }
 
-/** How the last lint was read: by one worker or two. */
+/** How many workers read the last lint. */
 let lastLintWorkers = 1;
 
-/** The lint's JSON, by two workers when the text is large and the helper is there. */
-async function lintJson(text, settings, textEdits, twoWorkers = true) {
+/**
+ * The lint's JSON: one string when this worker linted the text alone, one per part when the
+ * text was large enough to be linted in parts by this worker and helpers (see `joinOutputs`).
+ */
+async function lintJson(text, settings, textEdits, parts = partsFor(text.length)) {
   const options = JSON.stringify({ textEdits });
-  const split = twoWorkers && helper && text.length >= SPLIT_FROM ? documentMarkerFrom(text, Math.floor(text.length * HEAD_SHARE)) : -1;
-  if (split <= 0) {
-    lastLintWorkers = 1;
-    return lint_with_options(text, settings, options);
+  const plan = parts > 1 ? JSON.parse(parts_plan(text, parts)) : [];
+  if (plan.length > 1 && plan.length <= helpers.length + 1) {
+    const outputs = await lintInParts(text, settings, options, plan).catch(() => null);
+    if (outputs !== null) {
+      lastLintWorkers = plan.length;
+      return outputs;
+    }
   }
-  lastLintWorkers = 2;
-  const tail = text.slice(split);
-  // Posted first, so the helper reads while this worker does.
-  const tailEvents = helperReadEvents(tail).catch(() => undefined);
-  lint_begin(text.slice(0, split), tail);
-  // Without the helper's events (it failed), lint_finish reads the second part itself.
-  return lint_finish(await tailEvents, settings, options);
+  lastLintWorkers = 1;
+  return [lint_with_options(text, settings, options)];
 }
+
+/**
+ * The outputs of `text`'s parts, linted by this worker and a helper per further part of `plan`;
+ * null when the parts would not read as the whole text, so that it is linted here instead.
+ * Contexts are relayed as the strings they came in.
+ */
+async function lintInParts(text, settings, options, plan) {
+  const rest = plan.slice(1);
+  const partHelpers = helpers.slice(0, rest.length);
+  // Posted first, so the helpers read while this worker does.
+  const begun = rest.map((place, k) =>
+    partHelpers[k].request(
+      'partBegin',
+      { text: text.slice(place.from, place.to), firstLine: place.firstLine, utf16Start: place.from, settings, options },
+      { timeoutMs: HELPER_TIMEOUT_MS },
+    ),
+  );
+  const summary = part_begin_first(settings, options);
+  const context = part_context();
+  const read = (await Promise.all(begun)).map(({ result }) => result);
+  const summaries = `[${[summary, ...read.map((part) => part.summary)].join(',')}]`;
+  if (!parts_agree(summaries)) return null;
+  const contexts = [context, ...read.map((part) => part.context)];
+  const others = (index) => `[${contexts.flatMap((c, j) => (j === index ? [] : [`{"part":${j},"context":${c}}`])).join(',')}]`;
+  const finished = partHelpers.map((helper, k) =>
+    helper.request('partFinish', { summaries, index: k + 1, others: others(k + 1) }, { timeoutMs: HELPER_TIMEOUT_MS }),
+  );
+  const own = part_finish(summaries, 0, others(0));
+  const outputs = [own, ...(await Promise.all(finished)).map(({ result }) => result)];
+  return outputs.some((output) => output.startsWith('{"error"')) ? null : outputs;
+}
+
+/**
+ * The parsed outputs of a text's parts as the lint of the whole text: each part's lists already
+ * have the whole text's indices, lines and offsets, so they follow each other; the counts add
+ * up, and the rules' texts are every part's, by rule id.
+ */
+function joinOutputs([whole, ...parts]) {
+  for (const part of parts) {
+    for (const list of ['objects', 'findings', 'exemptions', 'parseErrors']) whole[list].push(...part[list]);
+    for (const [count, value] of Object.entries(part.summary)) whole.summary[count] += value;
+    Object.assign(whole.rules, part.rules);
+  }
+  if (parts.length) whole.rules = Object.fromEntries(Object.entries(whole.rules).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return whole;
+}
+
+/** The lint's result as the page gets it. */
+const parsedLint = (outputs) => joinOutputs(outputs.map((json) => JSON.parse(json)));
 
 /**
  * The adapter gives what all findings of a rule share once per lint (`rules`: slug, title,
@@ -144,31 +174,42 @@ function withRuleTexts(output) {
 const OPS = {
   init: () => {
     lint(WARM_UP, '');
-    startHelper();
+    ensureHelpers(Math.min(self.navigator?.hardwareConcurrency ?? 1, MOST_PARTS) - 1);
     return { version: version(), rules: JSON.parse(rules()), defaultSettings: JSON.parse(default_settings()) };
   },
-  lint: ({ text, settings, textEdits = true }) => oneAtATime(async () => withRuleTexts(JSON.parse(await lintJson(text, settings, textEdits)))),
+  lint: ({ text, settings, textEdits = true }) => oneAtATime(async () => withRuleTexts(parsedLint(await lintJson(text, settings, textEdits)))),
   fix: ({ text, settings, selection }) => JSON.parse(fix(text, settings, JSON.stringify(selection))),
   validateSettings: ({ settings }) => JSON.parse(validate_settings(settings)),
-  // The helper's part of a large lint.
-  readEvents: ({ text }) => read_events(text),
+  // A helper's share of a lint in parts.
+  warmUp: () => {
+    lint(WARM_UP, '');
+    return true;
+  },
+  partBegin: ({ text, firstLine, utf16Start, settings, options }) => ({ summary: part_begin(text, firstLine, utf16Start, settings, options), context: part_context() }),
+  partFinish: ({ summaries, index, others }) => part_finish(summaries, index, others),
   bench: (args) => oneAtATime(() => bench(args)),
-  // For the browser tests: the lint's JSON as it comes from the wasm, and how many workers read it.
-  lintJson: ({ text, settings, textEdits = false, twoWorkers = true }) =>
-    oneAtATime(async () => ({ json: await lintJson(text, settings, textEdits, twoWorkers), workers: lastLintWorkers })),
+  // For the browser tests: the lint's result as JSON (the parts' outputs joined), and how many
+  // workers read it (`parts`: how many to ask for, helpers started as needed; 1: this one alone).
+  lintJson: ({ text, settings, textEdits = false, parts }) =>
+    oneAtATime(async () => {
+      if (parts) ensureHelpers(parts - 1);
+      const outputs = await lintJson(text, settings, textEdits, parts && partsFor(text.length, parts));
+      return { json: JSON.stringify(parsedLint(outputs)), workers: lastLintWorkers };
+    }),
 };
 
-// For scripts/bench-web.sh: lint `runs` times and report each run's time inside the worker (by
-// two workers when `twoWorkers` and the text is large), next to the time the YAML parser alone
-// takes on the same text in this worker (the floor), in turns.
-async function bench({ text, settings, runs, textEdits = true, twoWorkers = true }) {
+// For scripts/bench-web.sh: lint `runs` times and report each run's time inside the worker (in
+// `parts` parts, by default as many as the page would use; 1: this worker alone), next to the
+// time the YAML parser alone takes on the same text in this worker (the floor), in turns.
+async function bench({ text, settings, runs, textEdits = true, parts }) {
+  if (parts) ensureHelpers(parts - 1);
   const times = [];
   const parserTimes = [];
-  let output = '';
+  let output = [];
   let events = 0;
   for (let i = 0; i < runs; i++) {
     let started = performance.now();
-    output = await lintJson(text, settings, textEdits, twoWorkers);
+    output = await lintJson(text, settings, textEdits, parts && partsFor(text.length, parts));
     times.push(performance.now() - started);
     // As after a real lint: freed once the result would be on its way to the page.
     release();
@@ -176,7 +217,7 @@ async function bench({ text, settings, runs, textEdits = true, twoWorkers = true
     events = yaml_events(text);
     parserTimes.push(performance.now() - started);
   }
-  const parsed = JSON.parse(output);
+  const parsed = parsedLint(output);
   return {
     times,
     parserTimes,
@@ -186,7 +227,7 @@ async function bench({ text, settings, runs, textEdits = true, twoWorkers = true
     fixable: parsed.summary.fixable,
     objects: parsed.objects.length,
     parseErrors: parsed.parseErrors.length,
-    outputBytes: output.length,
+    outputBytes: output.reduce((bytes, json) => bytes + json.length, 0),
   };
 }
 
@@ -203,8 +244,7 @@ self.onmessage = async (event) => {
     const handler = OPS[op];
     if (!handler) throw new Error(`unknown operation ${op}`);
     const result = await handler(args ?? {});
-    // The helper's events are moved, not copied.
-    self.postMessage({ id, result, ms: performance.now() - started }, result instanceof Uint8Array ? [result.buffer] : []);
+    self.postMessage({ id, result, ms: performance.now() - started });
     // What the lint built is freed after the result is posted: the page need not wait for it.
     release();
   } catch (error) {

@@ -2,15 +2,17 @@
 // and how big the wasm is gzipped.
 //
 //   in the worker  — the lint (parse + rules + positions + JSON), timed inside the Web Worker
-//                    with performance.now(), from the text to the JSON: as the page lints while
-//                    you type a large paste (no text edits), with the helper worker reading the
-//                    YAML events of the text's second part meanwhile (the time includes posting
-//                    that part and waiting for its events); the same by one worker alone; and
-//                    with every fix as a text edit (what the page does for pastes up to 256 KB).
-//                    What the lint built is freed after each run, untimed, as the worker frees
-//                    it after posting the result;
+//                    with performance.now(), from the text to the lint's JSON: as the page lints
+//                    while you type a large paste (no text edits), in parts by a worker per core
+//                    (here two: this worker and a helper, each linting its part; the time includes
+//                    posting the helper its part, relaying what the parts need of each other and
+//                    receiving the helper's JSON); the same by one worker alone; and with every fix
+//                    as a text edit (what the page does for pastes up to 256 KB). The parts' JSON
+//                    is parsed and its lists put end to end after the timed region, as the one
+//                    worker's JSON is parsed after it. What the lint built is freed after each
+//                    run, untimed, as the workers free it after posting the result;
 //   round trip     — from the page posting the text to the parsed result arriving back
-//                    (structured clone both ways, JSON.parse in the worker);
+//                    (structured clone both ways; JSON.parse, and the parts joined, in the worker);
 //   parser alone   — the floor: the same text through the core's YAML event parser
 //                    (saphyr-parser) and nothing else, in the same worker, after each lint; each
 //                    lint's time over the floor's next to it is printed too (a ratio that holds
@@ -78,21 +80,22 @@ async function main() {
     const mb = Buffer.byteLength(text) / 1048576;
     // The three ways take turns run by run, so that a slow spell of this shared machine falls on
     // all of them alike; the parser floor is timed after each run.
+    // `parts`: undefined is what the page does (a part per core, here 2); 1 is one worker alone.
     const modes = [
-      { textEdits: false, twoWorkers: true },
-      { textEdits: false, twoWorkers: false },
-      { textEdits: true, twoWorkers: true },
+      { textEdits: false, parts: undefined },
+      { textEdits: false, parts: 1 },
+      { textEdits: true, parts: undefined },
     ];
     const rows = modes.map((mode) => ({ ...mode, times: [], parserTimes: [], info: null, trips: [] }));
     for (let run = 0; run < RUNS; run++) {
       for (const row of rows) {
-        const result = (await page.evaluate(({ t, edits, two }) => window.saGuard.bench(t, 1, edits, two), { t: text, edits: row.textEdits, two: row.twoWorkers })).result;
+        const result = (await page.evaluate(({ t, edits, parts }) => window.saGuard.bench(t, 1, edits, parts), { t: text, edits: row.textEdits, parts: row.parts })).result;
         row.times.push(result.times[0]);
         row.parserTimes.push(result.parserTimes[0]);
         row.info = result;
       }
     }
-    for (const row of rows.filter((r) => r.twoWorkers)) {
+    for (const row of rows.filter((r) => r.parts === undefined)) {
       for (let i = 0; i < Math.min(RUNS, 7); i++) row.trips.push((await page.evaluate(({ t, edits }) => window.saGuard.lintRoundTrip(t, edits), { t: text, edits: row.textEdits })).ms);
     }
     for (const row of rows) {

@@ -13,14 +13,15 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use sa_guard::engine::{evaluate, Exemption, Options};
+use sa_guard::engine::{evaluate_part, Exemption, Options};
 use sa_guard::manifest::{self, Manifests, Position};
-use sa_guard::{k8s, rules, Finding, Fix, Level, ObjectRef, Settings};
+use sa_guard::{rules, Finding, Fix, Level, ObjectRef, Settings};
 
 mod bytes;
 mod text;
@@ -98,6 +99,17 @@ pub struct RuleText {
     pub docs_anchor: String,
 }
 
+impl RuleText {
+    fn of(meta: &'static sa_guard::RuleMeta) -> RuleText {
+        RuleText {
+            rule_slug: meta.slug,
+            title: meta.title,
+            remediation: meta.remediation,
+            docs_anchor: meta.docs_anchor(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FindingOut {
@@ -142,16 +154,14 @@ pub struct ParseErrorOut {
     pub span: Span,
 }
 
+/// An object that was linted: the page counts objects and documents. (Findings and exemptions
+/// name their object; a large paste has thousands of objects, so nothing else is repeated here.)
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectOut {
     pub index: usize,
     pub document: usize,
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    /// Where the object starts.
     pub line: usize,
 }
 
@@ -220,17 +230,50 @@ pub struct Evaluated {
     exemptions: Vec<Exemption>,
     /// Each finding's id, in order.
     ids: Vec<String>,
+    /// Where the text sits in the text linted, when it is one part of it.
+    place: Place,
 }
 
-fn evaluate_manifests(mut manifests: Manifests, settings: &Settings) -> Evaluated {
+/// Where a part of a larger text begins: what its objects, documents, lines and UTF-16 offsets
+/// are counted on from. All zero for a whole text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Place {
+    objects: usize,
+    documents: usize,
+    lines: usize,
+    utf16: usize,
+}
+
+fn evaluate_manifests(manifests: Manifests, settings: &Settings) -> Evaluated {
+    evaluate_in_place(manifests, settings, Place::default(), &mut Vec::new(), 0)
+}
+
+/// Evaluates `manifests`, a part at `place` of a bundle of `total` objects, whose other parts
+/// left in `seen` (one value per object of the bundle, or none for a whole text) what they show
+/// of their objects; the report is the part's findings and exemptions, with the bundle's indices.
+fn evaluate_in_place(
+    mut manifests: Manifests,
+    settings: &Settings,
+    place: Place,
+    seen: &mut Vec<Value>,
+    total: usize,
+) -> Evaluated {
+    let own = manifests.objects.len();
+    seen.resize(total.max(place.objects + own), Value::Null);
     // The engine takes a slice of values: lend it the parsed ones instead of cloning them.
-    let values: Vec<Value> = manifests.objects.iter_mut().map(|o| std::mem::take(&mut o.value)).collect();
-    let report = evaluate(&values, settings, &Options::default());
-    for (object, value) in manifests.objects.iter_mut().zip(values) {
+    for (object, slot) in manifests.objects.iter_mut().zip(&mut seen[place.objects..]) {
+        *slot = std::mem::take(&mut object.value);
+    }
+    let subjects = place.objects..place.objects + own;
+    let mut report = evaluate_part(seen, subjects.clone(), settings, &Options::default());
+    for (object, value) in manifests.objects.iter_mut().zip(seen.drain(subjects)) {
         object.value = value;
     }
+    // In the order of the text, so that the parts of a text give the whole's list end to end
+    // (the engine lists them in the order its rules run).
+    report.exemptions.sort_by(|a, b| (a.object_index, &a.rule_id, &a.path).cmp(&(b.object_index, &b.rule_id, &b.path)));
     let ids = finding_ids(&report.findings);
-    Evaluated { manifests, findings: report.findings, exemptions: report.exemptions, ids }
+    Evaluated { manifests, findings: report.findings, exemptions: report.exemptions, ids, place }
 }
 
 fn run(text: &str, settings: &Settings) -> Evaluated {
@@ -241,7 +284,7 @@ impl Evaluated {
     fn linted(&self) -> Linted<'_> {
         let text = self.manifests.text();
         let lines = LineIndex::with_line_starts(text, Cow::Borrowed(self.manifests.line_starts()));
-        Linted { text, lines, evaluated: self }
+        Linted { text, lines, evaluated: self, place: self.place }
     }
 }
 
@@ -250,6 +293,7 @@ struct Linted<'t> {
     text: &'t str,
     lines: LineIndex<'t>,
     evaluated: &'t Evaluated,
+    place: Place,
 }
 
 /// `<object index>:<rule id>:<path>`, with `#2`, `#3`… when one rule reports the same path twice.
@@ -271,9 +315,11 @@ fn finding_ids(findings: &[Finding]) -> Vec<String> {
 }
 
 impl Linted<'_> {
+    /// A position of the part (in the whole text's lines) as a span of the whole text.
     fn span(&self, position: Position) -> Span {
-        let from = self.lines.utf16_offset(position.line, position.column);
-        let to = self.lines.utf16_offset(position.end_line, position.end_column).max(from);
+        let offset = |line: usize, column| self.place.utf16 + self.lines.utf16_offset(line - self.place.lines, column);
+        let from = offset(position.line, position.column);
+        let to = offset(position.end_line, position.end_column).max(from);
         Span {
             line: position.line,
             column: position.column,
@@ -284,24 +330,29 @@ impl Linted<'_> {
         }
     }
 
+    /// The part's own index of an object of the bundle.
+    fn local(&self, object_index: usize) -> usize {
+        object_index - self.place.objects
+    }
+
     fn object_span(&self, object_index: usize, pointer: &str) -> (Anchor, Span) {
-        let (position, found) = self.evaluated.manifests.locate_field(object_index, pointer);
+        let (position, found) = self.evaluated.manifests.locate_field(self.local(object_index), pointer);
         (if found { Anchor::Field } else { Anchor::Parent }, self.span(position))
     }
 
     fn document(&self, object_index: usize) -> usize {
-        self.evaluated.manifests.objects[object_index].document
+        self.place.documents + self.evaluated.manifests.objects[self.local(object_index)].document
     }
 
     /// The byte range of the YAML document holding object `object_index`, when the object is
     /// the whole document (not an item of a `List`): from the object's first line to the next
     /// document marker (`---` or `...` at the start of a line, which always ends a document).
     fn document_range(&self, object_index: usize) -> Option<(usize, usize)> {
-        let object = &self.evaluated.manifests.objects[object_index];
+        let object = &self.evaluated.manifests.objects[self.local(object_index)];
         if !object.base_pointer.is_empty() {
             return None;
         }
-        let first_line = self.evaluated.manifests.position(object_index, "").line - 1;
+        let first_line = self.evaluated.manifests.position(self.local(object_index), "").line - 1 - self.place.lines;
         let start = self.lines.line_start(first_line);
         let end = (first_line + 1..self.lines.line_count())
             .find(|&line| is_document_marker(self.lines.line_text(line)))
@@ -316,7 +367,7 @@ impl Linted<'_> {
         let alone = manifest::parse(&self.text[start..end], &manifest::Limits::default());
         let same = alone.errors.is_empty()
             && alone.objects.len() == 1
-            && alone.objects[0].value == self.evaluated.manifests.objects[object_index].value;
+            && alone.objects[0].value == self.evaluated.manifests.objects[self.local(object_index)].value;
         same.then_some(DocumentAlone { start, end, manifests: alone })
     }
 
@@ -335,17 +386,20 @@ impl Linted<'_> {
                 let slice = &self.text[*start..*end];
                 (*start, slice, manifest::apply_fixes(slice, manifests, &[(0, fix)]))
             }
-            None => (0, self.text, manifest::apply_fixes(self.text, &self.evaluated.manifests, &[(object_index, fix)])),
+            None => {
+                let fixes = [(self.local(object_index), fix)];
+                (0, self.text, manifest::apply_fixes(self.text, &self.evaluated.manifests, &fixes))
+            }
         };
         let fixed = fixed.map_err(|e| e.to_string())?;
         let (start, end, insert) = minimal_edit(before, &fixed);
         let (start, end) = (offset + start, offset + end);
         let (line, column) = self.lines.line_column(start);
         Ok(TextEdit {
-            from: self.lines.utf16_at_byte(start),
-            to: self.lines.utf16_at_byte(end),
+            from: self.place.utf16 + self.lines.utf16_at_byte(start),
+            to: self.place.utf16 + self.lines.utf16_at_byte(end),
             insert: insert.to_string(),
-            line,
+            line: self.place.lines + line,
             column,
         })
     }
@@ -372,12 +426,7 @@ impl Linted<'_> {
                 let (anchor, span) = self.object_span(f.object_index, &f.path);
                 let meta = rules::find(&f.rule_id).map(|r| &r.meta);
                 if let Some(meta) = meta {
-                    rule_texts.entry(meta.id).or_insert_with(|| RuleText {
-                        rule_slug: meta.slug,
-                        title: meta.title,
-                        remediation: meta.remediation,
-                        docs_anchor: meta.docs_anchor(),
-                    });
+                    rule_texts.entry(meta.id).or_insert_with(|| RuleText::of(meta));
                 }
                 let fix = f.fix.as_ref().map(|fix| {
                     summary.fixable += 1;
@@ -432,7 +481,11 @@ impl Linted<'_> {
             .manifests
             .errors
             .iter()
-            .map(|e| ParseErrorOut { document: e.document, message: e.message.clone(), span: self.span(e.position) })
+            .map(|e| ParseErrorOut {
+                document: e.document.map(|document| self.place.documents + document),
+                message: e.message.clone(),
+                span: self.span(e.position),
+            })
             .collect();
         let objects = self
             .evaluated
@@ -441,12 +494,8 @@ impl Linted<'_> {
             .iter()
             .enumerate()
             .map(|(index, o)| ObjectOut {
-                index,
-                document: o.document,
-                api_version: k8s::str_at(&o.value, &["apiVersion"]).unwrap_or_default().to_string(),
-                kind: k8s::str_at(&o.value, &["kind"]).unwrap_or_default().to_string(),
-                name: k8s::str_at(&o.value, &["metadata", "name"]).unwrap_or_default().to_string(),
-                namespace: k8s::str_at(&o.value, &["metadata", "namespace"]).map(str::to_string),
+                index: self.place.objects + index,
+                document: self.place.documents + o.document,
                 line: self.evaluated.manifests.position(index, "").line,
             })
             .collect();
@@ -706,6 +755,9 @@ thread_local! {
 /// previous one was released frees it first.
 fn lint_json(text: &str, settings_json: &str, options: &LintOptions) -> String {
     release();
+    // A lint of the whole text here: a part planned or begun for a lint in parts is not needed.
+    PLANNED.with(|slot| slot.borrow_mut().take());
+    PART.with(|slot| slot.borrow_mut().take());
     let (output, evaluated) = lint_keeping_state(text, settings_json, options);
     keep_until_released(output, evaluated)
 }
@@ -738,53 +790,222 @@ fn lint_options(options_json: &str) -> Result<LintOptions, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A lint in two Web Workers: the second reads the events of the text's second part
+// A lint in parts: each of several Web Workers lints one part of a large text
 // ---------------------------------------------------------------------------------------------
+//
+// Workers share no memory, so a large paste is cut at document markers and each worker parses
+// its part, evaluates the rules on its own objects and renders their findings; what the rules
+// need of the other parts' objects (`sa_guard::bundle::seen_from_other_parts`) is passed between
+// them as JSON. The first worker, which the page talks to, plans the cut and relays what the
+// others send; each part's output has the whole text's indices, lines and offsets, so the
+// parts' lists end to end are the whole text's lint (the worker joins them). When the parts
+// would not read as the whole (an error before the last part, alias copies over the budget), or
+// anything fails, the first worker lints the whole text itself.
+//
+//   first worker                                  each other worker
+//   parts_plan(text, n)
+//   part_begin_first() + part_context()           part_begin(part k) + part_context()
+//   parts_agree(summaries) -------- summaries, the other parts' contexts -------->
+//   part_finish(part 0)                           part_finish(part k)
+//   joins the outputs <------------------------- its output
+
+/// Where a part of the text lies, for JavaScript to cut it (`text.slice(from, to)`, UTF-16
+/// units) and for the part's parser to number its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartPlan {
+    pub from: usize,
+    pub to: usize,
+    /// Lines before the part.
+    pub first_line: usize,
+}
+
+/// The parts to lint `text` in: at most `parts`, cut at document markers into shares of similar
+/// size; one (the whole text) when it cannot be cut (a directive, too large to lint).
+pub fn plan_parts(text: &str, parts: usize) -> Vec<PartPlan> {
+    cut_in_parts(text, parts).into_iter().map(|(_, plan)| plan).collect()
+}
+
+/// [`plan_parts`], with each part's byte range.
+fn cut_in_parts(text: &str, parts: usize) -> Vec<(Range<usize>, PartPlan)> {
+    let limits = manifest::Limits::default();
+    let starts = if too_large(text.len()).is_none() && manifest::can_cut(text, &limits) {
+        manifest::part_starts(text, parts)
+    } else {
+        vec![0]
+    };
+    let line_starts = manifest::line_starts(text);
+    // A paste is mostly ASCII, where UTF-16 offsets are byte offsets.
+    let lines = (!text.is_ascii()).then(|| LineIndex::with_line_starts(text, Cow::Borrowed(&line_starts)));
+    let utf16 = |byte: usize| lines.as_ref().map_or(byte, |lines| lines.utf16_at_byte(byte));
+    let ends = starts.iter().skip(1).copied().chain([text.len()]);
+    starts
+        .iter()
+        .zip(ends)
+        .map(|(&start, end)| {
+            let first_line = line_starts.partition_point(|&line| line <= start) - 1;
+            (start..end, PartPlan { from: utf16(start), to: utf16(end), first_line })
+        })
+        .collect()
+}
+
+/// What a part tells the others once read: how many objects and documents it holds (the next
+/// parts count theirs on from there) and whether it reads as in the whole text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartSummary {
+    pub objects: usize,
+    #[serde(flatten)]
+    pub shape: manifest::PartShape,
+}
+
+/// Whether parts that sent these summaries read as the whole text ([`manifest::parts_read_as_whole`]).
+pub fn parts_read_as_whole(summaries: &[PartSummary]) -> bool {
+    let shapes: Vec<manifest::PartShape> = summaries.iter().map(|summary| summary.shape).collect();
+    !summaries.is_empty() && manifest::parts_read_as_whole(&shapes, &manifest::Limits::default())
+}
+
+/// What another part shows of its objects, by its own object index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtherPart {
+    pub part: usize,
+    pub context: Vec<(usize, Value)>,
+}
+
+/// A part read and waiting for the other parts' contexts.
+pub struct Part {
+    manifests: Manifests,
+    utf16_start: usize,
+    first_line: usize,
+    settings: Settings,
+    settings_error: Option<String>,
+    options: LintOptions,
+}
+
+impl Part {
+    /// Reads the part `text`, which starts `first_line` lines and `utf16_start` UTF-16 units
+    /// into the text linted.
+    pub fn begin(text: &str, first_line: usize, utf16_start: usize, settings_json: &str, options: LintOptions) -> Part {
+        let (settings, settings_error) = settings_or_default(settings_json);
+        let manifests = manifest::parse_part(text, &manifest::Limits::default(), first_line);
+        Part { manifests, utf16_start, first_line, settings, settings_error, options }
+    }
+
+    pub fn summary(&self) -> PartSummary {
+        PartSummary { objects: self.manifests.objects.len(), shape: self.manifests.part_shape() }
+    }
+
+    /// What the other parts' rules need of this part's objects, by object index.
+    pub fn context(&self) -> Vec<(usize, Cow<'_, Value>)> {
+        let seen = self.manifests.objects.iter().map(|o| sa_guard::bundle::seen_from_other_parts(&o.value));
+        seen.enumerate().filter_map(|(i, value)| Some((i, value?))).collect()
+    }
+
+    /// Lints the part, part `index` of those that sent `summaries`, with what the `others` show.
+    pub fn finish(self, summaries: &[PartSummary], index: usize, others: Vec<OtherPart>) -> (LintOutput, Evaluated) {
+        let before = &summaries[..index.min(summaries.len())];
+        let place = Place {
+            objects: before.iter().map(|s| s.objects).sum(),
+            documents: before.iter().map(|s| s.shape.documents).sum(),
+            lines: self.first_line,
+            utf16: self.utf16_start,
+        };
+        let total = summaries.iter().map(|s| s.objects).sum();
+        let mut seen = vec![Value::Null; total];
+        for other in others {
+            let base: usize = summaries[..other.part.min(summaries.len())].iter().map(|s| s.objects).sum();
+            for (i, value) in other.context {
+                // A context that does not fit its part's summary is left out, not trusted.
+                if let Some(slot) =
+                    seen.get_mut(base + i).filter(|_| i < summaries.get(other.part).map_or(0, |s| s.objects))
+                {
+                    *slot = value;
+                }
+            }
+        }
+        let evaluated = evaluate_in_place(self.manifests, &self.settings, place, &mut seen, total);
+        (evaluated.linted().output(self.settings_error, &self.options), evaluated)
+    }
+}
 
 thread_local! {
-    /// What [`lint_begin`] leaves for [`lint_finish`]: the parse begun, or why the text is refused.
-    static BEGUN: RefCell<Option<Result<manifest::SplitParse, String>>> = const { RefCell::new(None) };
+    /// The text [`parts_plan`] cut and the byte range of its first part, until [`part_begin_first`].
+    static PLANNED: RefCell<Option<(String, Range<usize>)>> = const { RefCell::new(None) };
+    /// The part this worker read ([`part_begin`]), until [`part_finish`].
+    static PART: RefCell<Option<Part>> = const { RefCell::new(None) };
 }
 
-/// For the second worker: the YAML events of `text` (the second part of a large paste), as bytes
-/// for [`lint_finish`] in the first.
+/// The parts to lint `text` in (see [`plan_parts`]), as JSON. The text is kept for
+/// [`part_begin_first`], so that the first worker does not pass its part in again.
 #[wasm_bindgen]
-pub fn read_events(text: &str) -> Vec<u8> {
-    manifest::record_events(text)
+pub fn parts_plan(text: String, parts: usize) -> String {
+    let cut = cut_in_parts(&text, parts);
+    let json = to_json(&cut.iter().map(|(_, plan)| plan).collect::<Vec<_>>());
+    let first = cut.first().map_or(0..0, |(bytes, _)| bytes.clone());
+    PLANNED.with(|slot| *slot.borrow_mut() = Some((text, first)));
+    json
 }
 
-/// Starts a lint of `head + tail` (split at a document marker, `tail` starting with `---`): reads
-/// `head` while the second worker reads `tail`'s events ([`read_events`]).
+/// [`part_begin`] of the first part of the text [`parts_plan`] cut.
 #[wasm_bindgen]
-pub fn lint_begin(head: &str, tail: &str) {
+pub fn part_begin_first(settings_json: &str, options_json: &str) -> String {
+    let Some((text, first)) = PLANNED.with(|slot| slot.borrow_mut().take()) else {
+        return error_json("part_begin_first without parts_plan");
+    };
+    part_begin(&text[first], 0, 0, settings_json, options_json)
+}
+
+/// Reads a part of the text linted (one of [`parts_plan`]'s); returns its [`PartSummary`] as JSON,
+/// or `{"error"}` for bad options.
+#[wasm_bindgen]
+pub fn part_begin(
+    text: &str,
+    first_line: usize,
+    utf16_start: usize,
+    settings_json: &str,
+    options_json: &str,
+) -> String {
     release();
-    let begun = match too_large(head.len() + tail.len()) {
-        Some(message) => Err(message),
-        None => {
-            let mut text = String::with_capacity(head.len() + tail.len());
-            text.push_str(head);
-            text.push_str(tail);
-            Ok(manifest::SplitParse::begin(text, &manifest::Limits::default(), head.len()))
-        }
-    };
-    BEGUN.with(|begun_cell| *begun_cell.borrow_mut() = Some(begun));
-}
-
-/// Finishes [`lint_begin`]'s lint with the second worker's events of the tail (or none, when that
-/// worker failed: the tail is read here). The same result as [`lint_with_options`] on the whole
-/// text; call [`release`] once it is on its way.
-#[wasm_bindgen]
-pub fn lint_finish(tail_events: Option<Vec<u8>>, settings_json: &str, options_json: &str) -> String {
-    let Some(begun) = BEGUN.with(|begun| begun.borrow_mut().take()) else {
-        return error_json("lint_finish without lint_begin");
-    };
     let options = match lint_options(options_json) {
         Ok(options) => options,
         Err(error) => return error,
     };
-    let manifests = begun.map(|split| split.finish(tail_events.as_deref()));
-    let (output, evaluated) = lint_manifests(manifests, settings_json, &options);
-    keep_until_released(output, evaluated)
+    let part = Part::begin(text, first_line, utf16_start, settings_json, options);
+    let summary = to_json(&part.summary());
+    PART.with(|slot| *slot.borrow_mut() = Some(part));
+    summary
+}
+
+/// What the other parts need of the part read here ([`Part::context`]), as JSON.
+#[wasm_bindgen]
+pub fn part_context() -> String {
+    PART.with(|slot| slot.borrow().as_ref().map_or_else(|| "[]".to_string(), |part| to_json(&part.context())))
+}
+
+/// Whether the parts' summaries (a JSON list, in order) allow the lint in parts.
+#[wasm_bindgen]
+pub fn parts_agree(summaries_json: &str) -> bool {
+    serde_json::from_str::<Vec<PartSummary>>(summaries_json).is_ok_and(|summaries| parts_read_as_whole(&summaries))
+}
+
+/// Lints the part read here, part `index` of those that sent `summaries_json`, with the other
+/// parts' contexts (`[{"part", "context"}]`): its [`LintOutput`] as JSON, with the whole text's
+/// indices, lines and offsets. Call [`release`] once it is on its way.
+#[wasm_bindgen]
+pub fn part_finish(summaries_json: &str, index: usize, others_json: &str) -> String {
+    let Some(part) = PART.with(|slot| slot.borrow_mut().take()) else {
+        return error_json("part_finish without part_begin");
+    };
+    let summaries: Vec<PartSummary> = match serde_json::from_str(summaries_json) {
+        Ok(summaries) => summaries,
+        Err(e) => return error_json(&format!("invalid part summaries: {e}")),
+    };
+    let others: Vec<OtherPart> = match serde_json::from_str(others_json) {
+        Ok(others) => others,
+        Err(e) => return error_json(&format!("invalid part contexts: {e}")),
+    };
+    let (output, evaluated) = part.finish(&summaries, index, others);
+    keep_until_released(output, Some(evaluated))
 }
 
 /// Whether a lint's state is waiting for [`release`].

@@ -397,42 +397,153 @@ fn examples_bundle() -> String {
     paths.iter().map(|path| format!("---\n{}\n", std::fs::read_to_string(path).unwrap())).collect()
 }
 
-/// The lint in two workers (the second reading the tail's events) gives the one-worker lint's
-/// JSON, whatever the second worker sends, and wherever the page cut the text.
+/// Texts a lint in parts must give the whole text's lint for: the examples many times over, with
+/// a syntax error in the last part, CRLF line breaks, characters beyond ASCII before the cuts
+/// (UTF-16 offsets), a default ServiceAccount in one part and the Pods it mounts a token into
+/// in another, and one application's ServiceAccount shared with another part's.
+fn texts_for_parts() -> Vec<(&'static str, String)> {
+    let bundle = examples_bundle().repeat(3);
+    let across = "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: shared, namespace: late}\n";
+    let user = |app: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {app}, namespace: late, labels: {{app: {app}}}}}\n\
+             spec: {{serviceAccountName: shared, containers: [{{name: c, image: i}}]}}\n"
+        )
+    };
+    vec![
+        ("the examples", bundle.clone()),
+        ("a syntax error at the end", format!("{bundle}---\nkind: [broken\n---\nkind: Pod\nmetadata: {{name: p}}\n")),
+        ("CRLF", bundle.replace('\n', "\r\n")),
+        ("beyond ASCII", format!("# überall — 🚀\n{}", bundle.replace("# ", "# é "))),
+        ("objects that need each other across the cuts", format!("{across}{}{bundle}{}", user("one"), user("two"))),
+    ]
+}
+
+/// The lint of `text` in up to `parts` parts, every step in this thread, through the JSON the
+/// workers exchange (as web/app/worker.js does): the parts' outputs, or `None` when the text is
+/// not cut or its parts would not read as the whole.
+fn lint_in_parts(text: &str, settings: &str, options: &str, parts: usize) -> Option<Vec<Value>> {
+    use sa_guard_web::{OtherPart, Part, PartSummary};
+    let plan = sa_guard_web::plan_parts(text, parts);
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let options = serde_json::from_str(options).unwrap();
+    let read: Vec<Part> = plan
+        .iter()
+        .map(|p| {
+            Part::begin(&String::from_utf16(&units[p.from..p.to]).unwrap(), p.first_line, p.from, settings, options)
+        })
+        .collect();
+    let summaries: Vec<PartSummary> = read.iter().map(Part::summary).collect();
+    if plan.len() < 2 || !sa_guard_web::parts_read_as_whole(&summaries) {
+        return None;
+    }
+    let contexts: Vec<String> = read.iter().map(|part| serde_json::to_string(&part.context()).unwrap()).collect();
+    let summaries: Vec<PartSummary> = serde_json::from_str(&serde_json::to_string(&summaries).unwrap()).unwrap();
+    let outputs = read.into_iter().enumerate().map(|(index, part)| {
+        let others: Vec<String> = (0..contexts.len())
+            .filter(|&j| j != index)
+            .map(|j| format!(r#"{{"part":{j},"context":{}}}"#, contexts[j]))
+            .collect();
+        let others: Vec<OtherPart> = serde_json::from_str(&format!("[{}]", others.join(","))).unwrap();
+        serde_json::to_value(part.finish(&summaries, index, others).0).unwrap()
+    });
+    Some(outputs.collect())
+}
+
+/// The parts' outputs end to end, as the first worker joins them (`joinOutputs` in worker.js):
+/// the lists one after the other, the counts added up, the rules' texts of every part.
+fn joined(outputs: Vec<Value>) -> Value {
+    let mut outputs = outputs.into_iter();
+    let mut whole = outputs.next().unwrap();
+    for part in outputs {
+        for list in ["objects", "findings", "exemptions", "parseErrors"] {
+            let items = part[list].as_array().unwrap().clone();
+            whole[list].as_array_mut().unwrap().extend(items);
+        }
+        for (count, value) in part["summary"].as_object().unwrap() {
+            whole["summary"][count] = json!(whole["summary"][count].as_u64().unwrap() + value.as_u64().unwrap());
+        }
+        for (id, text) in part["rules"].as_object().unwrap() {
+            whole["rules"][id] = text.clone();
+        }
+    }
+    whole
+}
+
+/// The lint in parts (each worker reading its part, the parts exchanging what their rules need of
+/// each other) gives the whole text's lint, in two, three and four parts, with and without text
+/// edits and with settings, and falls back to the whole text where parts would read differently.
 #[test]
-fn a_lint_in_two_workers_is_the_lint_in_one() {
-    let text = examples_bundle().repeat(3)
-        + "---\nkind: [broken\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: late}\n";
-    let markers: Vec<usize> = text.match_indices("\n---\n").map(|(at, _)| at + 1).collect();
-    assert!(markers.len() > 30, "{}", markers.len());
-    let settings = r#"{"rules": {"SAG004": "warn"}}"#;
-    for options in [r#"{"textEdits": false}"#, "{}"] {
-        let one = sa_guard_web::lint_with_options(&text, settings, options);
-        let parsed: Value = serde_json::from_str(&one).unwrap();
-        assert!(parsed["findings"].as_array().unwrap().len() > 20, "{one}");
-        assert_eq!(parsed["parseErrors"].as_array().unwrap().len(), 1, "the broken document");
-        // Cut at the first marker, in the middle, at the broken document, and not at a marker.
-        let broken = text.find("---\nkind: [broken").unwrap();
-        for split in [markers[0], markers[markers.len() / 2], broken, text.len() / 2 + 1] {
-            let (head, tail) = text.split_at(split);
-            let events = sa_guard_web::read_events(tail);
-            for (what, sent) in [
-                ("the tail's events", Some(events.clone())),
-                ("nothing (the second worker failed)", None),
-                ("half the events", Some(events[..events.len() / 2].to_vec())),
-                ("another text's events", Some(sa_guard_web::read_events("kind: Pod\n"))),
-            ] {
-                sa_guard_web::lint_begin(head, tail);
-                let two = sa_guard_web::lint_finish(sent, settings, options);
-                assert!(two == one, "cut at {split} ({options}), the second worker sent {what}");
-                sa_guard_web::release();
+fn a_lint_in_parts_is_the_lint_of_the_whole_text() {
+    let settings = r#"{"rules": {"SAG004": "warn"}, "exempt_namespaces": ["analytics"]}"#;
+    for (name, text) in texts_for_parts() {
+        for options in [r#"{"textEdits": false}"#, "{}"] {
+            let whole: Value =
+                serde_json::from_str(&sa_guard_web::lint_with_options(&text, settings, options)).unwrap();
+            assert!(whole["findings"].as_array().unwrap().len() > 20, "{name}: {whole}");
+            assert!(!whole["exemptions"].as_array().unwrap().is_empty(), "{name}: exemptions");
+            for parts in [2, 3, 4] {
+                assert_eq!(sa_guard_web::plan_parts(&text, parts).len(), parts, "{name}: cut in {parts}");
+                let outputs = lint_in_parts(&text, settings, options, parts).expect("read as the whole");
+                assert!(joined(outputs) == whole, "{name}: in {parts} parts ({options})");
             }
         }
     }
-    let finish_alone: Value = serde_json::from_str(&sa_guard_web::lint_finish(None, "", "{}")).unwrap();
-    assert_eq!(finish_alone["error"], "lint_finish without lint_begin");
-    let huge = "#".repeat(sa_guard_web::MAX_INPUT_BYTES);
-    sa_guard_web::lint_begin(&huge, "---\nkind: Pod\n");
-    let refused: Value = serde_json::from_str(&sa_guard_web::lint_finish(None, "", "{}")).unwrap();
-    assert!(refused["inputError"].as_str().unwrap().starts_with("the input is 16.0 MB"), "{refused}");
+    // An error before the last part: the parts would not read as the whole (the whole is linted).
+    let early = format!("---\nkind: [broken\n{}", examples_bundle().repeat(3));
+    assert_eq!(sa_guard_web::plan_parts(&early, 2).len(), 2);
+    assert!(lint_in_parts(&early, "", "{}", 2).is_none());
+    // A directive applies to the documents after it: such a text is not cut at all.
+    assert_eq!(sa_guard_web::plan_parts(&format!("%YAML 1.1\n{}", examples_bundle()), 2).len(), 1);
+}
+
+/// The wasm exports as the workers call them, each worker on its own thread (each keeps its part
+/// in thread-local state, as each Web Worker has its own module): the joined outputs are the whole
+/// text's lint; bad summaries or contexts are errors, not panics.
+#[test]
+fn the_workers_exports_lint_in_parts() {
+    use sa_guard_web::{part_begin, part_context, part_finish, parts_agree, parts_plan};
+    let text = texts_for_parts().pop().unwrap().1;
+    let options = r#"{"textEdits": true}"#;
+    let plan: Vec<sa_guard_web::PartPlan> = serde_json::from_str(&parts_plan(text.clone(), 2)).unwrap();
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let slice = move |p: &sa_guard_web::PartPlan| String::from_utf16(&units[p.from..p.to]).unwrap();
+    let tail = slice(&plan[1]);
+    let tail_plan = plan[1];
+    let (to_helper, helper_inbox) = std::sync::mpsc::channel::<(String, String)>();
+    let (to_first, first_inbox) = std::sync::mpsc::channel::<(String, String)>();
+    let helper = std::thread::spawn(move || {
+        to_first.send((part_begin(&tail, tail_plan.first_line, tail_plan.from, "", options), part_context())).unwrap();
+        let (summaries, others) = helper_inbox.recv().unwrap();
+        part_finish(&summaries, 1, &others)
+    });
+    let plan_again: Vec<sa_guard_web::PartPlan> = serde_json::from_str(&parts_plan(text.clone(), 2)).unwrap();
+    assert_eq!(plan_again, plan);
+    let summary = sa_guard_web::part_begin_first("", options);
+    assert_eq!(summary, part_begin(&slice(&plan[0]), 0, 0, "", options), "the first part of the planned text");
+    let context = part_context();
+    let (helper_summary, helper_context) = first_inbox.recv().unwrap();
+    let summaries = format!("[{summary},{helper_summary}]");
+    assert!(parts_agree(&summaries));
+    to_helper.send((summaries.clone(), format!(r#"[{{"part":0,"context":{context}}}]"#))).unwrap();
+    let first = part_finish(&summaries, 0, &format!(r#"[{{"part":1,"context":{helper_context}}}]"#));
+    let outputs = [first, helper.join().unwrap()].map(|json| serde_json::from_str::<Value>(&json).unwrap());
+    let whole: Value = serde_json::from_str(&sa_guard_web::lint_with_options(&text, "", options)).unwrap();
+    assert!(joined(outputs.to_vec()) == whole, "the workers' lint");
+    sa_guard_web::release();
+
+    let error = |json: String| serde_json::from_str::<Value>(&json).unwrap()["error"].as_str().unwrap().to_string();
+    assert_eq!(error(part_finish(&summaries, 0, "[]")), "part_finish without part_begin");
+    assert_eq!(error(sa_guard_web::part_begin_first("", options)), "part_begin_first without parts_plan");
+    part_begin(&slice(&plan[0]), 0, 0, "", options);
+    assert!(error(part_finish("[{}]", 0, "[]")).starts_with("invalid part summaries"));
+    part_begin(&slice(&plan[0]), 0, 0, "", options);
+    assert!(error(part_finish(&summaries, 0, r#"[{"part": "x"}]"#)).starts_with("invalid part contexts"));
+    assert!(!parts_agree("not json") && !parts_agree("[]"));
+    assert!(error(part_begin("kind: Pod\n", 0, 0, "", r#"{"edits": 1}"#)).starts_with("invalid lint options"));
+    // A context that does not fit the summaries is left out, not trusted (nor a panic).
+    part_begin(&slice(&plan[0]), 0, 0, "", options);
+    let odd = part_finish(&summaries, 0, r#"[{"part": 7, "context": [[99999, {"kind": "ServiceAccount"}]]}]"#);
+    assert!(serde_json::from_str::<Value>(&odd).unwrap()["findings"].is_array());
+    sa_guard_web::release();
 }

@@ -304,7 +304,7 @@ describe('the playground', () => {
     await page.close();
   });
 
-  test('a large paste read by two workers lints as by one', async () => {
+  test('a large paste linted in parts by several workers lints as by one', async () => {
     const { page } = await openPlayground(browser.context, server.url);
     const examples = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort();
     const sources = await Promise.all(examples.map((f) => readFile(join(EXAMPLES, f), 'utf8')));
@@ -316,16 +316,29 @@ describe('the playground', () => {
         size += part.length;
       }
     }
-    // A syntax error in the second worker's part: the first reads that part itself.
-    for (const text of [parts.join(''), `${parts.join('')}---\nkind: [broken\n`]) {
-      const two = await page.evaluate((t) => window.saGuard.lintJson(t, true), text);
-      const one = await page.evaluate((t) => window.saGuard.lintJson(t, false), text);
-      assert.equal(two.workers, 2, 'the helper read the second part');
+    const text = parts.join('');
+    // A syntax error in the last part is that part's; one in the first part makes the parts
+    // read differently from the whole, so the first worker lints it alone.
+    const cases = [
+      { text, inParts: true },
+      { text: `${text}---\nkind: [broken\n`, inParts: true },
+      { text: `# é — beyond ASCII\n${text.replaceAll('\n---\n', '\r\n---\r\n')}`, inParts: true },
+      { text: `---\nkind: [broken\n${text}`, inParts: false },
+    ];
+    for (const { text: pasted, inParts } of cases) {
+      const one = await page.evaluate((t) => window.saGuard.lintJson(t, 1), pasted);
       assert.equal(one.workers, 1);
-      const findings = JSON.parse(two.json).findings.length;
+      const findings = JSON.parse(one.json).findings.length;
       assert.ok(findings > 100, `${findings} findings`);
-      assert.ok(two.json === one.json, 'the same JSON from one worker and from two');
+      for (const parts of [2, 3]) {
+        const several = await page.evaluate(({ t, parts }) => window.saGuard.lintJson(t, parts), { t: pasted, parts });
+        assert.equal(several.workers, inParts ? parts : 1, `workers asked for ${parts} parts`);
+        assert.ok(several.json === one.json, `the same JSON from ${several.workers} workers and from one`);
+      }
     }
+    // As the page lints while you type: in as many parts as there are cores (here two).
+    const typed = await page.evaluate((t) => window.saGuard.lintJson(t), text);
+    assert.equal(typed.workers, 2);
     await page.close();
   });
 
