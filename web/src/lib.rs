@@ -914,11 +914,10 @@ impl Part {
         let mut seen = vec![Value::Null; total];
         for other in others {
             let base: usize = summaries[..other.part.min(summaries.len())].iter().map(|s| s.objects).sum();
-            for (i, value) in other.context {
-                // A context that does not fit its part's summary is left out, not trusted.
-                if let Some(slot) =
-                    seen.get_mut(base + i).filter(|_| i < summaries.get(other.part).map_or(0, |s| s.objects))
-                {
+            let count = summaries.get(other.part).map_or(0, |s| s.objects);
+            // A context that does not fit its part's summary is left out, not trusted.
+            for (i, value) in other.context.into_iter().filter(|(i, _)| *i < count) {
+                if let Some(slot) = seen.get_mut(base + i) {
                     *slot = value;
                 }
             }
@@ -1000,6 +999,11 @@ pub fn part_finish(summaries_json: &str, index: usize, others_json: &str) -> Str
         Ok(summaries) => summaries,
         Err(e) => return error_json(&format!("invalid part summaries: {e}")),
     };
+    // Every object takes a few bytes of a text the playground lints at all: more is no summary of one.
+    let objects = summaries.iter().fold(0usize, |sum, s| sum.saturating_add(s.objects));
+    if objects > MAX_INPUT_BYTES {
+        return error_json(&format!("invalid part summaries: {objects} objects"));
+    }
     let others: Vec<OtherPart> = match serde_json::from_str(others_json) {
         Ok(others) => others,
         Err(e) => return error_json(&format!("invalid part contexts: {e}")),

@@ -538,12 +538,20 @@ fn the_workers_exports_lint_in_parts() {
     part_begin(&slice(&plan[0]), 0, 0, "", options);
     assert!(error(part_finish("[{}]", 0, "[]")).starts_with("invalid part summaries"));
     part_begin(&slice(&plan[0]), 0, 0, "", options);
+    let huge = r#"[{"objects": 18446744073709551615, "documents": 1, "aliasNodes": 0, "errors": 0}]"#;
+    assert!(error(part_finish(huge, 1, "[]")).starts_with("invalid part summaries"), "no allocation of that size");
+    part_begin(&slice(&plan[0]), 0, 0, "", options);
     assert!(error(part_finish(&summaries, 0, r#"[{"part": "x"}]"#)).starts_with("invalid part contexts"));
     assert!(!parts_agree("not json") && !parts_agree("[]"));
     assert!(error(part_begin("kind: Pod\n", 0, 0, "", r#"{"edits": 1}"#)).starts_with("invalid lint options"));
     // A context that does not fit the summaries is left out, not trusted (nor a panic).
     part_begin(&slice(&plan[0]), 0, 0, "", options);
-    let odd = part_finish(&summaries, 0, r#"[{"part": 7, "context": [[99999, {"kind": "ServiceAccount"}]]}]"#);
+    let odd = part_finish(
+        &summaries,
+        0,
+        r#"[{"part": 7, "context": [[99999, {"kind": "ServiceAccount"}]]},
+            {"part": 1, "context": [[18446744073709551615, {"kind": "ServiceAccount"}]]}]"#,
+    );
     assert!(serde_json::from_str::<Value>(&odd).unwrap()["findings"].is_array());
     sa_guard_web::release();
 }
