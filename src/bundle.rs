@@ -160,8 +160,8 @@ impl<'a> Bundle<'a> {
         self.subjects().filter_map(|o| o.spec.map(|spec| (o, spec)))
     }
 
-    /// Every object that carries a Pod spec, other parts' included (as far as they show them:
-    /// their ServiceAccount fields, metadata and Pod template metadata).
+    /// Every object that carries a Pod spec, other parts' included (those that name their
+    /// ServiceAccount, shown by their name, namespace, labels and ServiceAccount fields).
     pub fn every_workload<'s>(&'s self) -> impl Iterator<Item = (&'s Obj<'a>, k8s::PodSpec<'a>)> + 's {
         self.objects.iter().filter_map(|o| o.spec.map(|spec| (o, spec)))
     }

@@ -143,7 +143,7 @@ async function lintInParts(text, settings, options, plan) {
  */
 function joinOutputs([whole, ...parts]) {
   for (const part of parts) {
-    for (const list of ['objects', 'findings', 'exemptions', 'parseErrors']) whole[list].push(...part[list]);
+    for (const list of ['objects', 'findings', 'exemptions', 'parseErrors']) whole[list] = whole[list].concat(part[list]);
     for (const [count, value] of Object.entries(part.summary)) whole.summary[count] += value;
     Object.assign(whole.rules, part.rules);
   }

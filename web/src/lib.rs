@@ -866,7 +866,7 @@ pub fn parts_read_as_whole(summaries: &[PartSummary]) -> bool {
 }
 
 /// What another part shows of its objects, by its own object index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct OtherPart {
     pub part: usize,
     pub context: Vec<(usize, Value)>,
@@ -902,7 +902,18 @@ impl Part {
     }
 
     /// Lints the part, part `index` of those that sent `summaries`, with what the `others` show.
-    pub fn finish(self, summaries: &[PartSummary], index: usize, others: Vec<OtherPart>) -> (LintOutput, Evaluated) {
+    /// Summaries of more objects than a lintable text can hold are refused.
+    pub fn finish(
+        self,
+        summaries: &[PartSummary],
+        index: usize,
+        others: Vec<OtherPart>,
+    ) -> Result<(LintOutput, Evaluated), String> {
+        // Every object takes a few bytes of the text.
+        let total = summaries.iter().fold(0usize, |sum, s| sum.saturating_add(s.objects));
+        if total > MAX_INPUT_BYTES {
+            return Err(format!("invalid part summaries: {total} objects"));
+        }
         let before = &summaries[..index.min(summaries.len())];
         let place = Place {
             objects: before.iter().map(|s| s.objects).sum(),
@@ -910,7 +921,6 @@ impl Part {
             lines: self.first_line,
             utf16: self.utf16_start,
         };
-        let total = summaries.iter().map(|s| s.objects).sum();
         let mut seen = vec![Value::Null; total];
         for other in others {
             let base: usize = summaries[..other.part.min(summaries.len())].iter().map(|s| s.objects).sum();
@@ -923,7 +933,7 @@ impl Part {
             }
         }
         let evaluated = evaluate_in_place(self.manifests, &self.settings, place, &mut seen, total);
-        (evaluated.linted().output(self.settings_error, &self.options), evaluated)
+        Ok((evaluated.linted().output(self.settings_error, &self.options), evaluated))
     }
 }
 
@@ -999,17 +1009,14 @@ pub fn part_finish(summaries_json: &str, index: usize, others_json: &str) -> Str
         Ok(summaries) => summaries,
         Err(e) => return error_json(&format!("invalid part summaries: {e}")),
     };
-    // Every object takes a few bytes of a text the playground lints at all: more is no summary of one.
-    let objects = summaries.iter().fold(0usize, |sum, s| sum.saturating_add(s.objects));
-    if objects > MAX_INPUT_BYTES {
-        return error_json(&format!("invalid part summaries: {objects} objects"));
-    }
     let others: Vec<OtherPart> = match serde_json::from_str(others_json) {
         Ok(others) => others,
         Err(e) => return error_json(&format!("invalid part contexts: {e}")),
     };
-    let (output, evaluated) = part.finish(&summaries, index, others);
-    keep_until_released(output, Some(evaluated))
+    match part.finish(&summaries, index, others) {
+        Ok((output, evaluated)) => keep_until_released(output, Some(evaluated)),
+        Err(message) => error_json(&message),
+    }
 }
 
 /// Whether a lint's state is waiting for [`release`].

@@ -445,7 +445,7 @@ fn lint_in_parts(text: &str, settings: &str, options: &str, parts: usize) -> Opt
             .map(|j| format!(r#"{{"part":{j},"context":{}}}"#, contexts[j]))
             .collect();
         let others: Vec<OtherPart> = serde_json::from_str(&format!("[{}]", others.join(","))).unwrap();
-        serde_json::to_value(part.finish(&summaries, index, others).0).unwrap()
+        serde_json::to_value(part.finish(&summaries, index, others).unwrap().0).unwrap()
     });
     Some(outputs.collect())
 }
