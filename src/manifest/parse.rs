@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::scalar;
 use super::source::{CharCursor, Source};
 use super::tree::{Entry, Kind, Node};
-use super::{Limits, Manifests, ParseError, SourceObject};
+use super::{parts_read_as_whole, Limits, Manifests, ParseError, PartShape, SourceObject};
 
 pub(super) fn parse(text: &str, limits: &Limits, first_line: usize) -> Manifests {
     let source = Source::new(text, first_line);
@@ -57,8 +57,10 @@ pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Man
         workers.into_iter().map(|worker| worker.join().expect("the parser does not panic")).collect()
     });
     match pieces.into_iter().collect::<Option<Vec<Piece>>>() {
-        Some(pieces) => join(source, limits, pieces).unwrap_or_else(|_| parse(text, limits, 0)),
-        None => parse(text, limits, 0),
+        Some(pieces) if parts_read_as_whole(&pieces.iter().map(Piece::shape).collect::<Vec<_>>(), limits) => {
+            join(source, limits, pieces)
+        }
+        _ => parse(text, limits, 0),
     }
 }
 
@@ -82,6 +84,13 @@ struct Piece {
     nodes: Vec<Node>,
 }
 
+impl Piece {
+    /// A piece has no errors ([`read_piece`] gives none for a piece with an error).
+    fn shape(&self) -> PartShape {
+        PartShape { documents: self.document_count, alias_nodes: self.alias_nodes, errors: 0 }
+    }
+}
+
 /// `source.text[start..end]` parsed on its own; `None` when it has an error (which may depend on
 /// what comes before it, so the caller parses the whole text).
 fn read_piece(source: &Source, limits: &Limits, start: usize, end: usize) -> Option<Piece> {
@@ -90,13 +99,9 @@ fn read_piece(source: &Source, limits: &Limits, start: usize, end: usize) -> Opt
     builder.into_piece()
 }
 
-/// The pieces' results in order, as [`parse`] gives them; the source back when their alias
-/// copies together exceed the budget of the whole text.
-fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Result<Manifests, Source> {
-    let alias_nodes = pieces.iter().map(|p| p.alias_nodes).sum();
-    if alias_nodes > limits.max_nodes {
-        return Err(source);
-    }
+/// The pieces' results in order, as [`parse`] gives them, when they read as the whole
+/// ([`parts_read_as_whole`]).
+fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Manifests {
     let mut manifests = Manifests {
         objects: Vec::new(),
         errors: Vec::new(),
@@ -105,7 +110,7 @@ fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Result<Manifests
         limits: *limits,
         documents: Vec::new(),
         document_count: pieces.iter().map(|p| p.document_count).sum(),
-        alias_nodes,
+        alias_nodes: pieces.iter().map(|p| p.alias_nodes).sum(),
     };
     let last = pieces.len().saturating_sub(1);
     for (i, mut piece) in pieces.into_iter().enumerate() {
@@ -122,7 +127,7 @@ fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Result<Manifests
         }
         manifests.documents.append(&mut piece.document_ranges);
     }
-    Ok(manifests)
+    manifests
 }
 
 /// Whether a line starting at `at` is a document marker: `---` alone or followed by a blank.
