@@ -284,7 +284,7 @@ impl Evaluated {
     fn linted(&self) -> Linted<'_> {
         let text = self.manifests.text();
         let lines = LineIndex::with_line_starts(text, Cow::Borrowed(self.manifests.line_starts()));
-        Linted { text, lines, evaluated: self, place: self.place }
+        Linted { text, lines, evaluated: self }
     }
 }
 
@@ -293,7 +293,6 @@ struct Linted<'t> {
     text: &'t str,
     lines: LineIndex<'t>,
     evaluated: &'t Evaluated,
-    place: Place,
 }
 
 /// `<object index>:<rule id>:<path>`, with `#2`, `#3`… when one rule reports the same path twice.
@@ -317,7 +316,9 @@ fn finding_ids(findings: &[Finding]) -> Vec<String> {
 impl Linted<'_> {
     /// A position of the part (in the whole text's lines) as a span of the whole text.
     fn span(&self, position: Position) -> Span {
-        let offset = |line: usize, column| self.place.utf16 + self.lines.utf16_offset(line - self.place.lines, column);
+        let offset = |line: usize, column| {
+            self.evaluated.place.utf16 + self.lines.utf16_offset(line - self.evaluated.place.lines, column)
+        };
         let from = offset(position.line, position.column);
         let to = offset(position.end_line, position.end_column).max(from);
         Span {
@@ -332,7 +333,7 @@ impl Linted<'_> {
 
     /// The part's own index of an object of the bundle.
     fn local(&self, object_index: usize) -> usize {
-        object_index - self.place.objects
+        object_index - self.evaluated.place.objects
     }
 
     fn object_span(&self, object_index: usize, pointer: &str) -> (Anchor, Span) {
@@ -341,7 +342,7 @@ impl Linted<'_> {
     }
 
     fn document(&self, object_index: usize) -> usize {
-        self.place.documents + self.evaluated.manifests.objects[self.local(object_index)].document
+        self.evaluated.place.documents + self.evaluated.manifests.objects[self.local(object_index)].document
     }
 
     /// The byte range of the YAML document holding object `object_index`, when the object is
@@ -352,7 +353,8 @@ impl Linted<'_> {
         if !object.base_pointer.is_empty() {
             return None;
         }
-        let first_line = self.evaluated.manifests.position(self.local(object_index), "").line - 1 - self.place.lines;
+        let first_line =
+            self.evaluated.manifests.position(self.local(object_index), "").line - 1 - self.evaluated.place.lines;
         let start = self.lines.line_start(first_line);
         let end = (first_line + 1..self.lines.line_count())
             .find(|&line| is_document_marker(self.lines.line_text(line)))
@@ -396,10 +398,10 @@ impl Linted<'_> {
         let (start, end) = (offset + start, offset + end);
         let (line, column) = self.lines.line_column(start);
         Ok(TextEdit {
-            from: self.place.utf16 + self.lines.utf16_at_byte(start),
-            to: self.place.utf16 + self.lines.utf16_at_byte(end),
+            from: self.evaluated.place.utf16 + self.lines.utf16_at_byte(start),
+            to: self.evaluated.place.utf16 + self.lines.utf16_at_byte(end),
             insert: insert.to_string(),
-            line: self.place.lines + line,
+            line: self.evaluated.place.lines + line,
             column,
         })
     }
@@ -482,7 +484,7 @@ impl Linted<'_> {
             .errors
             .iter()
             .map(|e| ParseErrorOut {
-                document: e.document.map(|document| self.place.documents + document),
+                document: e.document.map(|document| self.evaluated.place.documents + document),
                 message: e.message.clone(),
                 span: self.span(e.position),
             })
@@ -494,8 +496,8 @@ impl Linted<'_> {
             .iter()
             .enumerate()
             .map(|(index, o)| ObjectOut {
-                index: self.place.objects + index,
-                document: self.place.documents + o.document,
+                index: self.evaluated.place.objects + index,
+                document: self.evaluated.place.documents + o.document,
                 line: self.evaluated.manifests.position(index, "").line,
             })
             .collect();
