@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make test-web: the adapter's Rust tests (native), then the playground in headless Chromium
-# (Playwright via playwright-core, Debian's chromium; node's test runner).
+# make test-web: the adapter's Rust tests (native), the page's modules that need no browser, then
+# the playground in headless Chromium (Playwright via playwright-core, Debian's chromium; node's
+# test runner).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/web-common.sh
@@ -13,6 +14,8 @@ bash scripts/build-web.sh
 
 ensure_chromium
 ensure_npm_deps
-printf '\n--- browser tests (node --test) ---\n'
 cd web
+printf '\n--- page modules without a browser (node --test) ---\n'
+node --test tests/unit/
+printf '\n--- browser tests (node --test) ---\n'
 node --test --test-concurrency=1 tests/browser/

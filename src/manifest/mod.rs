@@ -175,6 +175,12 @@ pub fn part_starts(text: &str, parts: usize) -> Vec<usize> {
     parse::part_starts(text, parts)
 }
 
+/// Whether `text` starts with a document marker (`---` alone on its line, or before a blank), as
+/// every part after the first of [`part_starts`] does.
+pub fn starts_with_document_marker(text: &str) -> bool {
+    parse::is_document_marker(text.as_bytes(), 0)
+}
+
 /// How many YAML events the parser [`parse`] is built on (saphyr-parser) reads in `text`,
 /// doing nothing with them; `None` at a syntax error. For benchmarks: no linter on this parser
 /// can be faster (`make bench-web` prints it next to the playground's lint time).

@@ -131,7 +131,7 @@ fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Manifests {
 }
 
 /// Whether a line starting at `at` is a document marker: `---` alone or followed by a blank.
-fn is_document_marker(bytes: &[u8], at: usize) -> bool {
+pub(super) fn is_document_marker(bytes: &[u8], at: usize) -> bool {
     (at == 0 || bytes[at - 1] == b'\n' || bytes[at - 1] == b'\r')
         && bytes[at..].starts_with(b"---")
         && bytes.get(at + 3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))

@@ -5,19 +5,18 @@
 // A large text is linted in parts by several workers at once: this script also runs as a
 // helper, which lints the part it is given (ops `partBegin`, `partFinish`). Workers share no
 // memory, so each reads its part and they exchange, as JSON, what their rules need of each
-// other's objects; this worker plans the cut, relays, and joins the parts' results (see "A lint
-// in parts" in ../src/lib.rs). The result is always the lint of the whole text by one worker.
+// other's objects; this worker plans the cut (./plan.js), relays, and joins the parts' results
+// (see "A lint in parts" in ../src/lib.rs). The result is always the lint of the whole text by
+// one worker.
 import init, {
   default_settings,
   fix,
   lint,
   lint_with_options,
   part_begin,
-  part_begin_first,
   part_context,
   part_finish,
   parts_agree,
-  parts_plan,
   release,
   rules,
   validate_settings,
@@ -25,6 +24,7 @@ import init, {
   yaml_events,
 } from '../pkg/sa_guard_web.js';
 import { WorkerChannel } from './channel.js';
+import { planParts } from './plan.js';
 
 const ready = init({ module_or_path: new URL('./sa_guard_web_bg.wasm', import.meta.url) });
 
@@ -93,7 +93,7 @@ let lastLintWorkers = 1;
  */
 async function lintJson(text, settings, textEdits, parts = partsFor(text.length)) {
   const options = JSON.stringify({ textEdits });
-  const plan = parts > 1 ? JSON.parse(parts_plan(text, parts)) : [];
+  const plan = parts > 1 ? planParts(text, parts) : [];
   if (plan.length > 1 && plan.length <= helpers.length + 1) {
     const outputs = await lintInParts(text, settings, options, plan).catch(() => null);
     if (outputs !== null) {
@@ -111,7 +111,7 @@ async function lintJson(text, settings, textEdits, parts = partsFor(text.length)
  * Contexts are relayed as the strings they came in.
  */
 async function lintInParts(text, settings, options, plan) {
-  const rest = plan.slice(1);
+  const [own, ...rest] = plan;
   const partHelpers = helpers.slice(0, rest.length);
   // Posted first, so the helpers read while this worker does.
   const begun = rest.map((place, k) =>
@@ -121,7 +121,7 @@ async function lintInParts(text, settings, options, plan) {
       { timeoutMs: HELPER_TIMEOUT_MS },
     ),
   );
-  const summary = part_begin_first(settings, options);
+  const summary = part_begin(text.slice(own.from, own.to), own.firstLine, own.from, settings, options);
   const context = part_context();
   const read = (await Promise.all(begun)).map(({ result }) => result);
   const summaries = `[${[summary, ...read.map((part) => part.summary)].join(',')}]`;
@@ -131,8 +131,7 @@ async function lintInParts(text, settings, options, plan) {
   const finished = partHelpers.map((helper, k) =>
     helper.request('partFinish', { summaries, index: k + 1, others: others(k + 1) }, { timeoutMs: HELPER_TIMEOUT_MS }),
   );
-  const own = part_finish(summaries, 0, others(0));
-  const outputs = [own, ...(await Promise.all(finished)).map(({ result }) => result)];
+  const outputs = [part_finish(summaries, 0, others(0)), ...(await Promise.all(finished)).map(({ result }) => result)];
   return outputs.some((output) => output.startsWith('{"error"')) ? null : outputs;
 }
 

@@ -757,8 +757,7 @@ thread_local! {
 /// previous one was released frees it first.
 fn lint_json(text: &str, settings_json: &str, options: &LintOptions) -> String {
     release();
-    // A lint of the whole text here: a part planned or begun for a lint in parts is not needed.
-    PLANNED.with(|slot| slot.borrow_mut().take());
+    // A lint of the whole text here: a part begun for a lint in parts is not needed.
     PART.with(|slot| slot.borrow_mut().take());
     let (output, evaluated) = lint_keeping_state(text, settings_json, options);
     keep_until_released(output, evaluated)
@@ -798,15 +797,19 @@ fn lint_options(options_json: &str) -> Result<LintOptions, String> {
 // Workers share no memory, so a large paste is cut at document markers and each worker parses
 // its part, evaluates the rules on its own objects and renders their findings; what the rules
 // need of the other parts' objects (`sa_guard::bundle::seen_from_other_parts`) is passed between
-// them as JSON. The first worker, which the page talks to, plans the cut and relays what the
-// others send; each part's output has the whole text's indices, lines and offsets, so the
-// parts' lists end to end are the whole text's lint (the worker joins them). When the parts
-// would not read as the whole (an error before the last part, alias copies over the budget), or
-// anything fails, the first worker lints the whole text itself.
+// them as JSON. The first worker, which the page talks to, plans the cut (in JavaScript: passing
+// the whole text into wasm only to find the cuts would cost as much as a helper's head start) and
+// relays what the others send; each part's output has the whole text's indices, lines and
+// offsets, so the parts' lists end to end are the whole text's lint (the worker joins them).
+// Every part reports how it was cut ([`PartCut`]) and [`parts_agree`] checks that the cuts are at
+// document markers and that the lines and offsets the parts were told add up, so a wrong plan
+// costs a lint by one worker, never a wrong lint. When the parts would not read as the whole (a
+// bad cut, a directive, an error before the last part, alias copies over the budget), or anything
+// fails, the first worker lints the whole text itself.
 //
 //   first worker                                  each other worker
-//   parts_plan(text, n)
-//   part_begin_first() + part_context()           part_begin(part k) + part_context()
+//   plans the cut (worker.js)
+//   part_begin(part 0) + part_context()           part_begin(part k) + part_context()
 //   parts_agree(summaries) -------- summaries, the other parts' contexts -------->
 //   part_finish(part 0)                           part_finish(part k)
 //   joins the outputs <------------------------- its output
@@ -823,7 +826,9 @@ pub struct PartPlan {
 }
 
 /// The parts to lint `text` in: at most `parts`, cut at document markers into shares of similar
-/// size; one (the whole text) when it cannot be cut (a directive, too large to lint).
+/// size; one (the whole text) when it cannot be cut (a directive, too large to lint). The page's
+/// worker cuts by the same rule in JavaScript (`planParts` in web/app/plan.js), without passing
+/// the text into wasm first.
 pub fn plan_parts(text: &str, parts: usize) -> Vec<PartPlan> {
     cut_in_parts(text, parts).into_iter().map(|(_, plan)| plan).collect()
 }
@@ -852,19 +857,79 @@ fn cut_in_parts(text: &str, parts: usize) -> Vec<(Range<usize>, PartPlan)> {
 }
 
 /// What a part tells the others once read: how many objects and documents it holds (the next
-/// parts count theirs on from there) and whether it reads as in the whole text.
+/// parts count theirs on from there), whether it reads as in the whole text, and how it was cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartSummary {
     pub objects: usize,
     #[serde(flatten)]
     pub shape: manifest::PartShape,
+    #[serde(flatten)]
+    pub cut: PartCut,
 }
 
-/// Whether parts that sent these summaries read as the whole text ([`manifest::parts_read_as_whole`]).
+/// Where a part lies in the text linted, as the part was told and as its own text shows: what
+/// [`parts_read_as_whole`] checks the cut by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartCut {
+    /// Lines before the part (as told).
+    pub first_line: usize,
+    /// UTF-16 units before the part (as told).
+    pub utf16_start: usize,
+    /// Line breaks in the part.
+    pub lines: usize,
+    /// The part's length in UTF-16 units, and in bytes.
+    pub utf16_len: usize,
+    pub bytes: usize,
+    /// It starts with a document marker, as every part after the first must.
+    pub starts_at_marker: bool,
+    /// It ends with a line break, as every part before the last must (so the next one's marker
+    /// starts a line of the whole text).
+    pub ends_at_line_break: bool,
+    /// [`manifest::can_cut`] allows its text to be cut (no directive in it).
+    pub cuttable: bool,
+}
+
+impl PartCut {
+    fn of(text: &str, manifests: &Manifests, first_line: usize, utf16_start: usize) -> PartCut {
+        let limits = manifest::Limits::default();
+        PartCut {
+            first_line,
+            utf16_start,
+            lines: manifests.line_starts().len() - 1,
+            utf16_len: if text.is_ascii() { text.len() } else { text.encode_utf16().count() },
+            bytes: text.len(),
+            starts_at_marker: manifest::starts_with_document_marker(text),
+            ends_at_line_break: text.ends_with(['\n', '\r']),
+            cuttable: manifest::can_cut(text, &limits),
+        }
+    }
+
+    /// Whether `next` is cut where this part ends: at a document marker that starts a line, with
+    /// the lines and UTF-16 units before it that this part ends at.
+    fn followed_by(&self, next: &PartCut) -> bool {
+        self.ends_at_line_break
+            && next.starts_at_marker
+            && self.first_line.checked_add(self.lines) == Some(next.first_line)
+            && self.utf16_start.checked_add(self.utf16_len) == Some(next.utf16_start)
+    }
+}
+
+/// Whether parts that sent these summaries, in order, are the whole text cut at document markers
+/// and read as the whole text ([`manifest::parts_read_as_whole`]).
 pub fn parts_read_as_whole(summaries: &[PartSummary]) -> bool {
+    let limits = manifest::Limits::default();
+    let Some(first) = summaries.first() else { return false };
+    let bytes = summaries.iter().fold(0usize, |sum, s| sum.saturating_add(s.cut.bytes));
+    let cut_well = first.cut.first_line == 0
+        && first.cut.utf16_start == 0
+        && summaries.iter().all(|s| s.cut.cuttable)
+        && summaries.windows(2).all(|pair| pair[0].cut.followed_by(&pair[1].cut))
+        && bytes <= limits.max_bytes
+        && too_large(bytes).is_none();
     let shapes: Vec<manifest::PartShape> = summaries.iter().map(|summary| summary.shape).collect();
-    !summaries.is_empty() && manifest::parts_read_as_whole(&shapes, &manifest::Limits::default())
+    cut_well && manifest::parts_read_as_whole(&shapes, &limits)
 }
 
 /// What another part shows of its objects, by its own object index.
@@ -877,8 +942,7 @@ pub struct OtherPart {
 /// A part read and waiting for the other parts' contexts.
 pub struct Part {
     manifests: Manifests,
-    utf16_start: usize,
-    first_line: usize,
+    cut: PartCut,
     settings: Settings,
     settings_error: Option<String>,
     options: LintOptions,
@@ -890,11 +954,12 @@ impl Part {
     pub fn begin(text: &str, first_line: usize, utf16_start: usize, settings_json: &str, options: LintOptions) -> Part {
         let (settings, settings_error) = settings_or_default(settings_json);
         let manifests = manifest::parse_part(text, &manifest::Limits::default(), first_line);
-        Part { manifests, utf16_start, first_line, settings, settings_error, options }
+        let cut = PartCut::of(text, &manifests, first_line, utf16_start);
+        Part { manifests, cut, settings, settings_error, options }
     }
 
     pub fn summary(&self) -> PartSummary {
-        PartSummary { objects: self.manifests.objects.len(), shape: self.manifests.part_shape() }
+        PartSummary { objects: self.manifests.objects.len(), shape: self.manifests.part_shape(), cut: self.cut }
     }
 
     /// What the other parts' rules need of this part's objects, by object index.
@@ -920,8 +985,8 @@ impl Part {
         let place = Place {
             objects: before.iter().map(|s| s.objects).sum(),
             documents: before.iter().map(|s| s.shape.documents).sum(),
-            lines: self.first_line,
-            utf16: self.utf16_start,
+            lines: self.cut.first_line,
+            utf16: self.cut.utf16_start,
         };
         let mut seen = vec![Value::Null; total];
         for other in others {
@@ -940,33 +1005,11 @@ impl Part {
 }
 
 thread_local! {
-    /// The text [`parts_plan`] cut and the byte range of its first part, until [`part_begin_first`].
-    static PLANNED: RefCell<Option<(String, Range<usize>)>> = const { RefCell::new(None) };
     /// The part this worker read ([`part_begin`]), until [`part_finish`].
     static PART: RefCell<Option<Part>> = const { RefCell::new(None) };
 }
 
-/// The parts to lint `text` in (see [`plan_parts`]), as JSON. The text is kept for
-/// [`part_begin_first`], so that the first worker does not pass its part in again.
-#[wasm_bindgen]
-pub fn parts_plan(text: String, parts: usize) -> String {
-    let cut = cut_in_parts(&text, parts);
-    let json = to_json(&cut.iter().map(|(_, plan)| plan).collect::<Vec<_>>());
-    let first = cut.first().map_or(0..0, |(bytes, _)| bytes.clone());
-    PLANNED.with(|slot| *slot.borrow_mut() = Some((text, first)));
-    json
-}
-
-/// [`part_begin`] of the first part of the text [`parts_plan`] cut.
-#[wasm_bindgen]
-pub fn part_begin_first(settings_json: &str, options_json: &str) -> String {
-    let Some((text, first)) = PLANNED.with(|slot| slot.borrow_mut().take()) else {
-        return error_json("part_begin_first without parts_plan");
-    };
-    part_begin(&text[first], 0, 0, settings_json, options_json)
-}
-
-/// Reads a part of the text linted (one of [`parts_plan`]'s); returns its [`PartSummary`] as JSON,
+/// Reads a part of the text linted (cut as [`plan_parts`] cuts); returns its [`PartSummary`] as JSON,
 /// or `{"error"}` for bad options.
 #[wasm_bindgen]
 pub fn part_begin(

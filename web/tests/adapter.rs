@@ -502,10 +502,10 @@ fn a_lint_in_parts_is_the_lint_of_the_whole_text() {
 /// text's lint; bad summaries or contexts are errors, not panics.
 #[test]
 fn the_workers_exports_lint_in_parts() {
-    use sa_guard_web::{part_begin, part_context, part_finish, parts_agree, parts_plan};
+    use sa_guard_web::{part_begin, part_context, part_finish, parts_agree};
     let text = texts_for_parts().pop().unwrap().1;
     let options = r#"{"textEdits": true}"#;
-    let plan: Vec<sa_guard_web::PartPlan> = serde_json::from_str(&parts_plan(text.clone(), 2)).unwrap();
+    let plan = sa_guard_web::plan_parts(&text, 2);
     let units: Vec<u16> = text.encode_utf16().collect();
     let slice = move |p: &sa_guard_web::PartPlan| String::from_utf16(&units[p.from..p.to]).unwrap();
     let tail = slice(&plan[1]);
@@ -517,14 +517,12 @@ fn the_workers_exports_lint_in_parts() {
         let (summaries, others) = helper_inbox.recv().unwrap();
         part_finish(&summaries, 1, &others)
     });
-    let plan_again: Vec<sa_guard_web::PartPlan> = serde_json::from_str(&parts_plan(text.clone(), 2)).unwrap();
-    assert_eq!(plan_again, plan);
-    let summary = sa_guard_web::part_begin_first("", options);
-    assert_eq!(summary, part_begin(&slice(&plan[0]), 0, 0, "", options), "the first part of the planned text");
+    let summary = part_begin(&slice(&plan[0]), 0, 0, "", options);
     let context = part_context();
     let (helper_summary, helper_context) = first_inbox.recv().unwrap();
     let summaries = format!("[{summary},{helper_summary}]");
     assert!(parts_agree(&summaries));
+    assert!(!parts_agree(&format!("[{helper_summary},{summary}]")), "the parts out of order");
     to_helper.send((summaries.clone(), format!(r#"[{{"part":0,"context":{context}}}]"#))).unwrap();
     let first = part_finish(&summaries, 0, &format!(r#"[{{"part":1,"context":{helper_context}}}]"#));
     let outputs = [first, helper.join().unwrap()].map(|json| serde_json::from_str::<Value>(&json).unwrap());
@@ -534,12 +532,15 @@ fn the_workers_exports_lint_in_parts() {
 
     let error = |json: String| serde_json::from_str::<Value>(&json).unwrap()["error"].as_str().unwrap().to_string();
     assert_eq!(error(part_finish(&summaries, 0, "[]")), "part_finish without part_begin");
-    assert_eq!(error(sa_guard_web::part_begin_first("", options)), "part_begin_first without parts_plan");
     part_begin(&slice(&plan[0]), 0, 0, "", options);
     assert!(error(part_finish("[{}]", 0, "[]")).starts_with("invalid part summaries"));
     part_begin(&slice(&plan[0]), 0, 0, "", options);
-    let huge = r#"[{"objects": 18446744073709551615, "documents": 1, "aliasNodes": 0, "errors": 0}]"#;
-    assert!(error(part_finish(huge, 1, "[]")).starts_with("invalid part summaries"), "no allocation of that size");
+    let mut huge: Value = serde_json::from_str(&summary).unwrap();
+    huge["objects"] = json!(u64::MAX);
+    assert!(
+        error(part_finish(&format!("[{huge}]"), 1, "[]")).starts_with("invalid part summaries"),
+        "no allocation of that size"
+    );
     part_begin(&slice(&plan[0]), 0, 0, "", options);
     assert!(error(part_finish(&summaries, 0, r#"[{"part": "x"}]"#)).starts_with("invalid part contexts"));
     assert!(!parts_agree("not json") && !parts_agree("[]"));
@@ -554,4 +555,78 @@ fn the_workers_exports_lint_in_parts() {
     );
     assert!(serde_json::from_str::<Value>(&odd).unwrap()["findings"].is_array());
     sa_guard_web::release();
+}
+
+/// The page plans the cut in JavaScript, so the parts themselves vouch for it: a cut that is not
+/// at a document marker starting a line, lines or UTF-16 offsets that do not add up, a part with
+/// a directive, or parts over the size limit together make the parts disagree (the whole text is
+/// then linted by one worker).
+#[test]
+fn parts_cut_anywhere_but_at_document_markers_do_not_agree() {
+    use sa_guard_web::{Part, PartPlan, PartSummary};
+    let bundle = format!("# é\n{}", examples_bundle());
+    let text = format!("{bundle}{bundle}");
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let summaries = |plan: &[PartPlan]| -> Vec<PartSummary> {
+        let options = || serde_json::from_str(r#"{"textEdits": false}"#).unwrap();
+        let part = |p: &PartPlan| String::from_utf16(&units[p.from..p.to]).unwrap();
+        plan.iter().map(|p| Part::begin(&part(p), p.first_line, p.from, "", options()).summary()).collect()
+    };
+    let agree = |plan: &[PartPlan]| sa_guard_web::parts_read_as_whole(&summaries(plan));
+    let plan = sa_guard_web::plan_parts(&text, 2);
+    assert_eq!(plan.len(), 2);
+    assert!(agree(&plan), "as planned");
+    let cut_at = |from: usize, first_line: usize| {
+        [PartPlan { from: 0, to: from, first_line: 0 }, PartPlan { from, to: units.len(), first_line }]
+    };
+    let lines_before = |at: usize| String::from_utf16(&units[..at]).unwrap().matches('\n').count();
+    let second = plan[1];
+    assert!(agree(&cut_at(second.from, second.first_line)));
+    assert!(!agree(&cut_at(second.from, second.first_line + 1)), "one line too many before the second part");
+    assert!(!agree(&cut_at(second.from, second.first_line - 1)), "one line too few");
+    let mut told_wrong = summaries(&plan);
+    told_wrong[1].cut.utf16_start += 1;
+    assert!(!sa_guard_web::parts_read_as_whole(&told_wrong), "an offset the first part does not end at");
+    // In the middle of a document: the second part does not start with a marker.
+    let middle = text[..text.len() / 2 + 1].rfind("kind:").unwrap();
+    let middle_utf16 = text[..middle].encode_utf16().count();
+    assert!(!agree(&cut_at(middle_utf16, lines_before(middle_utf16))), "cut in a document");
+    // `---` that does not start a line of the whole text.
+    let inline = format!("{bundle}a: b ---\n{bundle}");
+    let inline_units: Vec<u16> = inline.encode_utf16().collect();
+    let at = inline.find("a: b ---").unwrap() + "a: b ".len();
+    let at_utf16 = inline[..at].encode_utf16().count();
+    let options = || serde_json::from_str(r#"{"textEdits": false}"#).unwrap();
+    let head = String::from_utf16(&inline_units[..at_utf16]).unwrap();
+    let tail = String::from_utf16(&inline_units[at_utf16..]).unwrap();
+    let inline_parts = [
+        Part::begin(&head, 0, 0, "", options()).summary(),
+        Part::begin(&tail, head.matches('\n').count(), at_utf16, "", options()).summary(),
+    ];
+    assert!(!sa_guard_web::parts_read_as_whole(&inline_parts), "a marker inside a line");
+    // A directive in a part (here a valid one, after an explicit document end, in the second
+    // part, so that no part has an error) applies to the documents after it.
+    let directive = format!("{bundle}{bundle}...\n%YAML 1.2\n{bundle}");
+    let plain = directive.replace("%YAML 1.2\n", "#YAML 1.2\n");
+    let cut = sa_guard_web::plan_parts(&plain, 2)[1];
+    assert!(cut.from < directive.find("%YAML").unwrap(), "the directive is in the second part");
+    let directive_units: Vec<u16> = directive.encode_utf16().collect();
+    let directive_parts = [
+        PartPlan { from: 0, to: cut.from, first_line: 0 },
+        PartPlan { from: cut.from, to: directive_units.len(), first_line: cut.first_line },
+    ]
+    .map(|p| {
+        let part = String::from_utf16(&directive_units[p.from..p.to]).unwrap();
+        Part::begin(&part, p.first_line, p.from, "", options()).summary()
+    });
+    assert_eq!(directive_parts.map(|s| s.shape.errors), [0, 0]);
+    assert!(!sa_guard_web::parts_read_as_whole(&directive_parts), "a directive");
+    // A first part that does not start the text, and parts larger than a lint can be together.
+    let mut late_start = summaries(&plan);
+    late_start[0].cut.first_line = 1;
+    late_start[1].cut.first_line += 1;
+    assert!(!sa_guard_web::parts_read_as_whole(&late_start), "the first part after line 1");
+    let mut huge = summaries(&plan);
+    huge[1].cut.bytes = sa_guard_web::MAX_INPUT_BYTES;
+    assert!(!sa_guard_web::parts_read_as_whole(&huge), "over the size limit together");
 }

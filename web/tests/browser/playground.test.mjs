@@ -323,6 +323,7 @@ describe('the playground', () => {
       { text, inParts: true },
       { text: `${text}---\nkind: [broken\n`, inParts: true },
       { text: `# é — beyond ASCII\n${text.replaceAll('\n---\n', '\r\n---\r\n')}`, inParts: true },
+      { text: text.replaceAll('\n---\n', '\r---\r'), inParts: true },
       { text: `---\nkind: [broken\n${text}`, inParts: false },
     ];
     for (const { text: pasted, inParts } of cases) {
