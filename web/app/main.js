@@ -38,6 +38,8 @@ const state = {
   lintTimer: 0,
   /** Lints in flight, each with the changes made to the document since its text was taken. */
   tracking: new Set(),
+  /** Fixes the worker is computing: the page is not idle until their text is in the editor. */
+  fixesInFlight: 0,
   /** The newest lint result and what it was computed on. */
   last: null,
   listLimit: LIST_PAGE,
@@ -382,6 +384,16 @@ function explanation(finding, rule) {
 // ------------------------------------------------------------------------------------------------
 // Fixes
 
+/** Runs a fix that asks the worker for the fixed text, counted in `fixesInFlight` until it is applied. */
+async function whileFixing(task) {
+  state.fixesInFlight++;
+  try {
+    return await task();
+  } finally {
+    state.fixesInFlight--;
+  }
+}
+
 async function fixFinding(finding) {
   const edit = finding.fix?.edit;
   if (isCurrent() && edit) {
@@ -390,12 +402,14 @@ async function fixFinding(finding) {
     return;
   }
   // The document changed since this finding was computed: fix by id on the current text.
-  const text = state.view.state.doc.toString();
-  const { result } = await state.client.request('fix', { text, settings: state.settingsPanel.json, selection: [finding.id] });
-  if (result.error) return toast(result.error, 'error');
-  if (!result.applied.length) return toast('The manifest changed since this finding; it is being relinted.', 'error');
-  applyTextDiff(state.view, result.text);
-  toast(`Fixed ${finding.ruleId}: ${finding.fix.description}`);
+  await whileFixing(async () => {
+    const text = state.view.state.doc.toString();
+    const { result } = await state.client.request('fix', { text, settings: state.settingsPanel.json, selection: [finding.id] });
+    if (result.error) return toast(result.error, 'error');
+    if (!result.applied.length) return toast('The manifest changed since this finding; it is being relinted.', 'error');
+    applyTextDiff(state.view, result.text);
+    toast(`Fixed ${finding.ruleId}: ${finding.fix.description}`);
+  });
 }
 
 async function fixedText() {
@@ -406,13 +420,15 @@ async function fixedText() {
 }
 
 async function fixAll() {
-  try {
-    const { text, applied } = await fixedText();
-    if (applyTextDiff(state.view, text)) toast(`Applied ${plural(applied, 'fix')}; undo with Ctrl+Z`);
-    else toast('Nothing to fix');
-  } catch (error) {
-    toast(error.message, 'error');
-  }
+  await whileFixing(async () => {
+    try {
+      const { text, applied } = await fixedText();
+      if (applyTextDiff(state.view, text)) toast(`Applied ${plural(applied, 'fix')}; undo with Ctrl+Z`);
+      else toast('Nothing to fix');
+    } catch (error) {
+      toast(error.message, 'error');
+    }
+  });
 }
 
 async function copyFixed() {
@@ -592,7 +608,7 @@ window.saGuard = {
   get result() {
     return state.last?.result ?? null;
   },
-  idle: () => Boolean(state.client && !state.lintTimer && state.tracking.size === 0 && isCurrent()),
+  idle: () => Boolean(state.client && !state.lintTimer && state.tracking.size === 0 && state.fixesInFlight === 0 && isCurrent()),
   // `parts`: how many workers to lint in (undefined: as the page does; 1: one worker alone).
   bench: (text, runs, textEdits = true, parts = undefined) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits, parts }),
   lintJson: async (text, parts) => (await state.client.request('lintJson', { text, settings: state.settingsPanel.json, parts })).result,
