@@ -11,6 +11,10 @@ import { decodeState, encodeState } from './share.js';
 
 /* global __EXAMPLES__, __DOCS_URL__ */
 const EXAMPLES = __EXAMPLES__;
+/** The examples as one stream, for the workers to warm up on (see worker.js). */
+const WARM_UP_SAMPLE = EXAMPLES.filter((e) => e.id !== 'helm-template')
+  .map((e) => `---\n${e.text.trim()}\n`)
+  .join('');
 const DOCS_URL = __DOCS_URL__;
 const DEFAULT_EXAMPLE = 'checkout-api';
 /** The findings list shows this many at first; more on request (a 5 MB paste can have thousands). */
@@ -569,7 +573,7 @@ async function main() {
   setStatus('Loading the linter…', 'busy');
   let info;
   try {
-    ({ result: info } = await state.client.request('init'));
+    ({ result: info } = await state.client.request('init', { warmUpSample: WARM_UP_SAMPLE }));
   } catch (error) {
     setStatus(`The linter could not be loaded: ${error.message}`, 'error');
     return;

@@ -1108,6 +1108,17 @@ pub fn default_settings() -> String {
     to_json(&Settings::default())
 }
 
+/// Lints `text` and throws the result away, touching no worker state (a lint in parts may be
+/// waiting between its steps): the workers run it a few times when idle after start-up, so that
+/// the engine compiles the hot functions with its optimizing tier before the first large paste,
+/// which otherwise takes about four times as long as the next ones. Returns the length of the
+/// lint's JSON, or 0 for bad options.
+#[wasm_bindgen]
+pub fn warm_up(text: &str, options_json: &str) -> usize {
+    let Ok(options) = serde_json::from_str::<LintOptions>(options_json) else { return 0 };
+    to_json(&lint_keeping_state(text, "", &options).0).len()
+}
+
 /// How many YAML events the core's parser reads in `text`, doing nothing else, or -1 at a
 /// syntax error ([`sa_guard::manifest::count_yaml_events`]): the floor `make bench-web` prints
 /// next to [`lint`]'s time.

@@ -630,3 +630,26 @@ fn parts_cut_anywhere_but_at_document_markers_do_not_agree() {
     huge[1].cut.bytes = sa_guard_web::MAX_INPUT_BYTES;
     assert!(!sa_guard_web::parts_read_as_whole(&huge), "over the size limit together");
 }
+
+/// The workers' warm-up lints and throws the result away without touching their state: a part
+/// read for a lint in parts is still there to finish, and the last lint's state is kept.
+#[test]
+fn a_warm_up_lint_leaves_the_workers_state_alone() {
+    use sa_guard_web::{part_begin, part_context, part_finish, parts_agree, warm_up};
+    let text = examples_bundle();
+    let options = r#"{"textEdits": false}"#;
+    let whole = sa_guard_web::lint_with_options(&text, "", options);
+    assert!(sa_guard_web::holds_lint_state());
+    assert_eq!(warm_up(&text, options), whole.len(), "the warm-up does the lint's work");
+    assert!(sa_guard_web::holds_lint_state(), "the last lint's state is not released by a warm-up");
+    sa_guard_web::release();
+    let summary = part_begin(&text, 0, 0, "", options);
+    let _context = part_context();
+    assert!(warm_up(&text, r#"{"textEdits": true}"#) > whole.len(), "with text edits, the JSON is longer");
+    let summaries = format!("[{summary}]");
+    assert!(parts_agree(&summaries));
+    let finished = part_finish(&summaries, 0, "[]");
+    assert_eq!(finished, whole, "the part begun before the warm-up finishes as the whole text");
+    sa_guard_web::release();
+    assert_eq!(warm_up(&text, r#"{"edits": 1}"#), 0, "bad options: no lint");
+}
