@@ -36,10 +36,10 @@ const WARM_UP = 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: defaul
 /**
  * The engine first runs wasm functions with its baseline compiler and optimizes those that keep
  * running, in the background: on a fresh page the first 1 MB lint took three to four times as
- * long as later ones (140-260 ms here). So each worker lints a sample (the page's examples,
+ * long as later ones (196-264 ms here). So each worker lints a sample (the page's examples,
  * repeated to this length) this many times when idle after start-up, about 1.3 MB of linting in
- * 10-20 ms tasks; its first large lint then runs mostly optimized code (70-100 ms here; 64 KB
- * six times left it at 90-140 ms, twice this no better than 60-110).
+ * 10-20 ms tasks; its first large lint then runs mostly optimized code (74-137 ms here; 64 KB
+ * six times left it at 91-142 ms, twice this was a little better, at twice the start-up work).
  */
 const WARM_UP_BYTES = 128 * 1024;
 const WARM_UP_ROUNDS = 10;

@@ -13,7 +13,6 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -830,11 +829,6 @@ pub struct PartPlan {
 /// worker cuts by the same rule in JavaScript (`planParts` in web/app/plan.js), without passing
 /// the text into wasm first.
 pub fn plan_parts(text: &str, parts: usize) -> Vec<PartPlan> {
-    cut_in_parts(text, parts).into_iter().map(|(_, plan)| plan).collect()
-}
-
-/// [`plan_parts`], with each part's byte range.
-fn cut_in_parts(text: &str, parts: usize) -> Vec<(Range<usize>, PartPlan)> {
     let limits = manifest::Limits::default();
     let starts = if too_large(text.len()).is_none() && manifest::can_cut(text, &limits) {
         manifest::part_starts(text, parts)
@@ -851,7 +845,7 @@ fn cut_in_parts(text: &str, parts: usize) -> Vec<(Range<usize>, PartPlan)> {
         .zip(ends)
         .map(|(&start, end)| {
             let first_line = line_starts.partition_point(|&line| line <= start) - 1;
-            (start..end, PartPlan { from: utf16(start), to: utf16(end), first_line })
+            PartPlan { from: utf16(start), to: utf16(end), first_line }
         })
         .collect()
 }
