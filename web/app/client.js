@@ -8,19 +8,39 @@ export class LinterClient {
   constructor(workerUrl) {
     this.lintRunning = null;
     this.lintQueued = null;
+    // What `init` was sent with, to send the same to a replacement worker.
+    this.initArgs = null;
+    this.reinitializing = false;
     // A worker whose wasm failed (a panic, which must not happen) may be inconsistent: it is
     // replaced once the failed request has been answered. (One that stops is not restarted: a
-    // worker that cannot load would only stop again.)
+    // worker that cannot load would only stop again; nor one whose `init` failed after a
+    // restart, which would fail again.)
     this.channel = new WorkerChannel(
       () => new Worker(workerUrl, { type: 'module' }),
-      (kind) => kind === 'answer' && this.restart(),
+      (kind) => kind === 'answer' && !this.reinitializing && this.restart(),
     );
+  }
+
+  /** Loads the linter; a worker started after a failure is sent the same, first. */
+  init(args) {
+    this.initArgs = args;
+    return this.request('init', args);
   }
 
   restart() {
     this.lintRunning = null;
     this.lintQueued = null;
     this.channel.restart();
+    if (!this.initArgs) return;
+    // Posted before any later request, so the new worker has its helpers and warm-up as the
+    // first one had (without them it would lint large texts alone).
+    this.reinitializing = true;
+    this.channel
+      .request('init', this.initArgs)
+      .catch(() => {})
+      .finally(() => {
+        this.reinitializing = false;
+      });
   }
 
   request(op, args) {

@@ -573,7 +573,7 @@ async function main() {
   setStatus('Loading the linter…', 'busy');
   let info;
   try {
-    ({ result: info } = await state.client.request('init', { warmUpSample: WARM_UP_SAMPLE }));
+    ({ result: info } = await state.client.init({ warmUpSample: WARM_UP_SAMPLE }));
   } catch (error) {
     setStatus(`The linter could not be loaded: ${error.message}`, 'error');
     return;
@@ -615,6 +615,8 @@ window.saGuard = {
   idle: () => Boolean(state.client && !state.lintTimer && state.tracking.size === 0 && state.fixesInFlight === 0 && isCurrent()),
   // `parts`: how many workers to lint in (undefined: as the page does; 1: one worker alone).
   bench: (text, runs, textEdits = true, parts = undefined) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits, parts }),
+  // Any worker operation (the tests send an unknown one to fail the worker and see it replaced).
+  request: (op, args) => state.client.request(op, args).then(({ result }) => result),
   lintJson: async (text, parts) => (await state.client.request('lintJson', { text, settings: state.settingsPanel.json, parts })).result,
   lintRoundTrip: async (text, textEdits = true) => {
     const started = performance.now();

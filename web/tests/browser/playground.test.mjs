@@ -34,6 +34,21 @@ async function gutterMarkerLines(page, severity) {
   }, severity);
 }
 
+/** About `bytes` of the lesson's examples, repeated with unique names (a large `helm template`). */
+async function largePaste(bytes) {
+  const examples = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort();
+  const sources = await Promise.all(examples.map((f) => readFile(join(EXAMPLES, f), 'utf8')));
+  const parts = [];
+  for (let size = 0, copy = 0; size < bytes; copy++) {
+    for (const source of sources) {
+      const part = `---\n${source.replace(/\bname: ([a-z0-9-]+)/g, (all, name) => (name === 'default' ? all : `name: ${name}-${copy}`))}\n`;
+      parts.push(part);
+      size += part.length;
+    }
+  }
+  return parts.join('');
+}
+
 let server;
 let browser;
 
@@ -306,17 +321,7 @@ describe('the playground', () => {
 
   test('a large paste linted in parts by several workers lints as by one', async () => {
     const { page } = await openPlayground(browser.context, server.url);
-    const examples = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort();
-    const sources = await Promise.all(examples.map((f) => readFile(join(EXAMPLES, f), 'utf8')));
-    const parts = [];
-    for (let size = 0, copy = 0; size < 600 * 1024; copy++) {
-      for (const source of sources) {
-        const part = `---\n${source.replace(/\bname: ([a-z0-9-]+)/g, (all, name) => (name === 'default' ? all : `name: ${name}-${copy}`))}\n`;
-        parts.push(part);
-        size += part.length;
-      }
-    }
-    const text = parts.join('');
+    const text = await largePaste(600 * 1024);
     // A syntax error in the last part is that part's; one in the first part makes the parts
     // read differently from the whole, so the first worker lints it alone.
     const cases = [
@@ -340,6 +345,26 @@ describe('the playground', () => {
     // As the page lints while you type: in as many parts as there are cores (here two).
     const typed = await page.evaluate((t) => window.saGuard.lintJson(t), text);
     assert.equal(typed.workers, 2);
+    await page.close();
+  });
+
+  test('a worker replaced after a failure lints in parts again', async () => {
+    const { page } = await openPlayground(browser.context, server.url);
+    let workersStarted = 0;
+    page.on('worker', () => workersStarted++);
+    const text = await largePaste(600 * 1024);
+    const before = await page.evaluate((t) => window.saGuard.lintJson(t), text);
+    assert.equal(before.workers, 2);
+    const startedBefore = workersStarted;
+    // An answered error is how a wasm panic reaches the page: the worker is replaced.
+    const failure = await page.evaluate(() => window.saGuard.request('no-such-operation').then(() => 'answered', (error) => error.message));
+    assert.equal(failure, 'unknown operation no-such-operation');
+    const after = await page.evaluate((t) => window.saGuard.lintJson(t), text);
+    assert.ok(workersStarted > startedBefore, 'a new worker was started');
+    assert.equal(after.workers, 2, 'the new worker was sent init again, so it has its helper');
+    assert.ok(after.json === before.json, 'the same lint as before the failure');
+    await waitIdle(page);
+    assert.ok((await page.locator('#findings li.finding').count()) > 0, 'the page still lints what is in the editor');
     await page.close();
   });
 
