@@ -92,19 +92,34 @@ const HELPER_TIMEOUT_MS = 10_000;
 
 /** The helper workers, started at init: one per core beyond the first. */
 const helpers = [];
+/** How many helpers were asked for, so that one that fails can be replaced. */
+let helpersWanted = 0;
+/**
+ * Helpers replaced after a failure, at most this many per page: one that fails again and again
+ * (it cannot load, say) is not started forever; the text is then linted by fewer workers.
+ */
+const MOST_HELPER_REPLACEMENTS = 3;
+let helperReplacements = 0;
 
 /** Starts helpers until there are `count` (fewer when this browser has no nested workers). */
 function ensureHelpers(count) {
+  helpersWanted = Math.max(helpersWanted, count);
   while (helpers.length < count) {
     let helper;
     try {
       helper = new WorkerChannel(
         () => new Worker(new URL(import.meta.url), { type: 'module' }),
         () => {
-          // A helper that failed is dropped: the next lint uses the others, or this worker alone.
+          // A helper that failed may be inconsistent: dropped (the lint that met the failure is
+          // linted here alone) and replaced by a fresh one, which warms up before the next lint.
           helper.terminate();
           const at = helpers.indexOf(helper);
-          if (at !== -1) helpers.splice(at, 1);
+          if (at === -1) return;
+          helpers.splice(at, 1);
+          if (helperReplacements < MOST_HELPER_REPLACEMENTS) {
+            helperReplacements++;
+            ensureHelpers(helpersWanted);
+          }
         },
       );
     } catch {
@@ -239,6 +254,9 @@ const OPS = {
   partBegin: ({ text, firstLine, utf16Start, settings, options }) => ({ summary: part_begin(text, firstLine, utf16Start, settings, options), context: part_context() }),
   partFinish: ({ summaries, index, others }) => part_finish(summaries, index, others),
   bench: (args) => oneAtATime(() => bench(args)),
+  // For the browser tests: an operation sent to the first helper (an unknown one fails it), and
+  // its error as the result, so that this worker is not taken to have failed.
+  helperRequest: ({ op }) => helpers[0].request(op).then(({ result }) => ({ result }), (error) => ({ error: error.message })),
   // For the browser tests: the lint's result as JSON (the parts' outputs joined), and how many
   // workers read it (`parts`: how many to ask for, helpers started as needed; 1: this one alone).
   lintJson: ({ text, settings, textEdits = false, parts }) =>

@@ -368,6 +368,23 @@ describe('the playground', () => {
     await page.close();
   });
 
+  test('a helper replaced after a failure lints its part again', async () => {
+    const { page } = await openPlayground(browser.context, server.url);
+    let workersStarted = 0;
+    page.on('worker', () => workersStarted++);
+    const text = await largePaste(600 * 1024);
+    const before = await page.evaluate((t) => window.saGuard.lintJson(t), text);
+    assert.equal(before.workers, 2);
+    const startedBefore = workersStarted;
+    const failure = await page.evaluate(() => window.saGuard.request('helperRequest', { op: 'no-such-operation' }));
+    assert.deepEqual(failure, { error: 'unknown operation no-such-operation' });
+    const after = await page.evaluate((t) => window.saGuard.lintJson(t), text);
+    assert.ok(workersStarted > startedBefore, 'a new helper was started');
+    assert.equal(after.workers, 2, 'the text is linted in two parts again');
+    assert.ok(after.json === before.json, 'the same lint as before the failure');
+    await page.close();
+  });
+
   test('screenshot of the page for a look', async () => {
     const { page } = await openPlayground(browser.context, server.url);
     await page.click('#findings li.finding[data-rule="SAG001"] button.why');
