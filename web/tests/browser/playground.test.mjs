@@ -348,7 +348,11 @@ describe('the playground', () => {
     await page.close();
   });
 
-  test('a worker replaced after a failure lints in parts again', async () => {
+  /**
+   * Lints a large text in two parts, runs `fail` (which must fail a worker), and checks that a
+   * new worker was started and the text is again linted in two parts, with the same result.
+   */
+  async function lintsInPartsAgainAfter(fail) {
     const { page } = await openPlayground(browser.context, server.url);
     let workersStarted = 0;
     page.on('worker', () => workersStarted++);
@@ -356,32 +360,31 @@ describe('the playground', () => {
     const before = await page.evaluate((t) => window.saGuard.lintJson(t), text);
     assert.equal(before.workers, 2);
     const startedBefore = workersStarted;
-    // An answered error is how a wasm panic reaches the page: the worker is replaced.
-    const failure = await page.evaluate(() => window.saGuard.request('no-such-operation').then(() => 'answered', (error) => error.message));
-    assert.equal(failure, 'unknown operation no-such-operation');
+    await fail(page);
     const after = await page.evaluate((t) => window.saGuard.lintJson(t), text);
     assert.ok(workersStarted > startedBefore, 'a new worker was started');
-    assert.equal(after.workers, 2, 'the new worker was sent init again, so it has its helper');
+    assert.equal(after.workers, 2, 'the text is linted in two parts again');
     assert.ok(after.json === before.json, 'the same lint as before the failure');
+    return page;
+  }
+
+  test('a worker replaced after a failure lints in parts again', async () => {
+    // An answered error is how a wasm panic reaches the page: the worker is replaced, and only
+    // if the new one is sent init again does it have its helper.
+    const page = await lintsInPartsAgainAfter(async (page) => {
+      const failure = await page.evaluate(() => window.saGuard.request('no-such-operation').then(() => 'answered', (error) => error.message));
+      assert.equal(failure, 'unknown operation no-such-operation');
+    });
     await waitIdle(page);
     assert.ok((await page.locator('#findings li.finding').count()) > 0, 'the page still lints what is in the editor');
     await page.close();
   });
 
   test('a helper replaced after a failure lints its part again', async () => {
-    const { page } = await openPlayground(browser.context, server.url);
-    let workersStarted = 0;
-    page.on('worker', () => workersStarted++);
-    const text = await largePaste(600 * 1024);
-    const before = await page.evaluate((t) => window.saGuard.lintJson(t), text);
-    assert.equal(before.workers, 2);
-    const startedBefore = workersStarted;
-    const failure = await page.evaluate(() => window.saGuard.request('helperRequest', { op: 'no-such-operation' }));
-    assert.deepEqual(failure, { error: 'unknown operation no-such-operation' });
-    const after = await page.evaluate((t) => window.saGuard.lintJson(t), text);
-    assert.ok(workersStarted > startedBefore, 'a new helper was started');
-    assert.equal(after.workers, 2, 'the text is linted in two parts again');
-    assert.ok(after.json === before.json, 'the same lint as before the failure');
+    const page = await lintsInPartsAgainAfter(async (page) => {
+      const failure = await page.evaluate(() => window.saGuard.request('helperRequest', { op: 'no-such-operation' }));
+      assert.deepEqual(failure, { error: 'unknown operation no-such-operation' });
+    });
     await page.close();
   });
 
