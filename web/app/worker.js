@@ -81,6 +81,12 @@ async function warmUpInParts(text) {
 /** The page's sample for warming up helpers started later. */
 let warmUpSample = '';
 
+/** The first lint now (it compiles the wasm functions), the rest of the warm-up when idle. */
+function warmUp(sample) {
+  lint(WARM_UP, '');
+  warmUpInBackground(sample);
+}
+
 /** Texts from this length (UTF-16 units) are linted in parts; below, messages cost more than they save. */
 const SPLIT_FROM = 256 * 1024;
 /** Each part at least this long: a part is worth a worker only when its reading outweighs the messages. */
@@ -236,10 +242,9 @@ function withRuleTexts(output) {
 
 const OPS = {
   init: ({ warmUpSample: sample = '' }) => {
-    lint(WARM_UP, '');
     warmUpSample = sample;
     ensureHelpers(Math.min(self.navigator?.hardwareConcurrency ?? 1, MOST_PARTS) - 1);
-    warmUpInBackground(sample);
+    warmUp(sample);
     return { version: version(), rules: JSON.parse(rules()), defaultSettings: JSON.parse(default_settings()) };
   },
   lint: ({ text, settings, textEdits = true }) => oneAtATime(async () => withRuleTexts(parsedLint(await lintJson(text, settings, textEdits)))),
@@ -247,8 +252,7 @@ const OPS = {
   validateSettings: ({ settings }) => JSON.parse(validate_settings(settings)),
   // A helper's share of a lint in parts.
   warmUp: ({ sample }) => {
-    lint(WARM_UP, '');
-    warmUpInBackground(sample);
+    warmUp(sample);
     return true;
   },
   partBegin: ({ text, firstLine, utf16Start, settings, options }) => ({ summary: part_begin(text, firstLine, utf16Start, settings, options), context: part_context() }),

@@ -1109,7 +1109,7 @@ pub fn default_settings() -> String {
 /// lint's JSON, or 0 for bad options.
 #[wasm_bindgen]
 pub fn warm_up(text: &str, options_json: &str) -> usize {
-    let Ok(options) = serde_json::from_str::<LintOptions>(options_json) else { return 0 };
+    let Ok(options) = lint_options(options_json) else { return 0 };
     to_json(&lint_keeping_state(text, "", &options).0).len()
 }
 
