@@ -3,6 +3,7 @@
 // linted next.
 
 import { WorkerChannel } from './channel.js';
+import { lintResult } from './lint-output.js';
 
 export class LinterClient {
   constructor(workerUrl) {
@@ -47,6 +48,12 @@ export class LinterClient {
     return this.channel.request(op, args);
   }
 
+  /** Lint `text` now: `{result, ms}`, the result parsed here from the worker's JSON. */
+  async lintOnce(text, settings, textEdits) {
+    const { result, ms } = await this.request('lint', { text, settings, textEdits });
+    return { result: lintResult(result), ms };
+  }
+
   /**
    * Lint `text`. While a lint runs, newer calls replace each other: only the latest is run next,
    * and the superseded ones resolve to null.
@@ -64,7 +71,7 @@ export class LinterClient {
 
   runLint(job) {
     this.lintRunning = job;
-    this.request('lint', { text: job.text, settings: job.settings, textEdits: job.textEdits })
+    this.lintOnce(job.text, job.settings, job.textEdits)
       .then(job.resolve, job.reject)
       .finally(() => {
         this.lintRunning = null;

@@ -483,7 +483,7 @@ async function currentReportInput() {
   if (!state.last) return null;
   let { result, text, settingsJson } = state.last;
   if (result.findings.some((f) => f.fix && !f.fix.edit && !f.fix.editError)) {
-    ({ result } = await state.client.request('lint', { text, settings: settingsJson, textEdits: true }));
+    ({ result } = await state.client.lintOnce(text, settingsJson, true));
   }
   return { version: state.version, fileName: state.fileName, settings: JSON.parse(settingsJson), result, text, rules: state.rules, docsUrl: DOCS_URL };
 }
@@ -620,7 +620,7 @@ window.saGuard = {
   lintJson: async (text, parts) => (await state.client.request('lintJson', { text, settings: state.settingsPanel.json, parts })).result,
   lintRoundTrip: async (text, textEdits = true) => {
     const started = performance.now();
-    const response = await state.client.request('lint', { text, settings: state.settingsPanel.json, textEdits });
+    const response = await state.client.lintOnce(text, state.settingsPanel.json, textEdits);
     return { ms: performance.now() - started, workerMs: response.ms, findings: response.result.findings.length };
   },
 };

@@ -1,6 +1,7 @@
 // The linter runs here, off the main thread, so that linting a large paste never blocks typing.
-// Protocol: {id, op, args} in; {id, result, ms} or {id, error} out. Results are parsed here too,
-// so the main thread receives ready objects.
+// Protocol: {id, op, args} in; {id, result, ms} or {id, error} out. A lint's result is its JSON
+// as the adapter wrote it (a string per part), which the page parses (./lint-output.js): a
+// string is posted at the cost of a copy, while objects would be cloned here and rebuilt there.
 //
 // A large text is linted in parts by several workers at once: this script also runs as a
 // helper, which lints the part it is given (ops `partBegin`, `partFinish`). Workers share no
@@ -25,6 +26,7 @@ import init, {
   yaml_events,
 } from '../pkg/sa_guard_web.js';
 import { WorkerChannel } from './channel.js';
+import { parsedLint } from './lint-output.js';
 import { planParts } from './plan.js';
 
 const ready = init({ module_or_path: new URL('./sa_guard_web_bg.wasm', import.meta.url) });
@@ -47,7 +49,7 @@ const WARM_UP_ROUNDS = 10;
 
 /**
  * A lint in parts runs code a whole lint does not (the cut, each part's wasm functions here and
- * in a helper, the messages, the join): every third round is one, of twice the sample, in two
+ * in a helper, the messages): every third round is one, of twice the sample, in two
  * parts, once this worker has a helper. Taking turns on fresh pages with whole rounds only, the
  * first 1 MB lint took a median 74 ms against 92 (faster on 11 of 12 pages); a round in parts
  * every second round gained nothing more (69 against 67).
@@ -73,8 +75,7 @@ async function warmUpInBackground(sample) {
 async function warmUpInParts(text) {
   const plan = planParts(text, 2);
   if (plan.length !== 2) return;
-  const outputs = await lintInParts(text, '', JSON.stringify({ textEdits: false }), plan).catch(() => null);
-  if (outputs !== null) parsedLint(outputs);
+  await lintInParts(text, '', JSON.stringify({ textEdits: false }), plan).catch(() => null);
   release();
 }
 
@@ -159,7 +160,8 @@ let lastLintWorkers = 1;
 
 /**
  * The lint's JSON: one string when this worker linted the text alone, one per part when the
- * text was large enough to be linted in parts by this worker and helpers (see `joinOutputs`).
+ * text was large enough to be linted in parts by this worker and helpers (joined by
+ * `joinOutputs` in ./lint-output.js).
  */
 async function lintJson(text, settings, textEdits, parts = partsFor(text.length)) {
   const options = JSON.stringify({ textEdits });
@@ -205,41 +207,6 @@ async function lintInParts(text, settings, options, plan) {
   return outputs.some((output) => output.startsWith('{"error"')) ? null : outputs;
 }
 
-/**
- * The parsed outputs of a text's parts as the lint of the whole text: each part's lists already
- * have the whole text's indices, lines and offsets, so they follow each other; the counts add
- * up, and the rules' texts are every part's, by rule id.
- */
-function joinOutputs([whole, ...parts]) {
-  for (const part of parts) {
-    for (const list of ['objects', 'findings', 'exemptions', 'parseErrors']) whole[list] = whole[list].concat(part[list]);
-    for (const [count, value] of Object.entries(part.summary)) whole.summary[count] += value;
-    Object.assign(whole.rules, part.rules);
-  }
-  if (parts.length) whole.rules = Object.fromEntries(Object.entries(whole.rules).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return whole;
-}
-
-/** The lint's result as the page gets it. */
-const parsedLint = (outputs) => joinOutputs(outputs.map((json) => JSON.parse(json)));
-
-/**
- * The adapter gives what all findings of a rule share once per lint (`rules`: slug, title,
- * remediation, docs anchor); the page reads it on each finding. A finding's own remediation,
- * when it has one, is kept.
- */
-function withRuleTexts(output) {
-  for (const finding of output.findings ?? []) {
-    const rule = output.rules?.[finding.ruleId];
-    if (!rule) continue;
-    finding.ruleSlug = rule.ruleSlug;
-    finding.title = rule.title;
-    finding.remediation ??= rule.remediation;
-    finding.docsAnchor = rule.docsAnchor;
-  }
-  return output;
-}
-
 const OPS = {
   init: ({ warmUpSample: sample = '' }) => {
     warmUpSample = sample;
@@ -247,7 +214,8 @@ const OPS = {
     warmUp(sample);
     return { version: version(), rules: JSON.parse(rules()), defaultSettings: JSON.parse(default_settings()) };
   },
-  lint: ({ text, settings, textEdits = true }) => oneAtATime(async () => withRuleTexts(parsedLint(await lintJson(text, settings, textEdits)))),
+  // The outputs, to be read with `lintResult` (./lint-output.js).
+  lint: ({ text, settings, textEdits = true }) => oneAtATime(() => lintJson(text, settings, textEdits)),
   fix: ({ text, settings, selection }) => JSON.parse(fix(text, settings, JSON.stringify(selection))),
   validateSettings: ({ settings }) => JSON.parse(validate_settings(settings)),
   // A helper's share of a lint in parts.

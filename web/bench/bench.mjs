@@ -12,7 +12,8 @@
 //                    worker's JSON is parsed after it. What the lint built is freed after each
 //                    run, untimed, as the workers free it after posting the result;
 //   round trip     — from the page posting the text to the parsed result arriving back
-//                    (structured clone both ways; JSON.parse, and the parts joined, in the worker);
+//                    (the text posted to the worker, its JSON posted back as strings, parsed and
+//                    joined on the page, as the page reads every lint);
 //   first lint     — the same, once, on each of a few fresh pages 2 s after they loaded: what a
 //                    first paste meets (the engine has not yet optimized what has not run much);
 //   parser alone   — the floor: the same text through the core's YAML event parser

@@ -450,7 +450,7 @@ fn lint_in_parts(text: &str, settings: &str, options: &str, parts: usize) -> Opt
     Some(outputs.collect())
 }
 
-/// The parts' outputs end to end, as the first worker joins them (`joinOutputs` in worker.js):
+/// The parts' outputs end to end, as the page joins them (`joinOutputs` in app/lint-output.js):
 /// the lists one after the other, the counts added up, the rules' texts of every part.
 fn joined(outputs: Vec<Value>) -> Value {
     let mut outputs = outputs.into_iter();
