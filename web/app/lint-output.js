@@ -9,7 +9,7 @@
  * have the whole text's indices, lines and offsets, so they follow each other; the counts add
  * up, and the rules' texts are every part's, by rule id.
  */
-export function joinOutputs([whole, ...parts]) {
+function joinOutputs([whole, ...parts]) {
   for (const part of parts) {
     for (const list of ['objects', 'findings', 'exemptions', 'parseErrors']) whole[list] = whole[list].concat(part[list]);
     for (const [count, value] of Object.entries(part.summary)) whole.summary[count] += value;
@@ -27,7 +27,7 @@ export const parsedLint = (outputs) => joinOutputs(outputs.map((json) => JSON.pa
  * remediation, docs anchor); the page reads it on each finding. A finding's own remediation,
  * when it has one, is kept.
  */
-export function withRuleTexts(output) {
+function withRuleTexts(output) {
   for (const finding of output.findings ?? []) {
     const rule = output.rules?.[finding.ruleId];
     if (!rule) continue;

@@ -4,6 +4,7 @@ import { ChangeSet } from '@codemirror/state';
 
 import { LinterClient } from './client.js';
 import { applyTextDiff, createEditor, replaceDocument, revealPosition, showDiagnostics } from './editor.js';
+import { parsedLint } from './lint-output.js';
 import { escapeHtml, renderMarkdown } from './markdown.js';
 import { jsonReport, sarifReport } from './report.js';
 import { SettingsPanel } from './settings.js';
@@ -617,7 +618,12 @@ window.saGuard = {
   bench: (text, runs, textEdits = true, parts = undefined) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits, parts }),
   // Any worker operation (the tests send an unknown one to fail the worker and see it replaced).
   request: (op, args) => state.client.request(op, args).then(({ result }) => result),
-  lintJson: async (text, parts) => (await state.client.request('lintJson', { text, settings: state.settingsPanel.json, parts })).result,
+  // The lint's result as JSON, the parts' outputs joined here as every lint's are, and how many
+  // workers read it.
+  lintJson: async (text, parts) => {
+    const { outputs, workers } = (await state.client.request('lintJson', { text, settings: state.settingsPanel.json, parts })).result;
+    return { json: JSON.stringify(parsedLint(outputs)), workers };
+  },
   lintRoundTrip: async (text, textEdits = true) => {
     const started = performance.now();
     const response = await state.client.lintOnce(text, state.settingsPanel.json, textEdits);

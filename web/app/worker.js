@@ -229,13 +229,13 @@ const OPS = {
   // For the browser tests: an operation sent to the first helper (an unknown one fails it), and
   // its error as the result, so that this worker is not taken to have failed.
   helperRequest: ({ op }) => helpers[0].request(op).then(({ result }) => ({ result }), (error) => ({ error: error.message })),
-  // For the browser tests: the lint's result as JSON (the parts' outputs joined), and how many
-  // workers read it (`parts`: how many to ask for, helpers started as needed; 1: this one alone).
+  // For the browser tests: the lint's outputs, and how many workers read it (`parts`: how many
+  // to ask for, helpers started as needed; 1: this one alone).
   lintJson: ({ text, settings, textEdits = false, parts }) =>
     oneAtATime(async () => {
       if (parts) ensureHelpers(parts - 1);
       const outputs = await lintJson(text, settings, textEdits, parts && partsFor(text.length, parts));
-      return { json: JSON.stringify(parsedLint(outputs)), workers: lastLintWorkers };
+      return { outputs, workers: lastLintWorkers };
     }),
 };
 

@@ -14,8 +14,9 @@
 //   round trip     — from the page posting the text to the parsed result arriving back
 //                    (the text posted to the worker, its JSON posted back as strings, parsed and
 //                    joined on the page, as the page reads every lint);
-//   first lint     — the same, once, on each of a few fresh pages 2 s after they loaded: what a
-//                    first paste meets (the engine has not yet optimized what has not run much);
+//   first lint     — the lint in the worker, once, on each of a few fresh pages 2 s after they
+//                    loaded: what a first paste meets (the engine has not yet optimized what has
+//                    not run much);
 //   parser alone   — the floor: the same text through the core's YAML event parser
 //                    (saphyr-parser) and nothing else, in the same worker, after each lint; each
 //                    lint's time over the floor's next to it is printed too (a ratio that holds
