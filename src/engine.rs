@@ -1,6 +1,7 @@
 //! Runs the enabled rules over a bundle, then applies exemptions.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -11,6 +12,7 @@ use crate::finding::{Finding, Level, ObjectRef};
 use crate::k8s;
 use crate::lookup::{ClusterLookup, Lookup};
 use crate::meta::{RuleMeta, Scope};
+use crate::rbac::model::{resolve_role, RoleLookup};
 use crate::rules::{self, Rule};
 use crate::settings::{Settings, EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION};
 
@@ -68,7 +70,14 @@ pub struct Cx<'a> {
     pub settings: &'a Settings,
     pub mode: Mode,
     lookup: &'a dyn ClusterLookup,
+    /// The cluster's answers so far in this evaluation: several rules read the same
+    /// ServiceAccount or Role, and the host is asked once (recorded sessions replay one
+    /// exchange per object).
+    asked: RefCell<Vec<(Asked, Lookup<'static>)>>,
 }
+
+/// One cluster look-up: apiVersion, kind, namespace, name.
+type Asked = (String, String, Option<String>, String);
 
 impl<'a> Cx<'a> {
     /// A ServiceAccount from the bundle, else from the cluster (admission, context-aware mode).
@@ -80,6 +89,13 @@ impl<'a> Cx<'a> {
     pub fn role(&self, kind: &str, namespace: Option<&str>, name: &str) -> Lookup<'a> {
         let namespace = if kind == "ClusterRole" { None } else { namespace };
         self.find("rbac.authorization.k8s.io/v1", kind, namespace, name)
+    }
+
+    /// The role a binding names, with every rule that counts (see [`crate::rbac::model`]).
+    pub fn resolve_role(&self, binding_namespace: Option<&str>, kind: &str, name: &str) -> RoleLookup<'a> {
+        resolve_role(self.bundle, binding_namespace, kind, name, &|kind, namespace, name| {
+            self.role(kind, namespace, name)
+        })
     }
 
     /// A Secret from the cluster (admission, context-aware mode with `lookup_secrets`). The
@@ -109,9 +125,19 @@ impl<'a> Cx<'a> {
         }
         match self.mode {
             Mode::Manifest => Lookup::NotFound,
-            Mode::Admission if self.settings.context_aware => self.lookup.get(api_version, kind, namespace, name),
+            Mode::Admission if self.settings.context_aware => self.ask_cluster(api_version, kind, namespace, name),
             Mode::Admission => Lookup::NotAvailable,
         }
+    }
+
+    fn ask_cluster(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup<'a> {
+        let key: Asked = (api_version.into(), kind.into(), namespace.map(String::from), name.into());
+        if let Some((_, answer)) = self.asked.borrow().iter().find(|(asked, _)| *asked == key) {
+            return answer.clone();
+        }
+        let answer = self.lookup.get(api_version, kind, namespace, name);
+        self.asked.borrow_mut().push((key, answer.clone()));
+        answer
     }
 }
 
@@ -161,7 +187,7 @@ pub fn evaluate_part(objects: &[Value], subjects: Range<usize>, settings: &Setti
 /// [`evaluate`] over a bundle the caller built (with `options.default_namespace`) and reads
 /// again afterwards, e.g. for [`Bundle::duplicates`].
 pub fn evaluate_bundle(bundle: &Bundle<'_>, settings: &Settings, options: &Options<'_>) -> Report {
-    let cx = Cx { bundle, settings, mode: options.mode, lookup: options.lookup };
+    let cx = Cx { bundle, settings, mode: options.mode, lookup: options.lookup, asked: RefCell::new(Vec::new()) };
     let mut findings = Vec::new();
     for rule in rules::all() {
         if !runs_in(rule, options.mode) {

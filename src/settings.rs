@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::Level;
 use crate::k8s::glob_match;
+use crate::rbac::catalog::Severity;
 use crate::rules;
 
 /// The Kubernetes minimum for a projected token's `expirationSeconds`.
@@ -60,6 +61,8 @@ pub struct Settings {
     /// ServiceAccounts created outside the linted manifests (`namespace/name`, patterns allowed):
     /// not reported as undefined.
     pub external_service_accounts: Vec<String>,
+    /// The least severe RBAC risk (SAG009: `critical`, `high` or `medium`) reported at the rule's level; less severe risks are reported as warnings.
+    pub rbac_min_severity_to_deny: Severity,
 }
 
 impl Default for Settings {
@@ -76,6 +79,7 @@ impl Default for Settings {
             lookup_secrets: false,
             on_lookup_failure: OnLookupFailure::Deny,
             external_service_accounts: Vec::new(),
+            rbac_min_severity_to_deny: Severity::High,
         }
     }
 }
@@ -154,6 +158,15 @@ impl Settings {
             return Err("invalid settings: lookup_secrets needs context_aware: true".into());
         }
         Ok(())
+    }
+
+    /// The level of a finding about an RBAC risk of this severity, for a rule at `level`.
+    pub fn level_for_risk(&self, level: Level, severity: Severity) -> Level {
+        if severity >= self.rbac_min_severity_to_deny {
+            level
+        } else {
+            level.min(Level::Warn)
+        }
     }
 
     /// The level of a rule: the setting by id or slug, else the rule's default.

@@ -2,9 +2,9 @@ use crate::declare_rule;
 use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s;
-use crate::lookup::Lookup;
 use crate::meta::{Category, Scope};
-use crate::rbac;
+use crate::rbac::model::{self, Reach, RoleLookup};
+use crate::rbac::{self, shape};
 use crate::settings::OnLookupFailure;
 
 declare_rule! {
@@ -16,61 +16,74 @@ declare_rule! {
     /// read and write on most of the namespace, Secrets included.
     ///
     /// Fires on a RoleBinding or ClusterRoleBinding with a ServiceAccount subject (also written
-    /// as `kind: User, name: system:serviceaccount:<ns>:<name>`) whose roleRef is:
+    /// as `kind: User, name: system:serviceaccount:<ns>:<name>`) whose role carries a
+    /// privilege-escalation path of the risk catalog below. The role is resolved as the API
+    /// server would: a Role or ClusterRole of the bundle (or, at admission with `context_aware:
+    /// true`, of the cluster); the built-in `cluster-admin`, `admin`, `edit` and `view` by the
+    /// rules Kubernetes' bootstrap policy gives them (1.31 and later), widened by any ClusterRole
+    /// of the bundle labelled `rbac.authorization.k8s.io/aggregate-to-admin|edit|view: "true"`;
+    /// a ClusterRole with an `aggregationRule` by the rules of the ClusterRoles it selects. Each
+    /// rule is matched request by request the way the RBAC authorizer matches it: `*`
+    /// wildcards, `*/exec` for one subresource of every resource, `pods` not including
+    /// `pods/exec`, `resourceNames` matching only requests that name an object (never a create
+    /// or an unnamed list), empty lists and empty strings granting nothing. A RoleBinding grants
+    /// nothing on cluster-scoped resources (nodes, PersistentVolumes, CertificateSigningRequests,
+    /// webhook configurations) but its own Namespace object, and a path granted only inside a
+    /// namespace is reported at the catalog's namespace severity.
     ///
-    /// * the built-in ClusterRole `cluster-admin`, `admin` or `edit` — judged by name, since they
-    ///   exist in every cluster and are never in the linted files (a RoleBinding to them counts
-    ///   too: it grants the role inside that namespace);
-    /// * a Role or ClusterRole found in the bundle, or in the cluster at admission with
-    ///   `context_aware: true`, any of whose rules (every position, not only `rules[0]`) has
-    ///   `*` in apiGroups, resources or verbs; get, list or watch on `secrets`; create on `pods`;
-    ///   create or get on `pods/exec` or `pods/attach`; create on `serviceaccounts/token`; or
-    ///   the `bind`, `escalate` or `impersonate` verb. A RoleBinding that references a
-    ///   ClusterRole is resolved to that ClusterRole. A ClusterRole that aggregates others
-    ///   (`aggregationRule`) is judged with the rules of the bundle's ClusterRoles it selects.
-    ///
-    /// The finding is reported once per ServiceAccount subject, at `/subjects/<i>`, and its
-    /// message names the subject, the role, where it applies and which rule grants what, e.g.
+    /// One finding per ServiceAccount subject and risk, at `/subjects/<i>`, naming the rules
+    /// that make the risk up, the risk's id and severity, and what an attacker does with it, e.g.
     /// "ServiceAccount ci/deployer is bound to ClusterRole ci-deployer in namespace ci:
-    /// rules[2] grants create on pods/exec".
+    /// rules[2] grants create on pods/exec — exec (high): runs commands in running Pods and
+    /// takes their ServiceAccount tokens". A rule of `*` on everything is reported once, as
+    /// `wildcard`. The level follows the severity: risks at or above `rbac_min_severity_to_deny`
+    /// (default `high`) at the rule's level, others as warnings. A path that needs several
+    /// permissions (`approve-csr`, `bind`, `escalate`) is reported when one role grants them
+    /// all; `sa-guard can-i` answers each permission across every binding.
+    ///
+    /// Also reported, at their place and at the rule's level: RBAC objects the API server
+    /// refuses (rules whose fields are not lists of strings, a ClusterRoleBinding naming a
+    /// Role, a ServiceAccount subject of a ClusterRoleBinding without a namespace), since
+    /// they would hide a grant from the judgement. At admission such a request is rejected with
+    /// code 400.
     ///
     /// When the role cannot be read because the cluster look-up failed, `on_lookup_failure`
     /// decides: `deny` reports the finding naming the error, `warn` reports it as a warning,
     /// `allow` reports nothing.
     ///
-    /// Does not fire on: the lesson's `order-api-role` (get, list, watch on ConfigMaps); users
-    /// and groups (SAG010 covers the ServiceAccount groups); a role that is neither built in nor
-    /// found (a binding to a missing role grants nothing until the role exists; at admission
-    /// without `context_aware` only built-in roles can be judged). `resourceNames` does not
-    /// lower the verdict (a named Secret still holds a credential). Create on
-    /// Deployments and other controllers also runs Pods as any ServiceAccount of the namespace,
-    /// but is what every deployment tool needs, so it is not flagged. At admission the rule sees
-    /// bindings, not roles: a Role widened after it was bound is caught by linting the manifests
-    /// or at the binding's next update.
+    /// Does not fire on: the lesson's `order-api-role` (get, list, watch on ConfigMaps) or the
+    /// built-in `view`; a role that grants nothing (`verbs: [""]`); `apiGroups: ["*"]` with
+    /// read-only verbs on resources that hold no credentials; users and groups (SAG010 covers
+    /// the groups every ServiceAccount is in); a role that is neither built in nor found (a
+    /// binding to a missing role grants nothing until the role exists; at admission without
+    /// `context_aware` only built-in roles can be judged). Reading only Secrets named in
+    /// `resourceNames` is the `read-named-secret` risk (medium), not `read-secrets`. At
+    /// admission the rule sees bindings, not roles: a Role widened after it was bound is caught
+    /// by linting the manifests or at the binding's next update.
     ///
     /// Fix: give the ServiceAccount a Role listing the exact resources and verbs it uses (as the
-    /// lesson's `order-api-role` does); read Secrets through a mounted volume rather than the
-    /// API; run one-off admin tasks as a person, not as a workload.
+    /// lesson's `order-api-role` does), naming single objects in `resourceNames` where it can;
+    /// read Secrets through a mounted volume rather than the API; run one-off admin tasks as a
+    /// person, not as a workload.
     pub static RULE = {
         id: "SAG009",
         slug: "sa-privileged-role",
-        title: "A ServiceAccount is bound to a powerful role",
+        title: "A ServiceAccount is bound to a role with a privilege-escalation path",
         category: Category::Rbac,
         default_level: Level::Deny,
         scope: Scope::Object,
         fixable: false,
-        remediation: "Bind the ServiceAccount to a Role that lists only the resources and verbs the workload uses; \
-            no wildcards, no Secrets access, no pod creation or exec, no bind, escalate or impersonate.",
+        remediation: "Bind the ServiceAccount to a Role that lists only the resources and verbs the workload uses: \
+            no wildcards, no Secrets access beyond named Secrets, no pod or workload creation, no exec, no token \
+            requests, no bind, escalate or impersonate.",
         references: &[
             "Lesson 39: a dedicated ServiceAccount bound to a minimal Role (order-api-sa can only read ConfigMaps); \
              quiz: the edit ClusterRole granted to a ServiceAccount",
             "Lesson 39, hardening checklist item 2: one SA per application, scoped to exactly the resources it needs",
-            "CIS Kubernetes Benchmark 5.1.1: ensure that the cluster-admin role is only used where required",
-            "CIS Kubernetes Benchmark 5.1.2: minimize access to secrets",
-            "CIS Kubernetes Benchmark 5.1.3: minimize wildcard use in Roles and ClusterRoles",
-            "CIS Kubernetes Benchmark 5.1.4: minimize access to create pods",
-            "CIS Kubernetes Benchmark 5.1.8: limit use of the bind, impersonate and escalate permissions",
-            "Kubernetes documentation: RBAC good practices (privilege escalation risks)",
+            "Kubernetes documentation: Role Based Access Control Good Practices, privilege escalation risks",
+            "Kubernetes documentation: Using RBAC Authorization (default roles, aggregated ClusterRoles, \
+             privilege escalation prevention)",
+            "CIS Kubernetes Benchmark 5.1.1-5.1.4 and 5.1.8-5.1.13",
         ],
         peers: &[
             "kube-linter cluster-admin-role-binding (ClusterRoleBindings only)",
@@ -85,81 +98,63 @@ declare_rule! {
     };
 }
 
-/// What the binding's role amounts to.
-enum Verdict {
-    /// Nothing dangerous found, or nothing to judge.
-    Fine,
-    /// The role is powerful: how to name it, and what it grants.
-    Powerful { role: String, grants: String },
-    /// The cluster look-up failed with this error.
-    LookupFailed(String),
-}
-
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
+    for object in cx.bundle.subjects() {
+        for problem in shape::problems(object.value) {
+            let message =
+                format!("{} is not valid RBAC: {}; the API server rejects it", object.object_ref(), problem.message);
+            out.report(object, problem.pointer, message);
+        }
+    }
     for binding in cx.bundle.subjects().filter(|o| k8s::is_binding(o.kind)) {
         let subjects = k8s::service_account_subjects(binding.value, binding.namespace);
         if subjects.is_empty() {
             continue;
         }
         let Some((role_kind, role_name)) = k8s::role_ref(binding.value) else { continue };
-        let role = format!("{role_kind} {role_name}");
+        let Some(reach) = Reach::of_binding(binding.kind, binding.namespace) else { continue };
         let scope = rbac::binding_scope(binding);
-        let verdict = judge(cx, binding.namespace, role_kind, role_name);
-        for subject in &subjects {
-            let path = format!("/subjects/{}", subject.index);
-            let subject = rbac::describe_subject(subject);
-            match &verdict {
-                Verdict::Fine => {}
-                Verdict::Powerful { role, grants } => {
-                    out.report(binding, path, format!("{subject} is bound to {role} {scope}: {grants}"));
+        match cx.resolve_role(binding.namespace, role_kind, role_name) {
+            RoleLookup::Missing => {}
+            RoleLookup::Found(role) => {
+                let hits = model::risks(&role, reach);
+                for subject in &subjects {
+                    let path = format!("/subjects/{}", subject.index);
+                    let who = rbac::describe_subject(subject);
+                    for hit in &hits {
+                        let message = format!(
+                            "{who} is bound to {} {scope}: {} — {} ({}): {}",
+                            role.describe(),
+                            hit.describe_evidence(),
+                            hit.risk.id,
+                            hit.severity.as_str(),
+                            hit.risk.attack
+                        );
+                        let level = cx.settings.level_for_risk(out.level(), hit.severity);
+                        out.report(binding, path.clone(), message).level = level;
+                    }
                 }
-                Verdict::LookupFailed(error) => {
-                    let level = match cx.settings.on_lookup_failure {
-                        OnLookupFailure::Allow => continue,
-                        OnLookupFailure::Warn => out.level().min(Level::Warn),
-                        OnLookupFailure::Deny => out.level(),
-                    };
-                    let setting = match cx.settings.on_lookup_failure {
-                        OnLookupFailure::Warn => "warn",
-                        _ => "deny",
-                    };
+            }
+            RoleLookup::Failed(error) => {
+                let level = match cx.settings.on_lookup_failure {
+                    OnLookupFailure::Allow => continue,
+                    OnLookupFailure::Warn => out.level().min(Level::Warn),
+                    OnLookupFailure::Deny => out.level(),
+                };
+                let setting = match cx.settings.on_lookup_failure {
+                    OnLookupFailure::Warn => "warn",
+                    _ => "deny",
+                };
+                for subject in &subjects {
                     let message = format!(
-                        "{subject} is bound to {role} {scope}, which could not be read from the cluster ({error}); \
-                         on_lookup_failure is {setting}"
+                        "{} is bound to {role_kind} {role_name} {scope}, which could not be read from the cluster \
+                         ({error}); on_lookup_failure is {setting}",
+                        rbac::describe_subject(subject)
                     );
-                    out.report(binding, path, message).level = level;
+                    out.report(binding, format!("/subjects/{}", subject.index), message).level = level;
                 }
             }
         }
-    }
-}
-
-fn judge(cx: &Cx<'_>, binding_namespace: Option<&str>, role_kind: &str, role_name: &str) -> Verdict {
-    if role_kind == "ClusterRole" {
-        if let Some(grants) = rbac::built_in_powerful_cluster_role(role_name) {
-            let role = format!("the built-in ClusterRole {role_name}");
-            return Verdict::Powerful { role, grants: grants.to_string() };
-        }
-    }
-    let role = match cx.role(role_kind, binding_namespace, role_name) {
-        Lookup::Found(role) => role,
-        Lookup::Failed(error) => return Verdict::LookupFailed(error),
-        Lookup::NotFound | Lookup::NotAvailable => return Verdict::Fine,
-    };
-    let mut grants = rbac::role_grants(&role);
-    if role_kind == "ClusterRole" {
-        for aggregated in rbac::aggregated_cluster_roles(&role, cx.bundle) {
-            grants.extend(
-                rbac::role_grants(aggregated.value)
-                    .into_iter()
-                    .map(|grant| format!("aggregated ClusterRole {} {grant}", aggregated.name)),
-            );
-        }
-    }
-    if grants.is_empty() {
-        Verdict::Fine
-    } else {
-        Verdict::Powerful { role: format!("{role_kind} {role_name}"), grants: grants.join("; ") }
     }
 }
 
@@ -169,6 +164,7 @@ mod tests {
 
     use crate::finding::Level;
     use crate::lookup::StaticCluster;
+    use crate::rbac::catalog::{self, Severity};
     use crate::rules::testing::{admit, admit_without_cluster, lint, lint_with, located};
     use crate::settings::{OnLookupFailure, Settings};
 
@@ -196,10 +192,223 @@ mod tests {
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": metadata, "rules": rules})
     }
 
-    const HARMLESS: &str = r#"{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}"#;
-
     fn harmless() -> Value {
-        serde_json::from_str(HARMLESS).unwrap()
+        json!({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]})
+    }
+
+    fn attack(id: &str) -> &'static str {
+        catalog::risk(id).expect("in the catalog").attack
+    }
+
+    /// `(path, level, message)` of each finding.
+    fn pinned(findings: &[crate::finding::Finding]) -> Vec<(String, Level, String)> {
+        findings.iter().map(|f| (f.path.clone(), f.level, f.message.clone())).collect()
+    }
+
+    /// A ClusterRole `r` with `rules`, bound to ServiceAccount ci/bot by a RoleBinding in ci or a
+    /// ClusterRoleBinding.
+    fn bound(rules: Value, cluster_wide: bool) -> Vec<crate::finding::Finding> {
+        let binding = if cluster_wide {
+            binding("ClusterRoleBinding", None, sa("bot", "ci"), "ClusterRole", "r")
+        } else {
+            binding("RoleBinding", Some("ci"), sa("bot", "ci"), "ClusterRole", "r")
+        };
+        lint("SAG009", &[role("ClusterRole", "r", None, rules), binding])
+    }
+
+    /// For every catalog entry: rules that carry it, what the finding says of them, and a near
+    /// miss that does not carry it (and carries nothing else).
+    #[test]
+    fn every_catalog_risk_fires_and_its_near_miss_does_not() {
+        struct Entry {
+            risk: &'static str,
+            rules: Value,
+            evidence: &'static str,
+            near_miss: Value,
+        }
+        let core = |resources: &[&str], verbs: &[&str]| json!({"apiGroups": [""], "resources": resources, "verbs": verbs});
+        let rbac = |resources: &[&str], verbs: &[&str]| {
+            json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": resources, "verbs": verbs})
+        };
+        let certificates = |resources: &[&str], verbs: &[&str]| {
+            json!({"apiGroups": ["certificates.k8s.io"], "resources": resources, "verbs": verbs})
+        };
+        let entries = [
+            Entry {
+                risk: "wildcard",
+                rules: json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
+                evidence: "rules[0] grants every verb on every resource of every API group",
+                near_miss: json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": [""]}]),
+            },
+            Entry {
+                risk: "escalate",
+                rules: json!([rbac(&["clusterroles"], &["escalate"]), rbac(&["clusterroles"], &["patch"])]),
+                evidence: "rules[0] grants escalate on clusterroles; rules[1] grants patch on clusterroles",
+                near_miss: json!([rbac(&["clusterroles"], &["escalate", "get"])]),
+            },
+            Entry {
+                risk: "bind",
+                rules: json!([rbac(&["clusterroles"], &["bind"]), rbac(&["clusterrolebindings"], &["create"])]),
+                evidence: "rules[0] grants bind on clusterroles; rules[1] grants create on clusterrolebindings",
+                near_miss: json!([rbac(&["clusterroles"], &["bind"]), rbac(&["clusterrolebindings"], &["get", "list"])]),
+            },
+            Entry {
+                risk: "impersonate",
+                rules: json!([core(&["users"], &["impersonate"])]),
+                evidence: "rules[0] grants impersonate on users",
+                near_miss: json!([core(&["users"], &["get", "list"])]),
+            },
+            Entry {
+                risk: "token-request",
+                rules: json!([core(&["serviceaccounts/token"], &["create"])]),
+                evidence: "rules[0] grants create on serviceaccounts/token",
+                near_miss: json!([core(&["serviceaccounts"], &["create", "get"])]),
+            },
+            Entry {
+                risk: "read-secrets",
+                rules: json!([core(&["secrets"], &["list"])]),
+                evidence: "rules[0] grants list on secrets",
+                near_miss: json!([{"apiGroups": ["example.com"], "resources": ["secrets"], "verbs": ["get"]}]),
+            },
+            Entry {
+                risk: "read-named-secret",
+                rules: json!([{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["db"], "verbs": ["get"]}]),
+                evidence: "rules[0] grants get on secrets named db",
+                near_miss: json!([{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["db"], "verbs": ["create"]}]),
+            },
+            Entry {
+                risk: "create-workloads",
+                rules: json!([{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"]}]),
+                evidence: "rules[0] grants patch on deployments",
+                near_miss: json!([{"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["patch"]}]),
+            },
+            Entry {
+                risk: "exec",
+                rules: json!([core(&["*/exec"], &["create"])]),
+                evidence: "rules[0] grants create on pods/exec",
+                near_miss: json!([core(&["pods/log"], &["get"])]),
+            },
+            Entry {
+                risk: "ephemeral-containers",
+                rules: json!([core(&["pods/ephemeralcontainers"], &["patch"])]),
+                evidence: "rules[0] grants patch on pods/ephemeralcontainers",
+                near_miss: json!([core(&["pods/ephemeralcontainers"], &["get"])]),
+            },
+            Entry {
+                risk: "nodes-proxy",
+                rules: json!([core(&["nodes/proxy"], &["get"])]),
+                evidence: "rules[0] grants get on nodes/proxy",
+                near_miss: json!([core(&["nodes"], &["get"])]),
+            },
+            Entry {
+                risk: "approve-csr",
+                rules: json!([
+                    certificates(&["certificatesigningrequests"], &["create"]),
+                    certificates(&["certificatesigningrequests/approval"], &["update"]),
+                    {"apiGroups": ["certificates.k8s.io"], "resources": ["signers"],
+                     "resourceNames": ["kubernetes.io/kube-apiserver-client"], "verbs": ["approve"]},
+                ]),
+                evidence: "rules[0] grants create on certificatesigningrequests; rules[1] grants update on \
+                    certificatesigningrequests/approval; rules[2] grants approve on signers named \
+                    kubernetes.io/kube-apiserver-client",
+                near_miss: json!([
+                    certificates(&["certificatesigningrequests"], &["create"]),
+                    certificates(&["certificatesigningrequests/approval"], &["update"]),
+                ]),
+            },
+            Entry {
+                risk: "webhook-config",
+                rules: json!([{"apiGroups": ["admissionregistration.k8s.io"],
+                    "resources": ["mutatingwebhookconfigurations"], "verbs": ["create"]}]),
+                evidence: "rules[0] grants create on mutatingwebhookconfigurations",
+                near_miss: json!([{"apiGroups": ["admissionregistration.k8s.io"],
+                    "resources": ["mutatingwebhookconfigurations"], "verbs": ["get", "list"]}]),
+            },
+            Entry {
+                risk: "create-pv",
+                rules: json!([core(&["persistentvolumes"], &["create"])]),
+                evidence: "rules[0] grants create on persistentvolumes",
+                near_miss: json!([core(&["persistentvolumeclaims"], &["create"])]),
+            },
+            Entry {
+                risk: "modify-node",
+                rules: json!([core(&["nodes/status"], &["patch"])]),
+                evidence: "rules[0] grants patch on nodes/status",
+                near_miss: json!([core(&["nodes"], &["get", "list", "watch"])]),
+            },
+            Entry {
+                risk: "modify-namespace",
+                rules: json!([core(&["namespaces"], &["update"])]),
+                evidence: "rules[0] grants update on namespaces",
+                near_miss: json!([core(&["namespaces/status"], &["update"])]),
+            },
+            Entry {
+                risk: "create-secrets",
+                rules: json!([core(&["secrets"], &["create"])]),
+                evidence: "rules[0] grants create on secrets",
+                near_miss: json!([core(&["secrets"], &["delete"])]),
+            },
+            Entry {
+                risk: "service-status",
+                rules: json!([core(&["services/status"], &["patch"])]),
+                evidence: "rules[0] grants patch on services/status",
+                near_miss: json!([core(&["services"], &["patch"])]),
+            },
+        ];
+        assert_eq!(entries.len(), catalog::RISKS.len(), "one entry per catalog risk");
+        for entry in entries {
+            let risk = catalog::risk(entry.risk).unwrap();
+            let level = if risk.severity >= Severity::High { Level::Deny } else { Level::Warn };
+            let message = format!(
+                "ServiceAccount ci/bot is bound to ClusterRole r across the cluster: {} — {} ({}): {}",
+                entry.evidence,
+                risk.id,
+                risk.severity.as_str(),
+                risk.attack
+            );
+            assert_eq!(pinned(&bound(entry.rules, true)), [("/subjects/0".to_string(), level, message)], "{}", risk.id);
+            assert_eq!(pinned(&bound(entry.near_miss, true)), [], "near miss of {}", risk.id);
+        }
+    }
+
+    #[test]
+    fn a_role_binding_reaches_its_namespace_only() {
+        // cluster-scoped resources are not granted by a RoleBinding ...
+        assert_eq!(pinned(&bound(json!([{"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}]), false)), []);
+        // ... but its own Namespace object is
+        let findings = bound(json!([{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["patch"]}]), false);
+        assert_eq!(pinned(&findings), [(
+            "/subjects/0".to_string(),
+            Level::Deny,
+            format!(
+                "ServiceAccount ci/bot is bound to ClusterRole r in namespace ci: rules[0] grants patch on namespaces — \
+                 modify-namespace (high): {}",
+                attack("modify-namespace")
+            )
+        )]);
+        // namespaced paths take the catalog's namespace severity
+        let findings = bound(json!([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}]), false);
+        assert_eq!(pinned(&findings), [(
+            "/subjects/0".to_string(),
+            Level::Warn,
+            format!(
+                "ServiceAccount ci/bot is bound to ClusterRole r in namespace ci: rules[0] grants create on secrets — \
+                 create-secrets (medium): {}",
+                attack("create-secrets")
+            )
+        )]);
+        // impersonating users is cluster-wide; ServiceAccounts of the namespace are within reach
+        let findings =
+            bound(json!([{"apiGroups": [""], "resources": ["users", "serviceaccounts"], "verbs": ["impersonate"]}]), false);
+        assert_eq!(located(&findings), [(
+            "/subjects/0",
+            format!(
+                "ServiceAccount ci/bot is bound to ClusterRole r in namespace ci: rules[0] grants impersonate on \
+                 serviceaccounts — impersonate (high): {}",
+                attack("impersonate")
+            )
+            .as_str()
+        )]);
     }
 
     #[test]
@@ -234,35 +443,100 @@ mod tests {
     }
 
     #[test]
-    fn cluster_admin_through_a_cluster_role_binding() {
+    fn harmless_roles_are_silent() {
+        for rules in [
+            // grants nothing at all
+            json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": [""]}]),
+            // any group, read-only, on resources without credentials
+            json!([{"apiGroups": ["*"], "resources": ["configmaps", "deployments"], "verbs": ["get", "list", "watch"]}]),
+            // URLs only
+            json!([{"nonResourceURLs": ["*"], "verbs": ["get"]}]),
+        ] {
+            assert_eq!(pinned(&bound(rules.clone(), true)), [], "{rules}");
+        }
+    }
+
+    #[test]
+    fn cluster_admin_is_one_wildcard_finding() {
         let findings = lint(
             "SAG009",
             &[binding("ClusterRoleBinding", None, sa("deployer", "ci"), "ClusterRole", "cluster-admin")],
         );
-        assert_eq!(
-            located(&findings),
-            [(
-                "/subjects/0",
+        assert_eq!(pinned(&findings), [(
+            "/subjects/0".to_string(),
+            Level::Deny,
+            format!(
                 "ServiceAccount ci/deployer is bound to the built-in ClusterRole cluster-admin across the cluster: \
-             every verb on every resource"
-            )]
-        );
+                 rules[0] grants every verb on every resource of every API group — wildcard (critical): {}",
+                attack("wildcard")
+            )
+        )]);
         assert_eq!(findings[0].object.to_string(), "ClusterRoleBinding b");
-        assert_eq!(findings[0].level, Level::Deny);
     }
 
     #[test]
-    fn edit_through_a_role_binding_to_a_user_spelled_service_account() {
+    fn built_in_view_is_silent_and_edit_and_admin_name_their_risks() {
+        let ids = |role: &str| -> Vec<String> {
+            let objects = [binding("RoleBinding", Some("production"), sa("app", "production"), "ClusterRole", role)];
+            let mut ids: Vec<String> = lint("SAG009", &objects)
+                .iter()
+                .map(|f| f.message.split(" — ").nth(1).unwrap().split(':').next().unwrap().to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert!(ids("view").is_empty());
+        let edit = [
+            "create-secrets (medium)",
+            "create-workloads (high)",
+            "exec (high)",
+            "impersonate (high)",
+            "read-secrets (high)",
+            "token-request (high)",
+        ];
+        assert_eq!(ids("edit"), edit);
+        // admin is edit plus Roles and RoleBindings, which grant no bind or escalate
+        assert_eq!(ids("admin"), edit);
+    }
+
+    #[test]
+    fn edit_evidence_names_the_aggregated_built_in_rules() {
         let subjects = json!([
             {"kind": "User", "name": "alice"},
             {"kind": "User", "name": "system:serviceaccount:production:default"},
         ]);
         let findings = lint("SAG009", &[binding("RoleBinding", Some("production"), subjects, "ClusterRole", "edit")]);
-        assert_eq!(located(&findings), [(
-            "/subjects/1",
-            "ServiceAccount production/default (written as User system:serviceaccount:production:default) is bound to \
-             the built-in ClusterRole edit in namespace production: read and write on most namespaced objects, \
-             including Secrets, pods/exec and running Pods as any ServiceAccount of the namespace"
+        let exec = findings.iter().find(|f| f.message.contains("— exec (high)")).expect("exec");
+        assert_eq!(exec.path, "/subjects/1");
+        assert_eq!(exec.level, Level::Deny);
+        assert_eq!(
+            exec.message,
+            format!(
+                "ServiceAccount production/default (written as User system:serviceaccount:production:default) is \
+                 bound to the built-in ClusterRole edit in namespace production: aggregated ClusterRole \
+                 system:aggregate-to-edit rules[0] grants get on pods/exec, get on pods/attach; aggregated ClusterRole \
+                 system:aggregate-to-edit rules[2] grants create on pods/exec, create on pods/attach — exec (high): {}",
+                attack("exec")
+            )
+        );
+    }
+
+    #[test]
+    fn a_bundle_cluster_role_labelled_aggregate_to_view_widens_view() {
+        let objects = [
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                   "metadata": {"name": "read-crds", "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+                   "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]}),
+            binding("RoleBinding", Some("apps"), sa("viewer", "apps"), "ClusterRole", "view"),
+        ];
+        assert_eq!(located(&lint("SAG009", &objects)), [(
+            "/subjects/0",
+            format!(
+                "ServiceAccount apps/viewer is bound to the built-in ClusterRole view in namespace apps: aggregated \
+                 ClusterRole read-crds rules[0] grants get on secrets — read-secrets (high): {}",
+                attack("read-secrets")
+            )
+            .as_str()
         )]);
     }
 
@@ -272,12 +546,14 @@ mod tests {
             "SAG009",
             binding("RoleBinding", Some("apps"), sa("ops", "apps"), "ClusterRole", "admin"),
         );
-        assert_eq!(located(&findings), [(
-            "/subjects/0",
-            "ServiceAccount apps/ops is bound to the built-in ClusterRole admin in namespace apps: read and write on \
-             almost every namespaced object, including Secrets, pods/exec, Roles and RoleBindings, and running Pods \
-             as any ServiceAccount of the namespace"
-        )]);
+        assert_eq!(findings.len(), 6);
+        assert!(findings.iter().all(|f| f.path == "/subjects/0" && f.level == Level::Deny || f.message.contains("(medium)")));
+        let impersonate = format!(
+            "ServiceAccount apps/ops is bound to the built-in ClusterRole admin in namespace apps: aggregated \
+             ClusterRole system:aggregate-to-edit rules[1] grants impersonate on serviceaccounts — impersonate (high): {}",
+            attack("impersonate")
+        );
+        assert!(findings.iter().any(|f| f.message == impersonate), "{findings:#?}");
     }
 
     #[test]
@@ -289,7 +565,7 @@ mod tests {
                 None,
                 json!([
                     harmless(),
-                    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "update"]},
+                    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
                     {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
                 ]),
             ),
@@ -298,39 +574,18 @@ mod tests {
         let findings = lint("SAG009", &objects);
         assert_eq!(located(&findings), [(
             "/subjects/0",
-            "ServiceAccount ci/deployer is bound to ClusterRole ci-deployer in namespace ci: rules[2] grants create on pods/exec"
+            format!(
+                "ServiceAccount ci/deployer is bound to ClusterRole ci-deployer in namespace ci: rules[2] grants create \
+                 on pods/exec — exec (high): {}",
+                attack("exec")
+            )
+            .as_str()
         )]);
         assert_eq!(findings[0].object_index, 1);
     }
 
     #[test]
-    fn wildcards_in_any_field_and_any_rule_position() {
-        for (field, expected) in [
-            ("apiGroups", "rules[1] grants * in apiGroups"),
-            ("resources", "rules[1] grants * in resources"),
-            ("verbs", "rules[1] grants * in verbs"),
-        ] {
-            let mut wide = json!({"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get"]});
-            wide[field] = json!(["*"]);
-            for (binding_kind, namespace, scope) in
-                [("RoleBinding", Some("ci"), "in namespace ci"), ("ClusterRoleBinding", None, "across the cluster")]
-            {
-                let objects = [
-                    role("ClusterRole", "wide", None, json!([harmless(), wide.clone()])),
-                    binding(binding_kind, namespace, sa("runner", "ci"), "ClusterRole", "wide"),
-                ];
-                let message = format!("ServiceAccount ci/runner is bound to ClusterRole wide {scope}: {expected}");
-                assert_eq!(
-                    located(&lint("SAG009", &objects)),
-                    [("/subjects/0", message.as_str())],
-                    "{field} {binding_kind}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn several_dangerous_rules_are_all_named() {
+    fn one_finding_per_risk_naming_every_rule_that_grants_it() {
         let objects = [
             role(
                 "Role",
@@ -339,21 +594,24 @@ mod tests {
                 json!([
                     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]},
                     harmless(),
-                    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create", "bind"]},
-                    {"apiGroups": [""], "resources": ["serviceaccounts/token", "pods"], "verbs": ["create"]},
+                    {"apiGroups": ["*"], "resources": ["secrets"], "verbs": ["watch"]},
                 ]),
             ),
             binding("RoleBinding", Some("ops"), sa("reader", "ops"), "Role", "reader"),
         ];
         assert_eq!(located(&lint("SAG009", &objects)), [(
             "/subjects/0",
-            "ServiceAccount ops/reader is bound to Role reader in namespace ops: rules[0] grants get, list on secrets; \
-             rules[2] grants bind on rolebindings; rules[3] grants create on pods, create on serviceaccounts/token"
+            format!(
+                "ServiceAccount ops/reader is bound to Role reader in namespace ops: rules[0] grants get, list on \
+                 secrets; rules[2] grants watch on secrets — read-secrets (high): {}",
+                attack("read-secrets")
+            )
+            .as_str()
         )]);
     }
 
     #[test]
-    fn one_finding_per_service_account_subject() {
+    fn findings_are_per_service_account_subject() {
         let subjects = json!([
             {"kind": "Group", "name": "developers"},
             {"kind": "ServiceAccount", "name": "a"},
@@ -387,14 +645,75 @@ mod tests {
                    "rules": [harmless(), {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]}]}),
             binding("ClusterRoleBinding", None, sa("bot", "tools"), "ClusterRole", "umbrella"),
         ];
-        assert_eq!(
-            located(&lint("SAG009", &objects)),
-            [(
-                "/subjects/0",
-                "ServiceAccount tools/bot is bound to ClusterRole umbrella across the cluster: \
-             aggregated ClusterRole piece rules[1] grants impersonate on users"
-            )]
-        );
+        assert_eq!(located(&lint("SAG009", &objects)), [(
+            "/subjects/0",
+            format!(
+                "ServiceAccount tools/bot is bound to ClusterRole umbrella across the cluster: aggregated ClusterRole \
+                 piece rules[1] grants impersonate on users — impersonate (critical): {}",
+                attack("impersonate")
+            )
+            .as_str()
+        )]);
+    }
+
+    #[test]
+    fn rbac_min_severity_to_deny_sets_the_level() {
+        let rules = json!([{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["db"], "verbs": ["get"]},
+                           {"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}]);
+        let objects = [
+            role("Role", "r", Some("ci"), rules),
+            binding("RoleBinding", Some("ci"), sa("bot", "ci"), "Role", "r"),
+        ];
+        let levels = |settings: &Settings| -> Vec<Level> { lint_with("SAG009", &objects, settings).iter().map(|f| f.level).collect() };
+        // read-named-secret (medium, from rules[0]), then create-workloads (high, from rules[1])
+        assert_eq!(levels(&Settings::default()), [Level::Warn, Level::Deny]);
+        let medium = Settings { rbac_min_severity_to_deny: Severity::Medium, ..Settings::default() };
+        assert_eq!(levels(&medium), [Level::Deny, Level::Deny]);
+        let critical = Settings { rbac_min_severity_to_deny: Severity::Critical, ..Settings::default() };
+        assert_eq!(levels(&critical), [Level::Warn, Level::Warn]);
+    }
+
+    #[test]
+    fn malformed_rbac_is_reported_where_it_is() {
+        let objects = [
+            role("Role", "r", Some("ci"), json!([{"apiGroups": [""], "resources": "secrets", "verbs": ["get"]}])),
+            binding("ClusterRoleBinding", None, json!([{"kind": "ServiceAccount", "name": "bot"}]), "Role", "r"),
+            binding("RoleBinding", Some("ci"), sa("bot", "ci"), "Role", "r"),
+        ];
+        let findings = lint("SAG009", &objects);
+        assert_eq!(pinned(&findings), [
+            (
+                "/rules/0/resources".to_string(),
+                Level::Deny,
+                "Role ci/r is not valid RBAC: rules[0]: resources must be a list of strings, found the string \
+                 \"secrets\"; the API server rejects it"
+                    .to_string()
+            ),
+            (
+                "/roleRef/kind".to_string(),
+                Level::Deny,
+                "ClusterRoleBinding b is not valid RBAC: a ClusterRoleBinding can only reference a ClusterRole, not a \
+                 Role; the API server rejects it"
+                    .to_string()
+            ),
+            (
+                "/subjects/0/namespace".to_string(),
+                Level::Deny,
+                "ClusterRoleBinding b is not valid RBAC: subjects[0]: a ServiceAccount subject of a \
+                 ClusterRoleBinding needs a namespace; the API server rejects it"
+                    .to_string()
+            ),
+            // the malformed rule is still judged, read generously
+            (
+                "/subjects/0".to_string(),
+                Level::Deny,
+                format!(
+                    "ServiceAccount ci/bot is bound to Role r in namespace ci: rules[0] grants get on secrets — \
+                     read-secrets (high): {}",
+                    attack("read-secrets")
+                )
+            ),
+        ]);
     }
 
     fn context_aware(on_lookup_failure: OnLookupFailure) -> Settings {
@@ -416,7 +735,12 @@ mod tests {
         let findings = admit("SAG009", request.clone(), &context_aware(OnLookupFailure::Deny), &cluster);
         assert_eq!(located(&findings), [(
             "/subjects/0",
-            "ServiceAccount ci/deployer is bound to Role ci-deployer in namespace ci: rules[1] grants * in apiGroups, watch on secrets"
+            format!(
+                "ServiceAccount ci/deployer is bound to Role ci-deployer in namespace ci: rules[1] grants watch on \
+                 secrets — read-secrets (high): {}",
+                attack("read-secrets")
+            )
+            .as_str()
         )]);
         // without context-aware mode the cluster is not asked, and a custom role cannot be judged
         assert!(admit("SAG009", request, &Settings::default(), &cluster).is_empty());
@@ -429,21 +753,20 @@ mod tests {
                 "ClusterRole",
                 "token-minter",
                 None,
-                json!([
-                    {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
-                ]),
+                json!([{"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}]),
             )],
             failure: None,
         };
         let request = binding("RoleBinding", Some("ci"), sa("deployer", "ci"), "ClusterRole", "token-minter");
-        assert_eq!(
-            located(&admit("SAG009", request, &context_aware(OnLookupFailure::Deny), &cluster)),
-            [(
-                "/subjects/0",
-                "ServiceAccount ci/deployer is bound to ClusterRole token-minter in namespace ci: \
-             rules[0] grants create on serviceaccounts/token"
-            )]
-        );
+        assert_eq!(located(&admit("SAG009", request, &context_aware(OnLookupFailure::Deny), &cluster)), [(
+            "/subjects/0",
+            format!(
+                "ServiceAccount ci/deployer is bound to ClusterRole token-minter in namespace ci: rules[0] grants \
+                 create on serviceaccounts/token — token-request (high): {}",
+                attack("token-request")
+            )
+            .as_str()
+        )]);
     }
 
     #[test]
