@@ -117,6 +117,12 @@ impl<'a> Bundle<'a> {
         self.service_accounts.get(&(namespace, name)).map(|&i| &self.objects[i])
     }
 
+    /// How many ServiceAccounts the bundle defines (each once, other parts' included), in one
+    /// namespace or in all.
+    pub fn service_account_count(&self, namespace: Option<&str>) -> usize {
+        self.service_accounts.keys().filter(|(ns, _)| namespace.is_none() || *ns == namespace).count()
+    }
+
     pub fn role(&self, namespace: Option<&str>, name: &str) -> Option<&Obj<'a>> {
         self.roles.get(&(namespace, name)).map(|&i| &self.objects[i])
     }

@@ -63,6 +63,22 @@ pub(crate) fn aggregation_candidates<'s, 'a>(
     }
 }
 
+/// What the risk catalog says of a binding's role where the binding applies, for the messages
+/// of rules that report on who is bound rather than on what is granted (SAG008, SAG010):
+/// "; ClusterRole edit carries read-secrets (high), exec (high)", "; Role r carries no
+/// privilege-escalation path", or nothing when the role cannot be read.
+pub fn risks_clause(cx: &crate::engine::Cx<'_>, binding: &Obj<'_>) -> String {
+    let Some((kind, name)) = k8s::role_ref(binding.value) else { return String::new() };
+    let Some(reach) = model::Reach::of_binding(binding.kind, binding.namespace) else { return String::new() };
+    match cx.resolve_role(binding.namespace, kind, name) {
+        model::RoleLookup::Found(role) => match model::summarize(&model::risks(&role, reach)) {
+            Some(risks) => format!("; {} carries {risks}", role.describe()),
+            None => format!("; {} carries no privilege-escalation path", role.describe()),
+        },
+        model::RoleLookup::Missing | model::RoleLookup::Failed(_) => String::new(),
+    }
+}
+
 /// "ServiceAccount ns/name", with the User spelling when the binding used it.
 pub fn describe_subject(subject: &SaSubject<'_>) -> String {
     let account = match subject.namespace {

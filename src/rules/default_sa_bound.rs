@@ -50,6 +50,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     for binding in cx.bundle.subjects().filter(|o| k8s::is_binding(o.kind)) {
         let role = rbac::describe_role_ref(binding.value);
         let scope = rbac::binding_scope(binding);
+        let mut risks = None;
         for subject in k8s::service_account_subjects(binding.value, binding.namespace) {
             if subject.name != "default" {
                 continue;
@@ -63,9 +64,10 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
             } else {
                 String::new()
             };
+            let risks = risks.get_or_insert_with(|| rbac::risks_clause(cx, binding));
             let message = format!(
                 "the default ServiceAccount of {whose}{spelled} is bound to {role} {scope}: {pods} that names no \
-                 ServiceAccount inherits these permissions"
+                 ServiceAccount inherits these permissions{risks}"
             );
             out.report(binding, format!("/subjects/{}", subject.index), message);
         }
@@ -95,7 +97,9 @@ mod tests {
         assert_eq!(located(&findings), [(
             "/subjects/1",
             "the default ServiceAccount of namespace production is bound to ClusterRole edit in namespace production: \
-             every Pod in production that names no ServiceAccount inherits these permissions"
+             every Pod in production that names no ServiceAccount inherits these permissions; the built-in \
+             ClusterRole edit carries impersonate (high), token-request (high), read-secrets (high), create-workloads \
+             (high), exec (high), create-secrets (medium)"
         )]);
         assert_eq!(findings[0].object.to_string(), "RoleBinding production/oops");
     }
@@ -115,7 +119,7 @@ mod tests {
             "/subjects/0",
             "the default ServiceAccount of namespace shop (written as User system:serviceaccount:shop:default) is bound \
              to ClusterRole view across the cluster: every Pod in shop that names no ServiceAccount inherits these \
-             permissions"
+             permissions; the built-in ClusterRole view carries no privilege-escalation path"
         )]);
     }
 

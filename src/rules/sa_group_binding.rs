@@ -7,8 +7,11 @@ use crate::k8s;
 use crate::lookup::Lookup;
 use crate::meta::{Category, Scope};
 use crate::rbac;
+use crate::rbac::model::{self, Reach, RoleLookup};
 
-/// Every ServiceAccount of the cluster is in this group ...
+/// Every authenticated identity, every ServiceAccount included, is in this group ...
+const ALL_AUTHENTICATED: &str = "system:authenticated";
+/// ... every ServiceAccount of the cluster is in this one ...
 const ALL_SERVICE_ACCOUNTS: &str = "system:serviceaccounts";
 /// ... and in `system:serviceaccounts:<its namespace>`.
 const NAMESPACE_SERVICE_ACCOUNTS_PREFIX: &str = "system:serviceaccounts:";
@@ -28,19 +31,24 @@ declare_rule! {
     /// ("every Pod in the namespace inherits them") applies in full.
     ///
     /// Fires on: a RoleBinding or ClusterRoleBinding with a subject `kind: Group` named
-    /// `system:serviceaccounts` or `system:serviceaccounts:<ns>`, whatever the role. Reported at
-    /// `/subjects/<i>`; the message says who gets which role and where.
+    /// `system:serviceaccounts`, `system:serviceaccounts:<ns>` or `system:authenticated` (every
+    /// authenticated user and every ServiceAccount), whatever the role. Reported at
+    /// `/subjects/<i>`; the message says who gets which role and where, how many
+    /// ServiceAccounts the manifests define in the group, and what the role carries by the
+    /// risk catalog of SAG009 (or that it carries no privilege-escalation path).
     ///
-    /// The only exception is Kubernetes' own: a ClusterRoleBinding whose roleRef is exactly
-    /// ClusterRole `system:service-account-issuer-discovery` (read-only access to the issuer's
-    /// OIDC discovery documents). The roleRef is matched exactly — a `system:` prefix is a name
-    /// anyone can choose — and when that ClusterRole is in the bundle or read from the cluster,
-    /// it must grant nothing but get on the discovery URLs, or the exception does not hold.
+    /// The exceptions are Kubernetes' own bindings: a ClusterRoleBinding of
+    /// `system:serviceaccounts` whose roleRef is exactly ClusterRole
+    /// `system:service-account-issuer-discovery` (read-only access to the issuer's OIDC
+    /// discovery documents), and ClusterRoleBindings of `system:authenticated` to
+    /// `system:basic-user`, `system:discovery` or `system:public-info-viewer` (discovery, health
+    /// and self-review). The roleRef is matched exactly — a `system:` prefix is a name anyone can
+    /// choose — and when that ClusterRole is in the bundle or read from the cluster, it must
+    /// grant nothing but get on the discovery URLs (issuer discovery) or carry no
+    /// privilege-escalation path (the others), or the exception does not hold.
     ///
-    /// Does not fire on: groups that are not ServiceAccount groups (`system:authenticated`
-    /// includes every ServiceAccount too but is a wider problem; Kyverno's
-    /// restrict-binding-system-groups covers it); single ServiceAccount subjects (SAG008 and
-    /// SAG009 judge those).
+    /// Does not fire on: other groups; single ServiceAccount subjects (SAG008 and SAG009 judge
+    /// those).
     ///
     /// Fix: bind the role to the ServiceAccounts that need it, one subject each.
     pub static RULE = {
@@ -51,8 +59,8 @@ declare_rule! {
         default_level: Level::Deny,
         scope: Scope::Object,
         fixable: false,
-        remediation: "Replace the system:serviceaccounts group subject with the individual ServiceAccounts that need \
-            the role.",
+        remediation: "Replace the system:serviceaccounts or system:authenticated group subject with the individual \
+            ServiceAccounts that need the role.",
         references: &[
             "Lesson 39, hardening checklist item 2: one SA per application, scoped to exactly the resources it needs",
             "Lesson 39: the default ServiceAccount trap — permissions given to every ServiceAccount reach every Pod",
@@ -90,13 +98,23 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
         };
         let role = rbac::describe_role_ref(binding.value);
         let scope = rbac::binding_scope(binding);
+        let risks = rbac::risks_clause(cx, binding);
         for (index, group) in groups {
+            if group == ALL_AUTHENTICATED && is_kubernetes_discovery_binding(cx, binding) {
+                continue;
+            }
             let who = match service_account_group(group) {
-                Some(Some(ns)) => format!("every ServiceAccount of namespace {ns}, default included,"),
-                _ => "every ServiceAccount in the cluster".to_string(),
+                Some(Group::Namespace(ns)) => {
+                    format!("every ServiceAccount of namespace {ns}, default included{},", count_here(cx, Some(ns)))
+                }
+                Some(Group::ServiceAccounts) => {
+                    format!("every ServiceAccount in the cluster{},", count_here(cx, None))
+                }
+                _ => format!("every authenticated user and every ServiceAccount in the cluster{},", count_here(cx, None)),
             };
             let mut message = format!(
-                "Group {group} is bound to {role} {scope}: {who} and so every Pod with a token gets these permissions"
+                "Group {group} is bound to {role} {scope}: {who} and so every Pod with a token gets these \
+                 permissions{risks}"
             );
             if let Some(reason) = &exception_broken {
                 message.push_str(&format!(
@@ -108,13 +126,52 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     }
 }
 
-/// `Some(None)` for every ServiceAccount, `Some(Some(ns))` for one namespace's, `None` for
-/// other groups. An empty namespace matches no ServiceAccount.
-fn service_account_group(name: &str) -> Option<Option<&str>> {
-    if name == ALL_SERVICE_ACCOUNTS {
-        return Some(None);
+/// ClusterRoles Kubernetes itself binds to `system:authenticated`: discovery, health and
+/// self-review, nothing else.
+const AUTHENTICATED_DEFAULT_ROLES: &[&str] = &["system:basic-user", "system:discovery", "system:public-info-viewer"];
+
+/// A ClusterRoleBinding of one of [`AUTHENTICATED_DEFAULT_ROLES`], as long as the role (when the
+/// manifests or the cluster show it) carries no privilege-escalation path.
+fn is_kubernetes_discovery_binding(cx: &Cx<'_>, binding: &crate::bundle::Obj<'_>) -> bool {
+    let Some(("ClusterRole", name)) = k8s::role_ref(binding.value) else { return false };
+    if binding.kind != "ClusterRoleBinding" || !AUTHENTICATED_DEFAULT_ROLES.contains(&name) {
+        return false;
     }
-    name.strip_prefix(NAMESPACE_SERVICE_ACCOUNTS_PREFIX).filter(|ns| !ns.is_empty()).map(Some)
+    match cx.resolve_role(None, "ClusterRole", name) {
+        RoleLookup::Found(role) => model::risks(&role, Reach::Cluster).is_empty(),
+        // a role we cannot see is the built-in one, which the API server reconciles
+        RoleLookup::Missing => true,
+        RoleLookup::Failed(_) => false,
+    }
+}
+
+/// A group that holds ServiceAccounts.
+enum Group<'a> {
+    Authenticated,
+    ServiceAccounts,
+    Namespace(&'a str),
+}
+
+/// The group `name` names, `None` for groups that hold no ServiceAccount. An empty namespace
+/// matches no ServiceAccount.
+fn service_account_group(name: &str) -> Option<Group<'_>> {
+    match name {
+        ALL_AUTHENTICATED => Some(Group::Authenticated),
+        ALL_SERVICE_ACCOUNTS => Some(Group::ServiceAccounts),
+        _ => name.strip_prefix(NAMESPACE_SERVICE_ACCOUNTS_PREFIX).filter(|ns| !ns.is_empty()).map(Group::Namespace),
+    }
+}
+
+/// " (3 of them defined in these manifests)": how many identities the manifests show the group
+/// to hold (of one namespace, or of all). At admission only the object is known: nothing.
+fn count_here(cx: &Cx<'_>, namespace: Option<&str>) -> String {
+    if cx.mode != crate::engine::Mode::Manifest {
+        return String::new();
+    }
+    match cx.bundle.service_account_count(namespace) {
+        1 => " (1 of them defined in these manifests)".to_string(),
+        n => format!(" ({n} of them defined in these manifests)"),
+    }
 }
 
 enum Exception {
@@ -191,8 +248,53 @@ mod tests {
         assert_eq!(located(&findings), [(
             "/subjects/1",
             "Group system:serviceaccounts is bound to ClusterRole view across the cluster: every ServiceAccount in the \
-             cluster and so every Pod with a token gets these permissions"
+             cluster (0 of them defined in these manifests), and so every Pod with a token gets these permissions; the \
+             built-in ClusterRole view carries no privilege-escalation path"
         )]);
+        assert_eq!(findings[0].level, crate::finding::Level::Deny);
+    }
+
+    #[test]
+    fn every_authenticated_identity_with_the_risks_of_the_role_and_a_count() {
+        let objects = [
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "x"}}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "b", "namespace": "y"}}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "b", "namespace": "y"}}),
+            binding("ClusterRoleBinding", None, "system:authenticated", "ClusterRole", "edit"),
+            binding("RoleBinding", Some("y"), "system:serviceaccounts:y", "ClusterRole", "edit"),
+        ];
+        assert_eq!(located(&lint("SAG010", &objects)), [
+            (
+                "/subjects/1",
+                "Group system:authenticated is bound to ClusterRole edit across the cluster: every authenticated user \
+                 and every ServiceAccount in the cluster (2 of them defined in these manifests), and so every Pod with \
+                 a token gets these permissions; the built-in ClusterRole edit carries impersonate (critical), \
+                 token-request (critical), read-secrets (critical), create-workloads (critical), exec (critical), \
+                 create-secrets (high)"
+            ),
+            (
+                "/subjects/1",
+                "Group system:serviceaccounts:y is bound to ClusterRole edit in namespace y: every ServiceAccount of \
+                 namespace y, default included (1 of them defined in these manifests), and so every Pod with a token \
+                 gets these permissions; the built-in ClusterRole edit carries impersonate (high), token-request \
+                 (high), read-secrets (high), create-workloads (high), exec (high), create-secrets (medium)"
+            ),
+        ]);
+    }
+
+    #[test]
+    fn kubernetes_own_bindings_of_every_authenticated_identity_are_silent() {
+        for role in ["system:basic-user", "system:discovery", "system:public-info-viewer"] {
+            let own = binding("ClusterRoleBinding", None, "system:authenticated", "ClusterRole", role);
+            assert!(lint("SAG010", &[own.clone()]).is_empty(), "{role}");
+            // ... unless the role shown carries a privilege-escalation path
+            let widened = json!({"kind": "ClusterRole", "metadata": {"name": role},
+                "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]});
+            assert_eq!(lint("SAG010", &[widened, own]).len(), 1, "{role}");
+        }
+        // a RoleBinding of the same role is no Kubernetes default
+        let namespaced = binding("RoleBinding", Some("x"), "system:authenticated", "ClusterRole", "system:discovery");
+        assert_eq!(lint("SAG010", &[namespaced]).len(), 1);
     }
 
     #[test]
@@ -211,7 +313,7 @@ mod tests {
     #[test]
     fn other_groups_and_look_alikes_are_silent() {
         for group in [
-            "system:authenticated",
+            "system:unauthenticated",
             "system:serviceaccount",
             "system:serviceaccounts:",
             "System:ServiceAccounts",
@@ -307,9 +409,11 @@ mod tests {
         assert_eq!(located(&lint("SAG010", &[widened.clone(), own.clone()])), [(
             "/subjects/1",
             "Group system:serviceaccounts is bound to ClusterRole system:service-account-issuer-discovery across the \
-             cluster: every ServiceAccount in the cluster and so every Pod with a token gets these permissions (the \
-             exception for Kubernetes' own issuer-discovery binding does not hold: ClusterRole \
-             system:service-account-issuer-discovery rules[1] grants more than get on the OIDC discovery URLs)"
+             cluster: every ServiceAccount in the cluster (0 of them defined in these manifests), and so every Pod \
+             with a token gets these permissions; ClusterRole system:service-account-issuer-discovery carries \
+             read-secrets (critical) (the exception for Kubernetes' own issuer-discovery binding does not hold: \
+             ClusterRole system:service-account-issuer-discovery rules[1] grants more than get on the OIDC discovery \
+             URLs)"
         )]);
 
         // at admission, the role read from the cluster is checked the same way
