@@ -390,6 +390,13 @@ fn decide(request: &AdmissionPayload, lookup: &dyn ClusterLookup) -> Verdict {
         Some(_) => return Verdict::accept(),
     }
 
+    // The API server's validation refuses such RBAC objects before any webhook sees them; a
+    // request carrying one was made by hand, and judging it would read a grant generously.
+    let problems = crate::rbac::shape::problems(object);
+    if !problems.is_empty() {
+        return Verdict::bad_request(crate::rbac::shape::describe(object, &problems));
+    }
+
     let settings = &request.settings;
     let options = Options { mode: Mode::Admission, default_namespace: request.namespace.as_deref(), lookup };
     let run = |object: &Value| evaluate(std::slice::from_ref(object), settings, &options);
@@ -1087,6 +1094,37 @@ mod tests {
     }
 
     #[test]
+    fn rbac_objects_the_api_server_refuses_are_rejected_with_400() {
+        let payload = json!({"request": {"operation": "CREATE", "namespace": "ci", "object": {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "ci-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "deployer"}],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"}}}, "settings": {}});
+        let verdict = validate(payload.to_string().as_bytes(), &NoCluster);
+        assert!(!verdict.accepted);
+        assert_eq!(verdict.code, Some(400));
+        assert_eq!(
+            verdict.message.as_deref(),
+            Some(
+                "ClusterRoleBinding ci-admin is not valid RBAC and the API server would reject it: a \
+                 ClusterRoleBinding can only reference a ClusterRole, not a Role; subjects[0]: a ServiceAccount \
+                 subject of a ClusterRoleBinding needs a namespace"
+            )
+        );
+        let payload = json!({"request": {"operation": "CREATE", "namespace": "ci", "object": {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r", "namespace": "ci"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": "get"}]}}, "settings": {}});
+        let verdict = validate(payload.to_string().as_bytes(), &NoCluster);
+        assert_eq!(verdict.code, Some(400));
+        assert_eq!(
+            verdict.message.as_deref(),
+            Some(
+                "Role ci/r is not valid RBAC and the API server would reject it: rules[0]: verbs must be a list of \
+                 strings, found the string \"get\""
+            )
+        );
+    }
+
+    #[test]
     fn malformed_payloads_are_rejected_with_400_naming_the_problem() {
         let cases: Vec<(&[u8], &str)> = vec![
             (b"\xff\xfe{}", "invalid admission payload: not valid UTF-8 (invalid byte at offset 0)"),
@@ -1273,7 +1311,14 @@ mod tests {
                     set_pointer(&mut object, field, odd.clone());
                     for settings in [json!({}), json!({"mutate": true, "context_aware": true})] {
                         let verdict = run("CREATE", object.clone(), settings);
-                        assert!(matches!(verdict.code, None | Some(403)), "{kind} {field}={odd}: {verdict:?}");
+                        // RBAC objects of a shape the API server refuses are named as such
+                        let refused_rbac = verdict.code == Some(400)
+                            && verdict.message.as_deref().is_some_and(|m| m.contains(" is not valid RBAC and the API server would reject it: "))
+                            && crate::rbac::shape::problems(&object).len() > 0;
+                        assert!(
+                            matches!(verdict.code, None | Some(403)) || refused_rbac,
+                            "{kind} {field}={odd}: {verdict:?}"
+                        );
                     }
                 }
             }

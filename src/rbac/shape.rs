@@ -126,7 +126,7 @@ pub fn describe(object: &Value, problems: &[Problem]) -> String {
     let list: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
     format!(
         "{} is not valid RBAC and the API server would reject it: {}",
-        k8s::display_name(object),
+        k8s::object_ref(object, k8s::namespace(object)),
         list.join("; ")
     )
 }
