@@ -65,13 +65,22 @@ pub struct RuleMeta {
     pub references: &'static [&'static str],
     /// Equivalent or overlapping checks in other tools, for people migrating.
     pub peers: &'static [&'static str],
+    /// Documentation kept with the data it describes rather than in the doc comment (SAG009's
+    /// risk catalog), appended to [`RuleMeta::documentation`].
+    #[serde(skip)]
+    pub appendix: Option<fn() -> String>,
 }
 
 impl RuleMeta {
     /// The rule's documentation as Markdown (the doc comment on its declaration).
     pub fn documentation(&self) -> String {
         let lines: Vec<&str> = self.docs.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect();
-        lines.join("\n").trim().to_string()
+        let mut docs = lines.join("\n").trim().to_string();
+        if let Some(appendix) = self.appendix.filter(|_| WITH_DOCS) {
+            docs.push_str("\n\n");
+            docs.push_str(appendix().trim_end());
+        }
+        docs
     }
 
     /// The first paragraph of the documentation: the rationale in brief.
@@ -105,6 +114,8 @@ pub const WITH_DOCS: bool = !cfg!(all(feature = "policy", target_arch = "wasm32"
 /// ```
 #[macro_export]
 macro_rules! declare_rule {
+    (@appendix) => { None };
+    (@appendix $appendix:expr) => { if $crate::meta::WITH_DOCS { Some($appendix) } else { None } };
     (
         $(#[doc = $doc:expr])*
         pub static $name:ident = {
@@ -118,6 +129,7 @@ macro_rules! declare_rule {
             remediation: $remediation:expr,
             references: $references:expr,
             peers: $peers:expr,
+            $(appendix: $appendix:expr,)?
             check: $check:path $(,)?
         };
     ) => {
@@ -137,6 +149,7 @@ macro_rules! declare_rule {
                 remediation: $remediation,
                 references: if $crate::meta::WITH_DOCS { $references } else { &[] },
                 peers: if $crate::meta::WITH_DOCS { $peers } else { &[] },
+                appendix: $crate::declare_rule!(@appendix $($appendix)?),
             },
             check: $check,
         };

@@ -331,8 +331,8 @@ fn settings_of_the_wrong_type_or_unknown_fields_are_named() {
         (json!({"max_token_expiration_seconds": -1}), "invalid settings: max_token_expiration_seconds: -1 is below the Kubernetes minimum of 600"),
         (json!({"allowed_token_service_accounts": ["a/b/c"]}), "invalid settings: allowed_token_service_accounts: `a/b/c` is not of the form namespace/name"),
         (json!({"external_service_accounts": ["/x"]}), "invalid settings: external_service_accounts: `/x` is not of the form namespace/name"),
-        (json!({"Mutate": true}), "invalid settings: unknown field `Mutate`, expected one of `rules`, `exempt_namespaces`, `allowed_token_service_accounts`, `require_allowlisted_opt_in`, `max_token_expiration_seconds`, `denied_audiences`, `mutate`, `context_aware`, `lookup_secrets`, `on_lookup_failure`, `external_service_accounts`"),
-        (json!({"contextAware": true}), "invalid settings: unknown field `contextAware`, expected one of `rules`, `exempt_namespaces`, `allowed_token_service_accounts`, `require_allowlisted_opt_in`, `max_token_expiration_seconds`, `denied_audiences`, `mutate`, `context_aware`, `lookup_secrets`, `on_lookup_failure`, `external_service_accounts`"),
+        (json!({"Mutate": true}), "invalid settings: unknown field `Mutate`, expected one of `rules`, `exempt_namespaces`, `allowed_token_service_accounts`, `require_allowlisted_opt_in`, `max_token_expiration_seconds`, `denied_audiences`, `mutate`, `context_aware`, `lookup_secrets`, `on_lookup_failure`, `external_service_accounts`, `rbac_min_severity_to_deny`"),
+        (json!({"contextAware": true}), "invalid settings: unknown field `contextAware`, expected one of `rules`, `exempt_namespaces`, `allowed_token_service_accounts`, `require_allowlisted_opt_in`, `max_token_expiration_seconds`, `denied_audiences`, `mutate`, `context_aware`, `lookup_secrets`, `on_lookup_failure`, `external_service_accounts`, `rbac_min_severity_to_deny`"),
     ];
     for (settings, message) in cases {
         // Settings travel inside the payload (validate) and alone (validate_settings); both name the

@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage or input error.
 
+mod access;
 mod admission_requests;
 mod docs;
 mod fix;
@@ -35,7 +36,8 @@ pub const EXIT_FINDINGS: u8 = 1;
         helm template . | sa-guard lint -\n  \
         sa-guard lint --format sarif manifests/ > sa-guard.sarif\n  \
         sa-guard fix k8s/ --write\n  \
-        sa-guard explain SAG002\n\n\
+        sa-guard explain SAG002\n  \
+        sa-guard can-i get secrets --as system:serviceaccount:production:order-api-sa k8s/\n\n\
         Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error."
 )]
 struct Cli {
@@ -92,6 +94,57 @@ enum Command {
         /// Rule id (SAG002) or slug (implicit-token-automount).
         rule: String,
     },
+    /// Can this identity make this request? `kubectl auth can-i --as`, answered from manifests.
+    #[command(
+        name = "can-i",
+        after_help = "Examples (the lesson's checks):\n  \
+        sa-guard can-i list configmaps --as system:serviceaccount:production:order-api-sa -n production k8s/\n  \
+        sa-guard can-i get secrets --as system:serviceaccount:production:order-api-sa -n production k8s/\n  \
+        sa-guard can-i create pods/exec --as system:serviceaccount:ci:deployer k8s/ --format json\n  \
+        sa-guard can-i get secrets --name db-password --as system:serviceaccount:shop:api k8s/\n\n\
+        RESOURCE is pods, pods/exec (a subresource), deployments.apps (a group). Without -n, a ServiceAccount asks in \
+        its own namespace. Built-in ClusterRoles (cluster-admin, admin, edit, view) are judged by Kubernetes' own \
+        definitions; roles not in the manifests grant nothing here.\n\
+        Exit codes: 0 yes, 1 no, 2 usage or input error."
+    )]
+    CanI {
+        /// get, list, watch, create, update, patch, delete, deletecollection, impersonate, bind, escalate, ...
+        verb: String,
+        /// RESOURCE[.GROUP][/SUBRESOURCE]
+        resource: String,
+        /// The object's name (for a grant restricted by resourceNames).
+        #[arg(long)]
+        name: Option<String>,
+        /// The identity asking: system:serviceaccount:NAMESPACE:NAME, or a user name.
+        #[arg(long = "as", value_name = "USER")]
+        as_user: String,
+        /// Groups of the identity beyond those Kubernetes gives it (repeatable).
+        #[arg(long = "as-group", value_name = "GROUP")]
+        as_groups: Vec<String>,
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long, value_enum, default_value_t = access::AccessFormat::Text)]
+        format: access::AccessFormat,
+    },
+    /// Who can make this request? Every subject of the manifests' bindings that may, ServiceAccounts first.
+    #[command(
+        name = "who-can",
+        after_help = "Examples:\n  \
+        sa-guard who-can get secrets -n production k8s/\n  \
+        sa-guard who-can create pods/exec -n ci k8s/ --format json\n\n\
+        Exit codes: 0 somebody can, 1 nobody, 2 usage or input error."
+    )]
+    WhoCan {
+        verb: String,
+        /// RESOURCE[.GROUP][/SUBRESOURCE]
+        resource: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long, value_enum, default_value_t = access::AccessFormat::Text)]
+        format: access::AccessFormat,
+    },
     /// Write one AdmissionReview (operation CREATE) per object, for `kwctl run -r FILE policy.wasm`.
     #[command(after_help = "Examples:\n  \
         sa-guard admission-requests examples/ --out requests/\n  \
@@ -115,7 +168,7 @@ pub struct InputArgs {
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
     /// Namespace for objects that set none (what `kubectl apply -n NS` would use).
-    #[arg(long, value_name = "NS")]
+    #[arg(short, long, value_name = "NS")]
     pub namespace: Option<String>,
     /// Files parsed in parallel [default: the CPUs this process may use]. The output does not
     /// depend on it.
@@ -198,6 +251,14 @@ fn main() -> ExitCode {
             }
         },
         Command::AdmissionRequests { input, out } => admission_requests::run(&input, &out),
+        Command::CanI { verb, resource, name, as_user, as_groups, input, format } => {
+            let question = access::Question { verb, resource, name, namespace: input.namespace.clone() };
+            access::can_i(&question, &as_user, &as_groups, &input, format)
+        }
+        Command::WhoCan { verb, resource, name, input, format } => {
+            let question = access::Question { verb, resource, name, namespace: input.namespace.clone() };
+            access::who_can(&question, &input, format)
+        }
     };
     ExitCode::from(code)
 }

@@ -632,3 +632,111 @@ fn fix_reports_what_it_cannot_write_and_exits_1() {
     ), "{}", r.stderr);
     assert_eq!(lines[2], "sa-guard: would fix 0 findings in 0 files; 2 fixes could not be applied (see above)");
 }
+
+/// The repository's examples (the lesson's manifests).
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+#[test]
+fn can_i_reproduces_the_lessons_three_answers() {
+    let sa = "system:serviceaccount:production:order-api-sa";
+    let ask = |verb: &str, resource: &str| {
+        run_in(&examples(), &["can-i", verb, resource, "--as", sa, "-n", "production", "order-api.yaml"], None)
+    };
+    let yes = ask("list", "configmaps");
+    assert_eq!(yes.code, 0, "{}", yes.stderr);
+    assert_eq!(
+        yes.stdout,
+        "yes\n  RoleBinding production/order-api-binding (order-api.yaml:33) → Role order-api-role \
+         (order-api.yaml:14): rules[0] (order-api.yaml:20)\n"
+    );
+    for (verb, resource) in [("list", "pods"), ("get", "secrets")] {
+        let no = ask(verb, resource);
+        assert_eq!((no.code, no.stdout.as_str()), (1, "no\n"), "{verb} {resource}: {}", no.stderr);
+    }
+}
+
+#[test]
+fn can_i_in_json_names_every_place() {
+    let sa = "system:serviceaccount:production:order-api-sa";
+    let out = run_in(&examples(), &["can-i", "watch", "configmaps", "--as", sa, "order-api.yaml", "--format", "json"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        json_of(&out.stdout),
+        json!({
+            "allowed": true,
+            "as": sa,
+            "groups": ["system:serviceaccounts", "system:serviceaccounts:production", "system:authenticated"],
+            "request": {"verb": "watch", "apiGroup": "", "resource": "configmaps", "subresource": "", "name": "",
+                        "namespace": "production"},
+            "grants": [{
+                "subject": "ServiceAccount production/order-api-sa",
+                "binding": {"kind": "RoleBinding", "namespace": "production", "name": "order-api-binding",
+                            "subjectIndex": 0, "file": "order-api.yaml", "line": 33},
+                "role": {"name": "Role order-api-role", "builtIn": false, "file": "order-api.yaml", "line": 14},
+                "rules": [{"index": 0, "aggregatedFrom": null, "file": "order-api.yaml", "line": 20}],
+            }],
+        })
+    );
+}
+
+#[test]
+fn can_i_judges_built_in_roles_resource_names_and_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: ci-edit, namespace: ci}\n\
+         subjects: [{kind: ServiceAccount, name: deployer}]\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\n\
+         ---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: db, namespace: shop}\n\
+         rules: [{apiGroups: [\"\"], resources: [secrets], resourceNames: [db-password], verbs: [get]}]\n\
+         ---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: db, namespace: shop}\n\
+         subjects: [{kind: ServiceAccount, name: api}]\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: db}\n",
+    )
+    .unwrap();
+    let ask = |args: &[&str]| run_in(dir.path(), args, None);
+    let exec = ask(&["can-i", "create", "pods/exec", "--as", "system:serviceaccount:ci:deployer", "rbac.yaml"]);
+    assert_eq!(
+        (exec.code, exec.stdout.as_str()),
+        (
+            0,
+            "yes\n  RoleBinding ci/ci-edit (rbac.yaml:4) → the built-in ClusterRole edit: aggregated ClusterRole \
+             system:aggregate-to-edit rules[2]\n"
+        )
+    );
+    let api = "system:serviceaccount:shop:api";
+    assert_eq!(ask(&["can-i", "get", "secrets", "--name", "db-password", "--as", api, "rbac.yaml"]).code, 0);
+    assert_eq!(ask(&["can-i", "get", "secrets", "--name", "other", "--as", api, "rbac.yaml"]).code, 1);
+    assert_eq!(ask(&["can-i", "list", "secrets", "--as", api, "rbac.yaml"]).code, 1);
+    let bad = ask(&["can-i", "get", "secrets", "--as", "system:serviceaccount:shop", "rbac.yaml"]);
+    assert_eq!(bad.code, 2);
+    assert_eq!(
+        bad.stderr,
+        "sa-guard: --as system:serviceaccount:shop: a ServiceAccount is written system:serviceaccount:<namespace>:<name>\n"
+    );
+    assert_eq!(ask(&["can-i", "get", "pods/exec/x", "--as", api, "rbac.yaml"]).code, 2);
+    assert_eq!(ask(&["can-i", "get", "pods", "--as", api, "missing.yaml"]).code, 2);
+}
+
+#[test]
+fn who_can_lists_service_accounts_first_with_their_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: ops}\n\
+         subjects: [{kind: User, name: alice}, {kind: Group, name: system:serviceaccounts:ci}, \
+         {kind: ServiceAccount, name: bot, namespace: ci}]\n\
+         roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["who-can", "get", "secrets", "-n", "ci", "rbac.yaml"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "ServiceAccount ci/bot            ClusterRoleBinding ops (rbac.yaml:4) → the built-in ClusterRole cluster-admin: rules[0]\n\
+         Group system:serviceaccounts:ci  ClusterRoleBinding ops (rbac.yaml:4) → the built-in ClusterRole cluster-admin: rules[0]\n\
+         User alice                       ClusterRoleBinding ops (rbac.yaml:4) → the built-in ClusterRole cluster-admin: rules[0]\n"
+    );
+    let nobody = run_in(&examples(), &["who-can", "get", "secrets", "-n", "production", "order-api.yaml"], None);
+    assert_eq!((nobody.code, nobody.stdout.as_str()), (1, "nobody in these manifests\n"), "{}", nobody.stderr);
+}

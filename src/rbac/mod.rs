@@ -3,6 +3,7 @@
 //! privilege-escalation risks ([`catalog`]), and bindings resolved to what they grant
 //! ([`model`]). Shared by the RBAC rules (SAG008–SAG010), `can-i`, `who-can` and the inventory.
 
+pub mod access;
 pub mod bootstrap;
 pub mod catalog;
 pub mod model;

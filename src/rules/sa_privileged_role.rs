@@ -3,6 +3,7 @@ use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s;
 use crate::meta::{Category, Scope};
+use crate::rbac::catalog;
 use crate::rbac::model::{self, Reach, RoleLookup};
 use crate::rbac::{self, shape};
 use crate::settings::OnLookupFailure;
@@ -94,8 +95,20 @@ declare_rule! {
             "Kubescape C-0015, C-0035, C-0185, C-0186-0188, C-0191, C-0282",
             "Polaris clusterrolebinding* checks",
         ],
+        appendix: risk_catalog,
         check: check,
     };
+}
+
+/// The catalog, rendered where the rule's documentation is (docs/rules.md, `explain`, the
+/// playground).
+fn risk_catalog() -> String {
+    format!(
+        "**Risk catalog.** Each path and its severity when a ClusterRoleBinding grants it (across the cluster) \
+         and when a RoleBinding does (in one namespace; \"not grantable\" when a RoleBinding cannot grant it). \
+         Critical takes over the cluster, high takes over other identities of the namespace.\n\n{}",
+        catalog::markdown_table()
+    )
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
