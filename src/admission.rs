@@ -1313,7 +1313,10 @@ mod tests {
                         let verdict = run("CREATE", object.clone(), settings);
                         // RBAC objects of a shape the API server refuses are named as such
                         let refused_rbac = verdict.code == Some(400)
-                            && verdict.message.as_deref().is_some_and(|m| m.contains(" is not valid RBAC and the API server would reject it: "))
+                            && verdict
+                                .message
+                                .as_deref()
+                                .is_some_and(|m| m.contains(" is not valid RBAC and the API server would reject it: "))
                             && crate::rbac::shape::problems(&object).len() > 0;
                         assert!(
                             matches!(verdict.code, None | Some(403)) || refused_rbac,

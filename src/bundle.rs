@@ -161,6 +161,12 @@ impl<'a> Bundle<'a> {
         self.subjects().filter(move |o| o.kind == kind)
     }
 
+    /// Every RoleBinding and ClusterRoleBinding, other parts' included (kept whole by
+    /// [`seen_from_other_parts`]).
+    pub fn bindings<'s>(&'s self) -> impl Iterator<Item = &'s Obj<'a>> + 's {
+        self.objects.iter().filter(|o| k8s::is_binding(o.kind))
+    }
+
     /// Subjects that carry a Pod spec.
     pub fn workloads<'s>(&'s self) -> impl Iterator<Item = (&'s Obj<'a>, k8s::PodSpec<'a>)> + 's {
         self.subjects().filter_map(|o| o.spec.map(|spec| (o, spec)))
@@ -203,7 +209,9 @@ impl<'a> Bundle<'a> {
 #[cfg(feature = "manifest")]
 pub fn seen_from_other_parts(value: &Value) -> Option<Cow<'_, Value>> {
     match k8s::kind(value) {
-        "ServiceAccount" | "Role" | "ClusterRole" | "Secret" => Some(Cow::Borrowed(value)),
+        "ServiceAccount" | "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" | "Secret" => {
+            Some(Cow::Borrowed(value))
+        }
         _ => k8s::with_only_service_account_fields(value).map(Cow::Owned),
     }
 }

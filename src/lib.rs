@@ -22,6 +22,7 @@ pub mod projection;
 pub mod rbac;
 pub mod rules;
 pub mod settings;
+pub mod tokens;
 
 #[cfg(feature = "manifest")]
 pub mod manifest;

@@ -98,7 +98,8 @@ fn place(inputs: &Inputs, object_index: usize, pointer: &str) -> (String, usize)
 }
 
 fn grant_json(inputs: &Inputs, grant: &Grant<'_>) -> Value {
-    let (binding_file, binding_line) = place(inputs, grant.binding.index, &format!("/subjects/{}", grant.subject_index));
+    let (binding_file, binding_line) =
+        place(inputs, grant.binding.index, &format!("/subjects/{}", grant.subject_index));
     let rules: Vec<Value> = grant
         .rules
         .iter()
@@ -197,9 +198,8 @@ pub fn can_i(question: &Question, who: &str, groups: &[String], args: &InputArgs
 }
 
 pub fn who_can(question: &Question, args: &InputArgs, format: AccessFormat) -> u8 {
-    let answer = (|| -> Result<(Parsed, Inputs), String> {
-        Ok((parse(question, args.namespace.as_deref())?, load(args)?))
-    })();
+    let answer =
+        (|| -> Result<(Parsed, Inputs), String> { Ok((parse(question, args.namespace.as_deref())?, load(args)?)) })();
     let (parsed, inputs) = match answer {
         Ok(answer) => answer,
         Err(message) => {
@@ -218,7 +218,11 @@ pub fn who_can(question: &Question, args: &InputArgs, format: AccessFormat) -> u
         }
         AccessFormat::Text if grants.is_empty() => "nobody in these manifests\n".to_string(),
         AccessFormat::Text => {
-            let width = grants.iter().map(|g| access::describe_subject(g.subject, g.binding.namespace).chars().count()).max().unwrap_or(0);
+            let width = grants
+                .iter()
+                .map(|g| access::describe_subject(g.subject, g.binding.namespace).chars().count())
+                .max()
+                .unwrap_or(0);
             let mut out = String::new();
             for grant in &grants {
                 let subject = access::describe_subject(grant.subject, grant.binding.namespace);

@@ -660,7 +660,8 @@ fn can_i_reproduces_the_lessons_three_answers() {
 #[test]
 fn can_i_in_json_names_every_place() {
     let sa = "system:serviceaccount:production:order-api-sa";
-    let out = run_in(&examples(), &["can-i", "watch", "configmaps", "--as", sa, "order-api.yaml", "--format", "json"], None);
+    let out =
+        run_in(&examples(), &["can-i", "watch", "configmaps", "--as", sa, "order-api.yaml", "--format", "json"], None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         json_of(&out.stdout),

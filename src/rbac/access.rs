@@ -163,7 +163,11 @@ pub fn who_can<'a>(bundle: &'a Bundle<'a>, request: &ResourceRequest<'_>, namesp
     let rank = |grant: &Grant<'_>| match grant.subject.get("kind").and_then(Value::as_str) {
         Some("ServiceAccount") => 0,
         Some("User")
-            if grant.subject.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with("system:serviceaccount:")) =>
+            if grant
+                .subject
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.starts_with("system:serviceaccount:")) =>
         {
             0
         }
@@ -280,7 +284,15 @@ mod tests {
         let request = ResourceRequest::new(verb, "", resource, "");
         can_i(&bundle, &identity, &request, namespace)
             .iter()
-            .map(|g| format!("{} {} {} rules{:?}", g.binding.object_ref(), g.subject_index, g.role, g.rules.iter().map(|r| r.index).collect::<Vec<_>>()))
+            .map(|g| {
+                format!(
+                    "{} {} {} rules{:?}",
+                    g.binding.object_ref(),
+                    g.subject_index,
+                    g.role,
+                    g.rules.iter().map(|r| r.index).collect::<Vec<_>>()
+                )
+            })
             .collect()
     }
 
@@ -288,15 +300,17 @@ mod tests {
     fn the_lessons_three_can_i_answers() {
         let sa = "system:serviceaccount:production:order-api-sa";
         let objects = order_api();
-        assert_eq!(ask(&objects, sa, "list", "configmaps", Some("production")), [
-            "RoleBinding production/order-api-binding 0 Role order-api-role rules[0]"
-        ]);
+        assert_eq!(
+            ask(&objects, sa, "list", "configmaps", Some("production")),
+            ["RoleBinding production/order-api-binding 0 Role order-api-role rules[0]"]
+        );
         assert!(ask(&objects, sa, "list", "pods", Some("production")).is_empty());
         assert!(ask(&objects, sa, "get", "secrets", Some("production")).is_empty());
         // another namespace: the RoleBinding does not reach it
         assert!(ask(&objects, sa, "list", "configmaps", Some("staging")).is_empty());
         // another ServiceAccount of the namespace
-        assert!(ask(&objects, "system:serviceaccount:production:default", "list", "configmaps", Some("production")).is_empty());
+        assert!(ask(&objects, "system:serviceaccount:production:default", "list", "configmaps", Some("production"))
+            .is_empty());
     }
 
     #[test]
@@ -311,9 +325,10 @@ mod tests {
         ];
         let bot = "system:serviceaccount:ci:bot";
         assert_eq!(ask(&objects, bot, "list", "pods", Some("ci")).len(), 2);
-        assert_eq!(ask(&objects, bot, "create", "pods/exec", Some("ci")), [
-            "RoleBinding ci/edit 0 the built-in ClusterRole edit rules[2]"
-        ]);
+        assert_eq!(
+            ask(&objects, bot, "create", "pods/exec", Some("ci")),
+            ["RoleBinding ci/edit 0 the built-in ClusterRole edit rules[2]"]
+        );
         assert!(ask(&objects, bot, "get", "secrets", Some("other")).is_empty());
         assert_eq!(ask(&objects, "alice", "list", "pods", Some("ci")), Vec::<String>::new());
         // who-can lists ServiceAccounts (also written as a User) first
@@ -328,12 +343,21 @@ mod tests {
     #[test]
     fn identities_and_resources_are_parsed_or_refused() {
         let sa = Identity::parse("system:serviceaccount:prod:api", &["team".into()]).unwrap();
-        assert_eq!(sa.groups, ["system:serviceaccounts", "system:serviceaccounts:prod", "system:authenticated", "team"]);
+        assert_eq!(
+            sa.groups,
+            ["system:serviceaccounts", "system:serviceaccounts:prod", "system:authenticated", "team"]
+        );
         assert!(Identity::parse("system:serviceaccount:prod", &[]).is_err());
         assert!(Identity::parse("", &[]).is_err());
         assert_eq!(parse_resource("pods/exec").unwrap(), ("".into(), "pods".into(), "exec".into(), true, false));
-        assert_eq!(parse_resource("Deployments").unwrap(), ("apps".into(), "deployments".into(), "".into(), true, false));
-        assert_eq!(parse_resource("widgets.example.com").unwrap(), ("example.com".into(), "widgets".into(), "".into(), true, false));
+        assert_eq!(
+            parse_resource("Deployments").unwrap(),
+            ("apps".into(), "deployments".into(), "".into(), true, false)
+        );
+        assert_eq!(
+            parse_resource("widgets.example.com").unwrap(),
+            ("example.com".into(), "widgets".into(), "".into(), true, false)
+        );
         assert_eq!(parse_resource("widgets").unwrap(), ("".into(), "widgets".into(), "".into(), true, true));
         assert_eq!(parse_resource("nodes/proxy").unwrap(), ("".into(), "nodes".into(), "proxy".into(), false, false));
         assert!(parse_resource("pods/exec/x").is_err());

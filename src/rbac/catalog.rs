@@ -89,11 +89,13 @@ pub struct Risk {
 /// API adds later, and is reported once instead of once per entry.
 pub const WILDCARD: &str = "wildcard";
 
-const GOOD_PRACTICES: &str = "Kubernetes documentation: Role Based Access Control Good Practices, privilege escalation risks";
+const GOOD_PRACTICES: &str =
+    "Kubernetes documentation: Role Based Access Control Good Practices, privilege escalation risks";
 const CIS_SECRETS: &str = "CIS Kubernetes Benchmark 5.1.2: minimize access to secrets";
 const CIS_WILDCARD: &str = "CIS Kubernetes Benchmark 5.1.3: minimize wildcard use in Roles and ClusterRoles";
 const CIS_PODS: &str = "CIS Kubernetes Benchmark 5.1.4: minimize access to create pods";
-const CIS_ESCALATION: &str = "CIS Kubernetes Benchmark 5.1.8: limit use of the bind, impersonate and escalate permissions";
+const CIS_ESCALATION: &str =
+    "CIS Kubernetes Benchmark 5.1.8: limit use of the bind, impersonate and escalate permissions";
 const CIS_PV: &str = "CIS Kubernetes Benchmark 5.1.9: minimize access to create persistent volumes";
 const CIS_NODES_PROXY: &str = "CIS Kubernetes Benchmark 5.1.10: minimize access to the proxy sub-resource of nodes";
 const CIS_CSR: &str =
@@ -121,7 +123,11 @@ pub static RISKS: &[Risk] = &[
             and whatever later API versions add",
         needs: &[],
         names: Names::Every,
-        references: &[GOOD_PRACTICES, CIS_WILDCARD, "CIS Kubernetes Benchmark 5.1.1: ensure that the cluster-admin role is only used where required"],
+        references: &[
+            GOOD_PRACTICES,
+            CIS_WILDCARD,
+            "CIS Kubernetes Benchmark 5.1.1: ensure that the cluster-admin role is only used where required",
+        ],
     },
     Risk {
         id: "escalate",
@@ -130,7 +136,12 @@ pub static RISKS: &[Risk] = &[
         title: "the escalate verb on Roles or ClusterRoles, with write access to them",
         attack: "edits a role to grant permissions it does not hold itself, then uses them",
         needs: &[
-            &[Access { verbs: &["escalate"], api_group: RBAC, resources: &["roles", "clusterroles"], scope: NAMESPACED }],
+            &[Access {
+                verbs: &["escalate"],
+                api_group: RBAC,
+                resources: &["roles", "clusterroles"],
+                scope: NAMESPACED,
+            }],
             &[
                 Access { verbs: WRITE, api_group: RBAC, resources: &["roles"], scope: NAMESPACED },
                 Access { verbs: WRITE, api_group: RBAC, resources: &["clusterroles"], scope: CLUSTER },
@@ -174,7 +185,12 @@ pub static RISKS: &[Risk] = &[
         in_namespace: Some(Severity::High),
         title: "create tokens for ServiceAccounts (serviceaccounts/token)",
         attack: "mints a token for any ServiceAccount within reach (TokenRequest) and acts as it",
-        needs: &[&[Access { verbs: &["create"], api_group: "", resources: &["serviceaccounts/token"], scope: NAMESPACED }]],
+        needs: &[&[Access {
+            verbs: &["create"],
+            api_group: "",
+            resources: &["serviceaccounts/token"],
+            scope: NAMESPACED,
+        }]],
         names: Names::Any,
         references: &[GOOD_PRACTICES, CIS_TOKEN],
     },
@@ -193,7 +209,8 @@ pub static RISKS: &[Risk] = &[
         severity: Severity::Critical,
         in_namespace: Some(Severity::High),
         title: "create Pods, or create or change workloads that create them",
-        attack: "runs a Pod as any ServiceAccount within reach and reads its token (or mounts any Secret, or a host path \
+        attack:
+            "runs a Pod as any ServiceAccount within reach and reads its token (or mounts any Secret, or a host path \
             where Pod Security allows)",
         needs: &[WORKLOAD_ACCESSES],
         names: Names::Any,
@@ -206,7 +223,12 @@ pub static RISKS: &[Risk] = &[
         title: "exec or attach into Pods (pods/exec, pods/attach)",
         attack: "runs commands in running Pods and takes their ServiceAccount tokens",
         // create, and get for clients that still upgrade a GET to a stream
-        needs: &[&[Access { verbs: &["create", "get"], api_group: "", resources: &["pods/exec", "pods/attach"], scope: NAMESPACED }]],
+        needs: &[&[Access {
+            verbs: &["create", "get"],
+            api_group: "",
+            resources: &["pods/exec", "pods/attach"],
+            scope: NAMESPACED,
+        }]],
         names: Names::Any,
         references: &[GOOD_PRACTICES, CIS_PODS],
     },
@@ -216,7 +238,12 @@ pub static RISKS: &[Risk] = &[
         in_namespace: Some(Severity::High),
         title: "add ephemeral containers to Pods (pods/ephemeralcontainers)",
         attack: "adds a debug container to a running Pod, with that Pod's ServiceAccount token and volumes",
-        needs: &[&[Access { verbs: &["update", "patch"], api_group: "", resources: &["pods/ephemeralcontainers"], scope: NAMESPACED }]],
+        needs: &[&[Access {
+            verbs: &["update", "patch"],
+            api_group: "",
+            resources: &["pods/ephemeralcontainers"],
+            scope: NAMESPACED,
+        }]],
         names: Names::Any,
         references: &[GOOD_PRACTICES],
     },
@@ -239,14 +266,24 @@ pub static RISKS: &[Risk] = &[
         attack: "has a client certificate issued for any user or group, system:masters included, and authenticates \
             with it",
         needs: &[
-            &[Access { verbs: &["create"], api_group: "certificates.k8s.io", resources: &["certificatesigningrequests"], scope: CLUSTER }],
+            &[Access {
+                verbs: &["create"],
+                api_group: "certificates.k8s.io",
+                resources: &["certificatesigningrequests"],
+                scope: CLUSTER,
+            }],
             &[Access {
                 verbs: &["update", "patch"],
                 api_group: "certificates.k8s.io",
                 resources: &["certificatesigningrequests/approval"],
                 scope: CLUSTER,
             }],
-            &[Access { verbs: &["approve"], api_group: "certificates.k8s.io", resources: &["signers"], scope: CLUSTER }],
+            &[Access {
+                verbs: &["approve"],
+                api_group: "certificates.k8s.io",
+                resources: &["signers"],
+                scope: CLUSTER,
+            }],
         ],
         names: Names::Any,
         references: &[GOOD_PRACTICES, CIS_CSR],
@@ -284,7 +321,12 @@ pub static RISKS: &[Risk] = &[
         title: "change Nodes or their status",
         attack: "relabels or taints nodes (or fakes their status) to draw chosen Pods, and their tokens, onto a node \
             it controls",
-        needs: &[&[Access { verbs: &["update", "patch"], api_group: "", resources: &["nodes", "nodes/status"], scope: CLUSTER }]],
+        needs: &[&[Access {
+            verbs: &["update", "patch"],
+            api_group: "",
+            resources: &["nodes", "nodes/status"],
+            scope: CLUSTER,
+        }]],
         names: Names::Any,
         references: &[GOOD_PRACTICES],
     },
@@ -294,7 +336,12 @@ pub static RISKS: &[Risk] = &[
         in_namespace: Some(Severity::High),
         title: "change Namespaces (their Pod Security labels)",
         attack: "removes a namespace's Pod Security labels so that privileged Pods run there",
-        needs: &[&[Access { verbs: &["update", "patch"], api_group: "", resources: &["namespaces"], scope: ResourceScope::OwnNamespace }]],
+        needs: &[&[Access {
+            verbs: &["update", "patch"],
+            api_group: "",
+            resources: &["namespaces"],
+            scope: ResourceScope::OwnNamespace,
+        }]],
         names: Names::Any,
         references: &[GOOD_PRACTICES],
     },
@@ -325,7 +372,12 @@ pub static RISKS: &[Risk] = &[
         in_namespace: Some(Severity::Medium),
         title: "change the status of Services",
         attack: "sets a Service's load-balancer address to intercept traffic meant for other addresses (CVE-2020-8554)",
-        needs: &[&[Access { verbs: &["update", "patch"], api_group: "", resources: &["services/status"], scope: NAMESPACED }]],
+        needs: &[&[Access {
+            verbs: &["update", "patch"],
+            api_group: "",
+            resources: &["services/status"],
+            scope: NAMESPACED,
+        }]],
         names: Names::Any,
         references: &[GOOD_PRACTICES],
     },

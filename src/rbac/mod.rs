@@ -17,7 +17,10 @@ use crate::k8s::{self, SaSubject};
 
 /// A field's strings (a selector expression's `values`); anything else reads as none.
 fn strings<'a>(value: &'a Value, field: &str) -> Vec<&'a str> {
-    value.get(field).and_then(Value::as_array).map_or_else(Vec::new, |items| items.iter().filter_map(Value::as_str).collect())
+    value
+        .get(field)
+        .and_then(Value::as_array)
+        .map_or_else(Vec::new, |items| items.iter().filter_map(Value::as_str).collect())
 }
 
 /// A label selector (`matchLabels` and `matchExpressions`) against an object's labels. An empty

@@ -183,7 +183,11 @@ fn aggregated_parts<'a>(role: &Value, bundle: &Bundle<'a>) -> Vec<RolePart<'a>> 
                 let labels = k8s::at(built_in, &["metadata", "labels"]).and_then(Value::as_object);
                 if super::selector_matches(selector, labels) {
                     seen_built_in.insert(name);
-                    parts.push(RolePart { aggregated_from: Some(name), object: Cow::Borrowed(built_in), object_index: None });
+                    parts.push(RolePart {
+                        aggregated_from: Some(name),
+                        object: Cow::Borrowed(built_in),
+                        object_index: None,
+                    });
                     pending.push(built_in);
                 }
             }
@@ -335,9 +339,8 @@ fn describe_grants(granted: &[Granted<'_>]) -> String {
 
 /// "read-secrets (high), exec (high)", or `None` when the role carries no risk of the catalog.
 pub fn summarize(hits: &[RiskHit<'_>]) -> Option<String> {
-    (!hits.is_empty()).then(|| {
-        hits.iter().map(|h| format!("{} ({})", h.risk.id, h.severity.as_str())).collect::<Vec<_>>().join(", ")
-    })
+    (!hits.is_empty())
+        .then(|| hits.iter().map(|h| format!("{} ({})", h.risk.id, h.severity.as_str())).collect::<Vec<_>>().join(", "))
 }
 
 /// The rules of `role` that grant `request` where `reach` applies (a RoleBinding grants nothing

@@ -223,7 +223,12 @@ mod tests {
         allowed: bool,
     }
 
-    fn case(why: &'static str, rule: Value, request: (&'static str, &'static str, &'static str, &'static str), allowed: bool) -> Case {
+    fn case(
+        why: &'static str,
+        rule: Value,
+        request: (&'static str, &'static str, &'static str, &'static str),
+        allowed: bool,
+    ) -> Case {
         Case { why, rule, request, allowed }
     }
 
@@ -231,7 +236,12 @@ mod tests {
     fn the_authorizer_matching_rules() {
         let core = |resources: Value, verbs: Value| json!({"apiGroups": [""], "resources": resources, "verbs": verbs});
         let cases = [
-            case("exact verb, group and resource", core(json!(["pods"]), json!(["get"])), ("get", "", "pods", ""), true),
+            case(
+                "exact verb, group and resource",
+                core(json!(["pods"]), json!(["get"])),
+                ("get", "", "pods", ""),
+                true,
+            ),
             case("another verb", core(json!(["pods"]), json!(["get"])), ("list", "", "pods", ""), false),
             case("verb wildcard", core(json!(["pods"]), json!(["*"])), ("delete", "", "pods", "p"), true),
             case("resource wildcard", core(json!(["*"]), json!(["get"])), ("get", "", "secrets", "s"), true),
@@ -247,20 +257,60 @@ mod tests {
                 ("create", "apps", "deployments", ""),
                 true,
             ),
-            case("another group", core(json!(["deployments"]), json!(["create"])), ("create", "apps", "deployments", ""), false),
+            case(
+                "another group",
+                core(json!(["deployments"]), json!(["create"])),
+                ("create", "apps", "deployments", ""),
+                false,
+            ),
             case(
                 "the core group is the empty string, not a wildcard",
                 json!({"apiGroups": ["apps"], "resources": ["secrets"], "verbs": ["get"]}),
                 ("get", "", "secrets", ""),
                 false,
             ),
-            case("a resource does not include its subresources", core(json!(["pods"]), json!(["create"])), ("create", "", "pods/exec", "p"), false),
-            case("a subresource is named whole", core(json!(["pods/exec"]), json!(["create"])), ("create", "", "pods/exec", "p"), true),
-            case("a subresource is not its parent", core(json!(["pods/exec"]), json!(["get"])), ("get", "", "pods", "p"), false),
-            case("*/sub matches that subresource of any resource", core(json!(["*/exec"]), json!(["create"])), ("create", "", "pods/exec", "p"), true),
-            case("*/sub matches no other subresource", core(json!(["*/exec"]), json!(["create"])), ("create", "", "pods/attach", "p"), false),
-            case("*/sub matches no top-level resource", core(json!(["*/exec"]), json!(["get"])), ("get", "", "pods", "p"), false),
-            case("pods/* is no wildcard", core(json!(["pods/*"]), json!(["create"])), ("create", "", "pods/exec", "p"), false),
+            case(
+                "a resource does not include its subresources",
+                core(json!(["pods"]), json!(["create"])),
+                ("create", "", "pods/exec", "p"),
+                false,
+            ),
+            case(
+                "a subresource is named whole",
+                core(json!(["pods/exec"]), json!(["create"])),
+                ("create", "", "pods/exec", "p"),
+                true,
+            ),
+            case(
+                "a subresource is not its parent",
+                core(json!(["pods/exec"]), json!(["get"])),
+                ("get", "", "pods", "p"),
+                false,
+            ),
+            case(
+                "*/sub matches that subresource of any resource",
+                core(json!(["*/exec"]), json!(["create"])),
+                ("create", "", "pods/exec", "p"),
+                true,
+            ),
+            case(
+                "*/sub matches no other subresource",
+                core(json!(["*/exec"]), json!(["create"])),
+                ("create", "", "pods/attach", "p"),
+                false,
+            ),
+            case(
+                "*/sub matches no top-level resource",
+                core(json!(["*/exec"]), json!(["get"])),
+                ("get", "", "pods", "p"),
+                false,
+            ),
+            case(
+                "pods/* is no wildcard",
+                core(json!(["pods/*"]), json!(["create"])),
+                ("create", "", "pods/exec", "p"),
+                false,
+            ),
             case("an empty verb list grants nothing", core(json!(["*"]), json!([])), ("get", "", "pods", ""), false),
             case("an empty verb grants nothing", core(json!(["*"]), json!([""])), ("get", "", "pods", ""), false),
             case("an empty resource grants nothing", core(json!([""]), json!(["*"])), ("get", "", "pods", ""), false),
@@ -368,11 +418,14 @@ mod tests {
         let rule = json!({"apiGroups": "", "resources": ["secrets", 7], "verbs": {"get": true}});
         let (problems, lenient) = PolicyRule::read(&rule).unwrap_err();
         let messages: Vec<(&str, &str)> = problems.iter().map(|p| (p.pointer.as_str(), p.message.as_str())).collect();
-        assert_eq!(messages, [
-            ("/verbs", "verbs must be a list of strings, found an object"),
-            ("/apiGroups", "apiGroups must be a list of strings, found the string \"\""),
-            ("/resources/1", "resources[1] must be a string, found a number"),
-        ]);
+        assert_eq!(
+            messages,
+            [
+                ("/verbs", "verbs must be a list of strings, found an object"),
+                ("/apiGroups", "apiGroups must be a list of strings, found the string \"\""),
+                ("/resources/1", "resources[1] must be a string, found a number"),
+            ]
+        );
         assert_eq!(lenient.api_groups, [""]);
         assert_eq!(lenient.resources, ["secrets"]);
         assert!(lenient.verbs.is_empty());

@@ -32,7 +32,9 @@ fn role_problems(role: &Value, namespaced: bool) -> Vec<Problem> {
     let rules = match role.get("rules") {
         None | Some(Value::Null) => return Vec::new(),
         Some(Value::Array(rules)) => rules,
-        Some(other) => return vec![problem("/rules".into(), format!("rules must be a list, found {}", json_type(other)))],
+        Some(other) => {
+            return vec![problem("/rules".into(), format!("rules must be a list, found {}", json_type(other)))]
+        }
     };
     let mut out = Vec::new();
     for (i, value) in rules.iter().enumerate() {
@@ -40,7 +42,9 @@ fn role_problems(role: &Value, namespaced: bool) -> Vec<Problem> {
             Ok(rule) => rule,
             Err((shape, _)) => {
                 out.extend(
-                    shape.into_iter().map(|p| problem(format!("/rules/{i}{}", p.pointer), format!("rules[{i}]: {}", p.message))),
+                    shape
+                        .into_iter()
+                        .map(|p| problem(format!("/rules/{i}{}", p.pointer), format!("rules[{i}]: {}", p.message))),
                 );
                 continue;
             }
@@ -51,14 +55,23 @@ fn role_problems(role: &Value, namespaced: bool) -> Vec<Problem> {
         }
         if !rule.non_resource_urls.is_empty() {
             if namespaced {
-                out.push(problem(at("nonResourceURLs"), format!("rules[{i}]: a Role cannot grant nonResourceURLs (only a ClusterRole can)")));
+                out.push(problem(
+                    at("nonResourceURLs"),
+                    format!("rules[{i}]: a Role cannot grant nonResourceURLs (only a ClusterRole can)"),
+                ));
             }
             if !rule.api_groups.is_empty() || !rule.resources.is_empty() {
-                out.push(problem(at("nonResourceURLs"), format!("rules[{i}] cannot grant both resources and nonResourceURLs")));
+                out.push(problem(
+                    at("nonResourceURLs"),
+                    format!("rules[{i}] cannot grant both resources and nonResourceURLs"),
+                ));
             }
         } else {
             if value.get("apiGroups").is_none_or(Value::is_null) {
-                out.push(problem(at("apiGroups"), format!("rules[{i}].apiGroups is required (\"\" is the core group)")));
+                out.push(problem(
+                    at("apiGroups"),
+                    format!("rules[{i}].apiGroups is required (\"\" is the core group)"),
+                ));
             }
             if rule.resources.is_empty() {
                 out.push(problem(at("resources"), format!("rules[{i}].resources is required")));
@@ -80,14 +93,19 @@ fn binding_problems(binding: &Value, cluster_wide: bool) -> Vec<Problem> {
                     "/roleRef/kind".into(),
                     "a ClusterRoleBinding can only reference a ClusterRole, not a Role".into(),
                 )),
-                Some(other) => out.push(problem("/roleRef/kind".into(), format!("roleRef.kind must be Role or ClusterRole, found \"{other}\""))),
+                Some(other) => out.push(problem(
+                    "/roleRef/kind".into(),
+                    format!("roleRef.kind must be Role or ClusterRole, found \"{other}\""),
+                )),
                 None => out.push(problem("/roleRef/kind".into(), "roleRef.kind is required".into())),
             }
             if role_ref.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
                 out.push(problem("/roleRef/name".into(), "roleRef.name is required".into()));
             }
         }
-        Some(other) => out.push(problem("/roleRef".into(), format!("roleRef must be an object, found {}", json_type(other)))),
+        Some(other) => {
+            out.push(problem("/roleRef".into(), format!("roleRef must be an object, found {}", json_type(other))))
+        }
         None => out.push(problem("/roleRef".into(), "roleRef is required".into())),
     }
     let subjects = match binding.get("subjects") {
@@ -101,7 +119,10 @@ fn binding_problems(binding: &Value, cluster_wide: bool) -> Vec<Problem> {
     for (i, subject) in subjects.iter().enumerate() {
         let at = |field: &str| format!("/subjects/{i}/{field}");
         let Value::Object(fields) = subject else {
-            out.push(problem(format!("/subjects/{i}"), format!("subjects[{i}] must be an object, found {}", json_type(subject))));
+            out.push(problem(
+                format!("/subjects/{i}"),
+                format!("subjects[{i}] must be an object, found {}", json_type(subject)),
+            ));
             continue;
         };
         let text = |field: &str| fields.get(field).and_then(Value::as_str).unwrap_or("");
@@ -115,7 +136,10 @@ fn binding_problems(binding: &Value, cluster_wide: bool) -> Vec<Problem> {
             )),
             "ServiceAccount" | "User" | "Group" => {}
             "" => out.push(problem(at("kind"), format!("subjects[{i}].kind is required"))),
-            other => out.push(problem(at("kind"), format!("subjects[{i}].kind must be ServiceAccount, User or Group, found \"{other}\""))),
+            other => out.push(problem(
+                at("kind"),
+                format!("subjects[{i}].kind must be ServiceAccount, User or Group, found \"{other}\""),
+            )),
         }
     }
     out
@@ -143,8 +167,14 @@ mod tests {
 
     #[test]
     fn well_formed_objects_have_no_problems() {
-        assert!(messages(json!({"kind": "Role", "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})).is_empty());
-        assert!(messages(json!({"kind": "ClusterRole", "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]})).is_empty());
+        assert!(messages(
+            json!({"kind": "Role", "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})
+        )
+        .is_empty());
+        assert!(messages(
+            json!({"kind": "ClusterRole", "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]})
+        )
+        .is_empty());
         assert!(messages(json!({"kind": "ClusterRole", "aggregationRule": {}, "rules": null})).is_empty());
         assert!(messages(json!({"kind": "RoleBinding", "roleRef": {"kind": "Role", "name": "r"},
             "subjects": [{"kind": "ServiceAccount", "name": "a"}]}))
@@ -162,16 +192,25 @@ mod tests {
                 {"resources": ["pods"], "verbs": ["get"]},
             ]})),
             [
-                ("/rules/0/resources".to_string(), "rules[0]: resources must be a list of strings, found the string \"secrets\"".to_string()),
+                (
+                    "/rules/0/resources".to_string(),
+                    "rules[0]: resources must be a list of strings, found the string \"secrets\"".to_string()
+                ),
                 ("/rules/1/verbs".to_string(), "rules[1].verbs is required".to_string()),
-                ("/rules/2/nonResourceURLs".to_string(), "rules[2]: a Role cannot grant nonResourceURLs (only a ClusterRole can)".to_string()),
-                ("/rules/3/apiGroups".to_string(), "rules[3].apiGroups is required (\"\" is the core group)".to_string()),
+                (
+                    "/rules/2/nonResourceURLs".to_string(),
+                    "rules[2]: a Role cannot grant nonResourceURLs (only a ClusterRole can)".to_string()
+                ),
+                (
+                    "/rules/3/apiGroups".to_string(),
+                    "rules[3].apiGroups is required (\"\" is the core group)".to_string()
+                ),
             ]
         );
-        assert_eq!(messages(json!({"kind": "ClusterRole", "rules": {"verbs": ["*"]}})), [(
-            "/rules".to_string(),
-            "rules must be a list, found an object".to_string()
-        )]);
+        assert_eq!(
+            messages(json!({"kind": "ClusterRole", "rules": {"verbs": ["*"]}})),
+            [("/rules".to_string(), "rules must be a list, found an object".to_string())]
+        );
     }
 
     #[test]
@@ -180,12 +219,24 @@ mod tests {
             messages(json!({"kind": "ClusterRoleBinding", "roleRef": {"kind": "Role", "name": "r"},
                 "subjects": [{"kind": "ServiceAccount", "name": "a"}, {"kind": "Robot", "name": "b"}, "c"]})),
             [
-                ("/roleRef/kind".to_string(), "a ClusterRoleBinding can only reference a ClusterRole, not a Role".to_string()),
-                ("/subjects/0/namespace".to_string(), "subjects[0]: a ServiceAccount subject of a ClusterRoleBinding needs a namespace".to_string()),
-                ("/subjects/1/kind".to_string(), "subjects[1].kind must be ServiceAccount, User or Group, found \"Robot\"".to_string()),
+                (
+                    "/roleRef/kind".to_string(),
+                    "a ClusterRoleBinding can only reference a ClusterRole, not a Role".to_string()
+                ),
+                (
+                    "/subjects/0/namespace".to_string(),
+                    "subjects[0]: a ServiceAccount subject of a ClusterRoleBinding needs a namespace".to_string()
+                ),
+                (
+                    "/subjects/1/kind".to_string(),
+                    "subjects[1].kind must be ServiceAccount, User or Group, found \"Robot\"".to_string()
+                ),
                 ("/subjects/2".to_string(), "subjects[2] must be an object, found a string".to_string()),
             ]
         );
-        assert_eq!(messages(json!({"kind": "RoleBinding"})), [("/roleRef".to_string(), "roleRef is required".to_string())]);
+        assert_eq!(
+            messages(json!({"kind": "RoleBinding"})),
+            [("/roleRef".to_string(), "roleRef is required".to_string())]
+        );
     }
 }

@@ -2,12 +2,13 @@ use serde_json::{json, Value};
 
 use crate::bundle::Obj;
 use crate::declare_rule;
-use crate::engine::{Cx, Emitter, Mode};
+use crate::engine::{Cx, Emitter};
 use crate::finding::{Finding, Fix, Level};
 use crate::k8s::{self, PodSpec, AUTOMOUNT};
-use crate::lookup::Lookup;
 use crate::meta::{Category, Scope};
-use crate::settings::OnLookupFailure;
+use crate::tokens::{
+    describe_service_account, level_after_lookup_failure, token_mount, unknown_clause, OptIn, TokenMount, Unknown,
+};
 
 declare_rule! {
     /// Kubernetes mounts an API token into a Pod unless something says not to: the Pod's
@@ -83,95 +84,6 @@ declare_rule! {
         ],
         check: check,
     };
-}
-
-/// Who said `true`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OptIn {
-    PodSpec,
-    ServiceAccount,
-}
-
-/// Why a ServiceAccount's own `automountServiceAccountToken` could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Unknown {
-    /// Manifest mode: the ServiceAccount is not among the linted objects.
-    NotDefined,
-    /// Admission without context-aware look-ups.
-    LookupsOff,
-    /// Admission: the cluster has no such ServiceAccount.
-    NotInCluster,
-    /// Admission: the look-up failed.
-    Failed(String),
-}
-
-/// Whether Kubernetes mounts a token into Pods from a Pod spec, and why.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum TokenMount<'a> {
-    /// `false` on the Pod, or on its ServiceAccount when the Pod omits the field.
-    Disabled,
-    /// An explicit `true`.
-    OptedIn(OptIn),
-    /// Neither the Pod nor its ServiceAccount sets the field: Kubernetes' default, `true`.
-    ByDefault,
-    /// The Pod omits the field and the ServiceAccount's setting is unknown: probably `true`.
-    SaUnknown(Unknown),
-    /// The Pod's field is present but not a boolean.
-    Invalid(&'a Value),
-}
-
-/// Works out the effective `automountServiceAccountToken` the way Kubernetes does: the Pod's
-/// field, else the ServiceAccount's (looked up only when needed), else `true`.
-pub(crate) fn token_mount<'a>(cx: &Cx<'_>, obj: &Obj<'_>, spec: &PodSpec<'a>) -> TokenMount<'a> {
-    if let Some(raw) = spec.field(AUTOMOUNT) {
-        return match k8s::as_bool(raw) {
-            Some(false) => TokenMount::Disabled,
-            Some(true) => TokenMount::OptedIn(OptIn::PodSpec),
-            None => TokenMount::Invalid(raw),
-        };
-    }
-    let (sa_name, _) = spec.service_account();
-    match cx.service_account(obj.namespace, sa_name) {
-        // A non-boolean value on the ServiceAccount would not have been admitted: read as unset.
-        Lookup::Found(sa) => match sa.get(AUTOMOUNT).and_then(k8s::as_bool) {
-            Some(false) => TokenMount::Disabled,
-            Some(true) => TokenMount::OptedIn(OptIn::ServiceAccount),
-            None => TokenMount::ByDefault,
-        },
-        Lookup::NotFound if cx.mode == Mode::Manifest => TokenMount::SaUnknown(Unknown::NotDefined),
-        Lookup::NotFound => TokenMount::SaUnknown(Unknown::NotInCluster),
-        Lookup::NotAvailable => TokenMount::SaUnknown(Unknown::LookupsOff),
-        Lookup::Failed(error) => TokenMount::SaUnknown(Unknown::Failed(error)),
-    }
-}
-
-/// "ServiceAccount production/default", or without the namespace when none is known.
-pub(crate) fn describe_service_account(namespace: Option<&str>, name: &str) -> String {
-    match namespace {
-        Some(ns) => format!("ServiceAccount {ns}/{name}"),
-        None => format!("ServiceAccount {name}"),
-    }
-}
-
-/// "<ServiceAccount ...> is not defined in these manifests, so its automountServiceAccountToken is unknown".
-pub(crate) fn unknown_clause(service_account: &str, unknown: &Unknown) -> String {
-    let why = match unknown {
-        Unknown::NotDefined => format!("{service_account} is not defined in these manifests"),
-        Unknown::LookupsOff => format!("{service_account} was not looked up because context-aware lookups are off"),
-        Unknown::NotInCluster => format!("{service_account} does not exist in the cluster"),
-        Unknown::Failed(error) => format!("looking up {service_account} failed ({error})"),
-    };
-    format!("{why}, so its automountServiceAccountToken is unknown")
-}
-
-/// What `on_lookup_failure` makes of a finding that rests on a failed look-up: `None` to drop
-/// it, else the level to report it at.
-pub(crate) fn level_after_lookup_failure(cx: &Cx<'_>, configured: Level) -> Option<Level> {
-    match cx.settings.on_lookup_failure {
-        OnLookupFailure::Deny => Some(configured),
-        OnLookupFailure::Warn => Some(configured.min(Level::Warn)),
-        OnLookupFailure::Allow => None,
-    }
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {

@@ -9,7 +9,7 @@ use crate::finding::{Fix, Level};
 use crate::k8s::{self, LEGACY_TOKEN_SECRET_TYPE};
 use crate::lookup::Lookup;
 use crate::meta::{Category, Scope};
-use crate::rules::implicit_token_automount::level_after_lookup_failure;
+use crate::tokens::level_after_lookup_failure;
 
 /// The annotation naming the ServiceAccount a legacy token Secret belongs to.
 const SERVICE_ACCOUNT_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";

@@ -13,6 +13,7 @@ pub mod insecure_kubeconfig;
 pub mod legacy_token_secret;
 pub mod projected_token_audience;
 pub mod projected_token_expiry;
+pub mod risky_token_mounted;
 pub mod sa_group_binding;
 pub mod sa_privileged_role;
 pub mod shared_service_account;
@@ -29,7 +30,7 @@ pub struct Rule {
     pub check: fn(&Cx<'_>, &mut Emitter<'_>),
 }
 
-static ALL: [&Rule; 14] = [
+static ALL: [&Rule; 15] = [
     &default_sa_automount::RULE,
     &implicit_token_automount::RULE,
     &workload_default_sa::RULE,
@@ -44,6 +45,7 @@ static ALL: [&Rule; 14] = [
     &shared_service_account::RULE,
     &static_cloud_credentials::RULE,
     &insecure_kubeconfig::RULE,
+    &risky_token_mounted::RULE,
 ];
 
 /// Every rule, in id order.

@@ -6,7 +6,7 @@ use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s::{self, glob_match, PodSpec};
 use crate::meta::{Category, Scope};
-use crate::rules::implicit_token_automount::{token_mount, TokenMount};
+use crate::tokens::{token_mount, TokenMount};
 
 declare_rule! {
     /// A projected `serviceAccountToken` is meant for one recipient: the lesson's

@@ -110,7 +110,9 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
                 Some(Group::ServiceAccounts) => {
                     format!("every ServiceAccount in the cluster{},", count_here(cx, None))
                 }
-                _ => format!("every authenticated user and every ServiceAccount in the cluster{},", count_here(cx, None)),
+                _ => {
+                    format!("every authenticated user and every ServiceAccount in the cluster{},", count_here(cx, None))
+                }
             };
             let mut message = format!(
                 "Group {group} is bound to {role} {scope}: {who} and so every Pod with a token gets these \

@@ -239,13 +239,10 @@ mod tests {
             evidence: &'static str,
             near_miss: Value,
         }
-        let core = |resources: &[&str], verbs: &[&str]| json!({"apiGroups": [""], "resources": resources, "verbs": verbs});
-        let rbac = |resources: &[&str], verbs: &[&str]| {
-            json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": resources, "verbs": verbs})
-        };
-        let certificates = |resources: &[&str], verbs: &[&str]| {
-            json!({"apiGroups": ["certificates.k8s.io"], "resources": resources, "verbs": verbs})
-        };
+        let core =
+            |resources: &[&str], verbs: &[&str]| json!({"apiGroups": [""], "resources": resources, "verbs": verbs});
+        let rbac = |resources: &[&str], verbs: &[&str]| json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": resources, "verbs": verbs});
+        let certificates = |resources: &[&str], verbs: &[&str]| json!({"apiGroups": ["certificates.k8s.io"], "resources": resources, "verbs": verbs});
         let entries = [
             Entry {
                 risk: "wildcard",
@@ -263,7 +260,10 @@ mod tests {
                 risk: "bind",
                 rules: json!([rbac(&["clusterroles"], &["bind"]), rbac(&["clusterrolebindings"], &["create"])]),
                 evidence: "rules[0] grants bind on clusterroles; rules[1] grants create on clusterrolebindings",
-                near_miss: json!([rbac(&["clusterroles"], &["bind"]), rbac(&["clusterrolebindings"], &["get", "list"])]),
+                near_miss: json!([
+                    rbac(&["clusterroles"], &["bind"]),
+                    rbac(&["clusterrolebindings"], &["get", "list"])
+                ]),
             },
             Entry {
                 risk: "impersonate",
@@ -387,7 +387,10 @@ mod tests {
     #[test]
     fn a_role_binding_reaches_its_namespace_only() {
         // cluster-scoped resources are not granted by a RoleBinding ...
-        assert_eq!(pinned(&bound(json!([{"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}]), false)), []);
+        assert_eq!(
+            pinned(&bound(json!([{"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}]), false)),
+            []
+        );
         // ... but its own Namespace object is
         let findings = bound(json!([{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["patch"]}]), false);
         assert_eq!(pinned(&findings), [(
@@ -401,27 +404,35 @@ mod tests {
         )]);
         // namespaced paths take the catalog's namespace severity
         let findings = bound(json!([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}]), false);
-        assert_eq!(pinned(&findings), [(
-            "/subjects/0".to_string(),
-            Level::Warn,
-            format!(
+        assert_eq!(
+            pinned(&findings),
+            [(
+                "/subjects/0".to_string(),
+                Level::Warn,
+                format!(
                 "ServiceAccount ci/bot is bound to ClusterRole r in namespace ci: rules[0] grants create on secrets — \
                  create-secrets (medium): {}",
                 attack("create-secrets")
             )
-        )]);
+            )]
+        );
         // impersonating users is cluster-wide; ServiceAccounts of the namespace are within reach
-        let findings =
-            bound(json!([{"apiGroups": [""], "resources": ["users", "serviceaccounts"], "verbs": ["impersonate"]}]), false);
-        assert_eq!(located(&findings), [(
-            "/subjects/0",
-            format!(
-                "ServiceAccount ci/bot is bound to ClusterRole r in namespace ci: rules[0] grants impersonate on \
+        let findings = bound(
+            json!([{"apiGroups": [""], "resources": ["users", "serviceaccounts"], "verbs": ["impersonate"]}]),
+            false,
+        );
+        assert_eq!(
+            located(&findings),
+            [(
+                "/subjects/0",
+                format!(
+                    "ServiceAccount ci/bot is bound to ClusterRole r in namespace ci: rules[0] grants impersonate on \
                  serviceaccounts — impersonate (high): {}",
-                attack("impersonate")
-            )
-            .as_str()
-        )]);
+                    attack("impersonate")
+                )
+                .as_str()
+            )]
+        );
     }
 
     #[test]
@@ -475,15 +486,18 @@ mod tests {
             "SAG009",
             &[binding("ClusterRoleBinding", None, sa("deployer", "ci"), "ClusterRole", "cluster-admin")],
         );
-        assert_eq!(pinned(&findings), [(
-            "/subjects/0".to_string(),
-            Level::Deny,
-            format!(
+        assert_eq!(
+            pinned(&findings),
+            [(
+                "/subjects/0".to_string(),
+                Level::Deny,
+                format!(
                 "ServiceAccount ci/deployer is bound to the built-in ClusterRole cluster-admin across the cluster: \
                  rules[0] grants every verb on every resource of every API group — wildcard (critical): {}",
                 attack("wildcard")
             )
-        )]);
+            )]
+        );
         assert_eq!(findings[0].object.to_string(), "ClusterRoleBinding b");
     }
 
@@ -542,15 +556,18 @@ mod tests {
                    "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]}),
             binding("RoleBinding", Some("apps"), sa("viewer", "apps"), "ClusterRole", "view"),
         ];
-        assert_eq!(located(&lint("SAG009", &objects)), [(
-            "/subjects/0",
-            format!(
+        assert_eq!(
+            located(&lint("SAG009", &objects)),
+            [(
+                "/subjects/0",
+                format!(
                 "ServiceAccount apps/viewer is bound to the built-in ClusterRole view in namespace apps: aggregated \
                  ClusterRole read-crds rules[0] grants get on secrets — read-secrets (high): {}",
                 attack("read-secrets")
             )
-            .as_str()
-        )]);
+                .as_str()
+            )]
+        );
     }
 
     #[test]
@@ -560,7 +577,9 @@ mod tests {
             binding("RoleBinding", Some("apps"), sa("ops", "apps"), "ClusterRole", "admin"),
         );
         assert_eq!(findings.len(), 6);
-        assert!(findings.iter().all(|f| f.path == "/subjects/0" && f.level == Level::Deny || f.message.contains("(medium)")));
+        assert!(findings
+            .iter()
+            .all(|f| f.path == "/subjects/0" && f.level == Level::Deny || f.message.contains("(medium)")));
         let impersonate = format!(
             "ServiceAccount apps/ops is bound to the built-in ClusterRole admin in namespace apps: aggregated \
              ClusterRole system:aggregate-to-edit rules[1] grants impersonate on serviceaccounts — impersonate (high): {}",
@@ -612,15 +631,18 @@ mod tests {
             ),
             binding("RoleBinding", Some("ops"), sa("reader", "ops"), "Role", "reader"),
         ];
-        assert_eq!(located(&lint("SAG009", &objects)), [(
-            "/subjects/0",
-            format!(
-                "ServiceAccount ops/reader is bound to Role reader in namespace ops: rules[0] grants get, list on \
+        assert_eq!(
+            located(&lint("SAG009", &objects)),
+            [(
+                "/subjects/0",
+                format!(
+                    "ServiceAccount ops/reader is bound to Role reader in namespace ops: rules[0] grants get, list on \
                  secrets; rules[2] grants watch on secrets — read-secrets (high): {}",
-                attack("read-secrets")
-            )
-            .as_str()
-        )]);
+                    attack("read-secrets")
+                )
+                .as_str()
+            )]
+        );
     }
 
     #[test]
@@ -658,26 +680,29 @@ mod tests {
                    "rules": [harmless(), {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]}]}),
             binding("ClusterRoleBinding", None, sa("bot", "tools"), "ClusterRole", "umbrella"),
         ];
-        assert_eq!(located(&lint("SAG009", &objects)), [(
-            "/subjects/0",
-            format!(
+        assert_eq!(
+            located(&lint("SAG009", &objects)),
+            [(
+                "/subjects/0",
+                format!(
                 "ServiceAccount tools/bot is bound to ClusterRole umbrella across the cluster: aggregated ClusterRole \
                  piece rules[1] grants impersonate on users — impersonate (critical): {}",
                 attack("impersonate")
             )
-            .as_str()
-        )]);
+                .as_str()
+            )]
+        );
     }
 
     #[test]
     fn rbac_min_severity_to_deny_sets_the_level() {
         let rules = json!([{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["db"], "verbs": ["get"]},
                            {"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}]);
-        let objects = [
-            role("Role", "r", Some("ci"), rules),
-            binding("RoleBinding", Some("ci"), sa("bot", "ci"), "Role", "r"),
-        ];
-        let levels = |settings: &Settings| -> Vec<Level> { lint_with("SAG009", &objects, settings).iter().map(|f| f.level).collect() };
+        let objects =
+            [role("Role", "r", Some("ci"), rules), binding("RoleBinding", Some("ci"), sa("bot", "ci"), "Role", "r")];
+        let levels = |settings: &Settings| -> Vec<Level> {
+            lint_with("SAG009", &objects, settings).iter().map(|f| f.level).collect()
+        };
         // read-named-secret (medium, from rules[0]), then create-workloads (high, from rules[1])
         assert_eq!(levels(&Settings::default()), [Level::Warn, Level::Deny]);
         let medium = Settings { rbac_min_severity_to_deny: Severity::Medium, ..Settings::default() };
@@ -746,15 +771,18 @@ mod tests {
         };
         let request = binding("RoleBinding", Some("ci"), sa("deployer", "ci"), "Role", "ci-deployer");
         let findings = admit("SAG009", request.clone(), &context_aware(OnLookupFailure::Deny), &cluster);
-        assert_eq!(located(&findings), [(
-            "/subjects/0",
-            format!(
+        assert_eq!(
+            located(&findings),
+            [(
+                "/subjects/0",
+                format!(
                 "ServiceAccount ci/deployer is bound to Role ci-deployer in namespace ci: rules[1] grants watch on \
                  secrets — read-secrets (high): {}",
                 attack("read-secrets")
             )
-            .as_str()
-        )]);
+                .as_str()
+            )]
+        );
         // without context-aware mode the cluster is not asked, and a custom role cannot be judged
         assert!(admit("SAG009", request, &Settings::default(), &cluster).is_empty());
     }
@@ -771,15 +799,18 @@ mod tests {
             failure: None,
         };
         let request = binding("RoleBinding", Some("ci"), sa("deployer", "ci"), "ClusterRole", "token-minter");
-        assert_eq!(located(&admit("SAG009", request, &context_aware(OnLookupFailure::Deny), &cluster)), [(
-            "/subjects/0",
-            format!(
-                "ServiceAccount ci/deployer is bound to ClusterRole token-minter in namespace ci: rules[0] grants \
+        assert_eq!(
+            located(&admit("SAG009", request, &context_aware(OnLookupFailure::Deny), &cluster)),
+            [(
+                "/subjects/0",
+                format!(
+                    "ServiceAccount ci/deployer is bound to ClusterRole token-minter in namespace ci: rules[0] grants \
                  create on serviceaccounts/token — token-request (high): {}",
-                attack("token-request")
-            )
-            .as_str()
-        )]);
+                    attack("token-request")
+                )
+                .as_str()
+            )]
+        );
     }
 
     #[test]

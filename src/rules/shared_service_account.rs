@@ -7,7 +7,7 @@ use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s::SaSource;
 use crate::meta::{Category, Scope};
-use crate::rules::implicit_token_automount::describe_service_account;
+use crate::tokens::describe_service_account;
 
 /// Labels that say which application a workload belongs to, strongest first.
 const APP_LABELS: [&str; 2] = ["app.kubernetes.io/name", "app"];

@@ -6,7 +6,7 @@ use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s::{self, SaSource};
 use crate::meta::{Category, Scope};
-use crate::rules::implicit_token_automount::describe_service_account;
+use crate::tokens::describe_service_account;
 
 declare_rule! {
     /// The lesson keeps a workload's ServiceAccount, Role and RoleBinding together: "Keeping the

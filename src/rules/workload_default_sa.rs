@@ -5,7 +5,7 @@ use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s::SaSource;
 use crate::meta::{Category, Scope};
-use crate::rules::implicit_token_automount::{
+use crate::tokens::{
     describe_service_account, level_after_lookup_failure, token_mount, unknown_clause, OptIn, TokenMount, Unknown,
 };
 

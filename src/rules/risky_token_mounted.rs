@@ -1,0 +1,268 @@
+use std::collections::HashMap;
+
+use crate::bundle::Obj;
+use crate::declare_rule;
+use crate::engine::{Cx, Emitter};
+use crate::finding::Level;
+use crate::k8s::{self, AUTOMOUNT};
+use crate::meta::{Category, Scope};
+use crate::rbac::access::Identity;
+use crate::rbac::catalog::Severity;
+use crate::rbac::model::{self, Reach, RoleLookup};
+use crate::tokens::{api_tokens, describe_service_account, ApiToken};
+
+declare_rule! {
+    /// A ServiceAccount's danger is its token's exposure times its permissions. SAG009 judges
+    /// the permissions, the token rules judge the exposure; this rule joins them, which is the
+    /// heart of the lesson: "an attacker who gets code execution in that Pod" holds whatever
+    /// the token holds, so a Pod that "never calls the API" should carry no token, and one that
+    /// does should carry the token of a ServiceAccount "scoped to exactly the resources it
+    /// needs".
+    ///
+    /// Fires on every Pod spec (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job,
+    /// CronJob, ReplicationController, PodTemplate) whose Pods get an API token — Kubernetes
+    /// mounts one (`automountServiceAccountToken` effectively true, or unknown and so true by
+    /// default), or a projected `serviceAccountToken` has no audience or one of
+    /// `denied_audiences` — for a ServiceAccount that a binding of the manifests grants a
+    /// critical or high risk of SAG009's catalog. The binding may name the ServiceAccount
+    /// itself (also spelled as a User) or a group it is in (`system:serviceaccounts`,
+    /// `system:serviceaccounts:<ns>`, `system:authenticated`). One finding per token and
+    /// binding, at `<pod spec>/automountServiceAccountToken` or at the projected token's
+    /// source, naming the ServiceAccount, the binding, the role and the risks; the level
+    /// follows the most severe risk and `rbac_min_severity_to_deny`, as in SAG009.
+    ///
+    /// Does not fire on: Pods that get no API token for their ServiceAccount (tokens with an
+    /// audience of their own, like the lesson's payment-processor, cannot be used against the
+    /// API), whatever the ServiceAccount may do — SAG009 reports the binding itself; medium
+    /// risks; ServiceAccounts whose bindings are not in the manifests. It runs on manifests
+    /// (CLI, playground), where the bindings are: at admission the policy sees one object at a
+    /// time, and a workload's ServiceAccount's bindings would need a SubjectAccessReview per
+    /// risk (Kubewarden's `can_i` host capability, Kubewarden 1.27 and later), which this
+    /// policy does not ask yet.
+    ///
+    /// Fix: set `automountServiceAccountToken: false` on Pods that do not call the API; give
+    /// those that do a dedicated ServiceAccount whose Role lists only what they use; move the
+    /// risky permission to a separate ServiceAccount that only the Pods needing it run as.
+    pub static RULE = {
+        id: "SAG015",
+        slug: "risky-token-mounted",
+        title: "Pods get an API token for a ServiceAccount with a privilege-escalation path",
+        category: Category::Rbac,
+        default_level: Level::Deny,
+        scope: Scope::Bundle,
+        fixable: false,
+        remediation: "Set automountServiceAccountToken: false on Pods that never call the API; run those that do as \
+            a dedicated ServiceAccount bound to a Role without the risky permission.",
+        references: &[
+            "Lesson 39, hardening checklist item 3: set automountServiceAccountToken: false on Pods that don't need API \
+             access — an attacker with code execution in the Pod has no API credentials to escalate with",
+            "Lesson 39, hardening checklist item 2: one SA per application, scoped to exactly the resources it needs",
+            "Kubernetes documentation: Role Based Access Control Good Practices, privilege escalation risks",
+            "Kubewarden policy: High-Risk Service Account Blocker (SubjectAccessReviews through can_i)",
+        ],
+        peers: &[
+            "Kubewarden high-risk-service-account-blocker (admission only, user-listed operations, mounted token or not)",
+            "KubeHound and rbac-police attack paths (need a live cluster)",
+        ],
+        check: check,
+    };
+}
+
+/// What one binding grants where it applies: its critical and high risks.
+struct RiskyBinding<'a> {
+    binding: &'a Obj<'a>,
+    role: String,
+    risks: String,
+    severity: Severity,
+}
+
+fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
+    let index = RiskIndex::build(cx);
+    if index.is_empty() {
+        return;
+    }
+    for (obj, spec) in cx.bundle.workloads() {
+        let (sa_name, _) = spec.service_account();
+        let Some(namespace) = obj.namespace else { continue };
+        let tokens = api_tokens(cx, obj, &spec);
+        if tokens.is_empty() {
+            continue;
+        }
+        let identity = Identity::parse(&format!("system:serviceaccount:{namespace}:{sa_name}"), &[])
+            .expect("a ServiceAccount identity");
+        let account = describe_service_account(Some(namespace), sa_name);
+        for risky in index.for_identity(&identity) {
+            for token in &tokens {
+                let (path, how) = match token {
+                    ApiToken::Automounted(_) => (
+                        spec.pointer(AUTOMOUNT),
+                        "Kubernetes mounts an API token (automountServiceAccountToken is not false)".to_string(),
+                    ),
+                    ApiToken::Projected { volume, pointer } => {
+                        (pointer.clone(), format!("volume {volume} projects a token with the API server's audience"))
+                    }
+                };
+                let message = format!(
+                    "{how} for {account}, which {} grants {} through {}: code execution in any of these Pods is \
+                     enough to use them",
+                    risky.binding.object_ref(),
+                    risky.risks,
+                    risky.role
+                );
+                let level = cx.settings.level_for_risk(out.level(), risky.severity);
+                out.report(obj, path, message).level = level;
+            }
+        }
+    }
+}
+
+/// The bundle's bindings that grant a critical or high risk, by who they name.
+struct RiskIndex<'a> {
+    risky: Vec<RiskyBinding<'a>>,
+    /// Subjects of each risky binding: (index in `risky`, subject).
+    subjects: Vec<(usize, &'a serde_json::Value)>,
+    by_service_account: HashMap<(&'a str, &'a str), Vec<usize>>,
+}
+
+impl<'a> RiskIndex<'a> {
+    fn build(cx: &Cx<'a>) -> RiskIndex<'a> {
+        let mut index = RiskIndex { risky: Vec::new(), subjects: Vec::new(), by_service_account: HashMap::new() };
+        for binding in cx.bundle.bindings() {
+            let Some((kind, name)) = k8s::role_ref(binding.value) else { continue };
+            let Some(reach) = Reach::of_binding(binding.kind, binding.namespace) else { continue };
+            let RoleLookup::Found(role) = cx.resolve_role(binding.namespace, kind, name) else { continue };
+            let hits: Vec<_> =
+                model::risks(&role, reach).into_iter().filter(|hit| hit.severity >= Severity::High).collect();
+            let Some(severity) = hits.iter().map(|hit| hit.severity).max() else { continue };
+            let risks = model::summarize(&hits).expect("hits are not empty");
+            let at = index.risky.len();
+            index.risky.push(RiskyBinding { binding, role: role.describe(), risks, severity });
+            let subjects = binding.value.get("subjects").and_then(serde_json::Value::as_array);
+            for subject in subjects.into_iter().flatten() {
+                index.subjects.push((at, subject));
+            }
+            for sa in k8s::service_account_subjects(binding.value, binding.namespace) {
+                if let Some(ns) = sa.namespace {
+                    index.by_service_account.entry((ns, sa.name)).or_default().push(at);
+                }
+            }
+        }
+        index
+    }
+
+    fn is_empty(&self) -> bool {
+        self.risky.is_empty()
+    }
+
+    /// The risky bindings that name `identity` or a group it is in, each once, in order.
+    fn for_identity(&self, identity: &Identity) -> Vec<&RiskyBinding<'a>> {
+        let (ns, name) = identity.service_account.as_ref().expect("a ServiceAccount");
+        let mut found: Vec<usize> =
+            self.by_service_account.get(&(ns.as_str(), name.as_str())).cloned().unwrap_or_default();
+        for (at, subject) in &self.subjects {
+            // direct subjects are indexed; groups are few, and read here
+            if subject.get("kind").and_then(serde_json::Value::as_str) == Some("Group")
+                && identity.is_named_by(subject, self.risky[*at].binding.namespace)
+            {
+                found.push(*at);
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter().map(|at| &self.risky[at]).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::finding::Level;
+    use crate::rules::testing::{lint, located};
+
+    fn deployment(spec: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "shop"},
+               "spec": {"template": {"spec": spec}}})
+    }
+
+    fn binding(kind: &str, subjects: Value, role: &str) -> Value {
+        let mut metadata = json!({"name": "b"});
+        if kind == "RoleBinding" {
+            metadata["namespace"] = json!("shop");
+        }
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": metadata, "subjects": subjects,
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role}})
+    }
+
+    fn sa(name: &str) -> Value {
+        json!([{"kind": "ServiceAccount", "name": name, "namespace": "shop"}])
+    }
+
+    const EDIT_RISKS: &str = "impersonate (high), token-request (high), read-secrets (high), create-workloads (high), \
+        exec (high)";
+
+    #[test]
+    fn an_automounted_token_for_a_service_account_bound_to_edit() {
+        let objects = [
+            deployment(json!({"serviceAccountName": "api", "containers": [{"name": "c", "image": "i"}]})),
+            binding("RoleBinding", sa("api"), "edit"),
+        ];
+        let findings = lint("SAG015", &objects);
+        assert_eq!(
+            located(&findings),
+            [(
+                "/spec/template/spec/automountServiceAccountToken",
+                format!(
+                    "Kubernetes mounts an API token (automountServiceAccountToken is not false) for ServiceAccount \
+                 shop/api, which RoleBinding shop/b grants {EDIT_RISKS} through the built-in ClusterRole edit: code \
+                 execution in any of these Pods is enough to use them"
+                )
+                .as_str()
+            )]
+        );
+        assert_eq!(findings[0].level, Level::Deny);
+    }
+
+    #[test]
+    fn a_projected_api_token_and_a_group_binding() {
+        let objects = [
+            deployment(json!({"serviceAccountName": "api", "automountServiceAccountToken": false,
+                "volumes": [{"name": "kube", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}},
+                            {"name": "vault", "projected": {"sources": [{"serviceAccountToken": {"path": "t", "audience": "vault"}}]}}],
+                "containers": [{"name": "c", "image": "i"}]})),
+            binding(
+                "ClusterRoleBinding",
+                json!([{"kind": "Group", "name": "system:serviceaccounts:shop"}]),
+                "cluster-admin",
+            ),
+        ];
+        assert_eq!(
+            located(&lint("SAG015", &objects)),
+            [(
+                "/spec/template/spec/volumes/0/projected/sources/0/serviceAccountToken",
+                "volume kube projects a token with the API server's audience for ServiceAccount shop/api, which \
+             ClusterRoleBinding b grants wildcard (critical) through the built-in ClusterRole cluster-admin: code \
+             execution in any of these Pods is enough to use them"
+            )]
+        );
+    }
+
+    #[test]
+    fn near_misses() {
+        let risky = binding("RoleBinding", sa("api"), "edit");
+        // no token: the lesson's payment-processor shape
+        let no_token = deployment(json!({"serviceAccountName": "api", "automountServiceAccountToken": false,
+            "volumes": [{"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "t", "audience": "fraud-detection-api"}}]}}],
+            "containers": [{"name": "c", "image": "i"}]}));
+        assert!(lint("SAG015", &[no_token, risky.clone()]).is_empty());
+        // the ServiceAccount's own setting turns automount off
+        let quiet_sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "api", "namespace": "shop"},
+                              "automountServiceAccountToken": false});
+        let plain = deployment(json!({"serviceAccountName": "api", "containers": [{"name": "c", "image": "i"}]}));
+        assert!(lint("SAG015", &[quiet_sa, plain.clone(), risky]).is_empty());
+        // a token, but the role carries no critical or high risk
+        assert!(lint("SAG015", &[plain.clone(), binding("RoleBinding", sa("api"), "view")]).is_empty());
+        // a risky binding of another ServiceAccount
+        assert!(lint("SAG015", &[plain, binding("RoleBinding", sa("other"), "edit")]).is_empty());
+    }
+}
