@@ -80,6 +80,18 @@ pub struct Cx<'a> {
 type Asked = (String, String, Option<String>, String);
 
 impl<'a> Cx<'a> {
+    /// A context for reading a bundle outside an evaluation (the inventory): manifest mode, no
+    /// cluster.
+    pub fn for_manifests(bundle: &'a Bundle<'a>, settings: &'a Settings) -> Cx<'a> {
+        Cx {
+            bundle,
+            settings,
+            mode: Mode::Manifest,
+            lookup: &crate::lookup::NoCluster,
+            asked: RefCell::new(Vec::new()),
+        }
+    }
+
     /// A ServiceAccount from the bundle, else from the cluster (admission, context-aware mode).
     pub fn service_account(&self, namespace: Option<&str>, name: &str) -> Lookup<'a> {
         self.find("v1", "ServiceAccount", namespace, name)

@@ -178,16 +178,13 @@ pub fn pod_spec(obj: &Value) -> Option<PodSpec<'_>> {
 
 /// (Manifests only: at admission there are no parts, and policy.wasm stays within its budget.)
 ///
-/// What another part of a bundle sees of `obj`, a workload that names its ServiceAccount: its
-/// kind, name, namespace and labels, its Pod template's labels and the fields naming the
-/// ServiceAccount, where they are in the object. `None` for other objects and for workloads that
-/// run as `default` without naming it. See `bundle::seen_from_other_parts`.
+/// What another part of a bundle sees of `obj`, a workload: its kind, name, namespace and
+/// labels, its Pod template's labels and the fields naming the ServiceAccount (none for one that
+/// runs as `default` without naming it: SAG016 still counts it as a use of `default`), where they
+/// are in the object. `None` for other objects. See `bundle::seen_from_other_parts`.
 #[cfg(feature = "manifest")]
 pub fn with_only_service_account_fields(obj: &Value) -> Option<Value> {
     let spec = pod_spec(obj)?;
-    if spec.service_account().1 == SaSource::Defaulted {
-        return None;
-    }
     let mut seen = serde_json::Map::new();
     for key in ["apiVersion", "kind"] {
         if let Some(value) = obj.get(key) {
@@ -402,7 +399,13 @@ mod tests {
             )
         );
         // Nothing for what names no ServiceAccount, and for other kinds.
-        assert_eq!(with_only_service_account_fields(&json!({"kind": "Pod", "spec": {"containers": []}})), None);
+        // a workload on `default` is seen too (SAG016 counts it as a use), without fields
+        assert_eq!(
+            with_only_service_account_fields(
+                &json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}})
+            ),
+            Some(json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {}}))
+        );
         assert_eq!(with_only_service_account_fields(&json!({"kind": "Pod", "spec": "none"})), None);
         assert_eq!(with_only_service_account_fields(&json!({"kind": "ServiceAccount"})), None);
     }

@@ -15,6 +15,7 @@ pub mod bundle;
 mod byte_words;
 pub mod engine;
 pub mod finding;
+pub mod inventory;
 pub mod k8s;
 pub mod lookup;
 pub mod meta;

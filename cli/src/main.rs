@@ -8,6 +8,7 @@ mod admission_requests;
 mod docs;
 mod fix;
 mod input;
+mod inventory;
 mod lint;
 mod output;
 
@@ -145,6 +146,31 @@ enum Command {
         #[arg(long, value_enum, default_value_t = access::AccessFormat::Text)]
         format: access::AccessFormat,
     },
+    /// The ServiceAccount audit: who runs as each ServiceAccount, whether their Pods get a token,
+    /// what its bindings let it do, and which are unused.
+    #[command(after_help = "Examples:\n  \
+        sa-guard inventory k8s/\n  \
+        sa-guard inventory --risky --format markdown k8s/\n  \
+        sa-guard inventory --format dot k8s/ | dot -Tsvg > serviceaccounts.svg\n  \
+        kubectl get serviceaccounts,pods,deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs,\\\n    \
+        replicationcontrollers,secrets,roles,rolebindings,clusterroles,clusterrolebindings -A -o json \\\n    \
+        | sa-guard inventory -\n\n\
+        With --namespace, only that namespace's ServiceAccounts are listed (objects without a namespace take it). \
+        System namespaces (kube-system, kube-public, kube-node-lease) and Kubernetes' bootstrap bindings are left \
+        out unless --system.\n\
+        Exit codes: 0 done, 2 usage or input error.")]
+    Inventory {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Only ServiceAccounts whose Pods get an API token and whose bindings carry a high or critical risk.
+        #[arg(long)]
+        risky: bool,
+        /// Include system namespaces and Kubernetes' bootstrap bindings.
+        #[arg(long)]
+        system: bool,
+        #[arg(long, value_enum, default_value_t = inventory::InventoryFormat::Text)]
+        format: inventory::InventoryFormat,
+    },
     /// Write one AdmissionReview (operation CREATE) per object, for `kwctl run -r FILE policy.wasm`.
     #[command(after_help = "Examples:\n  \
         sa-guard admission-requests examples/ --out requests/\n  \
@@ -251,6 +277,10 @@ fn main() -> ExitCode {
             }
         },
         Command::AdmissionRequests { input, out } => admission_requests::run(&input, &out),
+        Command::Inventory { input, risky, system, format } => {
+            let filters = inventory::Filters { namespace: input.namespace.clone(), risky, system };
+            inventory::run(&input, &filters, format)
+        }
         Command::CanI { verb, resource, name, as_user, as_groups, input, format } => {
             let question = access::Question { verb, resource, name, namespace: input.namespace.clone() };
             access::can_i(&question, &as_user, &as_groups, &input, format)

@@ -19,6 +19,7 @@ pub mod sa_privileged_role;
 pub mod shared_service_account;
 pub mod static_cloud_credentials;
 pub mod undefined_service_account;
+pub mod unused_service_account;
 pub mod workload_default_sa;
 
 #[cfg(test)]
@@ -30,7 +31,7 @@ pub struct Rule {
     pub check: fn(&Cx<'_>, &mut Emitter<'_>),
 }
 
-static ALL: [&Rule; 15] = [
+static ALL: [&Rule; 16] = [
     &default_sa_automount::RULE,
     &implicit_token_automount::RULE,
     &workload_default_sa::RULE,
@@ -46,6 +47,7 @@ static ALL: [&Rule; 15] = [
     &static_cloud_credentials::RULE,
     &insecure_kubeconfig::RULE,
     &risky_token_mounted::RULE,
+    &unused_service_account::RULE,
 ];
 
 /// Every rule, in id order.
