@@ -60,7 +60,7 @@ fn the_lessons_service_accounts() {
             kind: "RoleBinding".into(),
             namespace: Some("production".into()),
             name: "order-api-binding".into(),
-            object_index: 2,
+            object_index: 4,
             via: "ServiceAccount".into(),
             role: "Role order-api-role".into(),
             role_found: true,

@@ -151,9 +151,9 @@ fn text(inventory: &Inventory) -> String {
     if inventory.service_accounts.is_empty() {
         return "no ServiceAccounts in these manifests\n".to_string();
     }
-    // SERVICEACCOUNT 28, AUTOMOUNT 11, WORKLOADS 22, TOKEN 5, ROLES 14, RISK 8: 88 + 5 gaps
+    // SERVICEACCOUNT 30, AUTOMOUNT 11, WORKLOADS 20, TOKEN 5, ROLES 14, RISK 8: 88 + 5 gaps
     // of 2 = 98 columns, within 100.
-    let widths = [28, 11, 22, 5, 14, 8];
+    let widths = [30, 11, 20, 5, 14, 8];
     let header = ["SERVICEACCOUNT", "AUTOMOUNT", "WORKLOADS", "TOKEN", "ROLES", "RISK"];
     let mut out = String::new();
     let line = |cols: [&str; 6]| -> String {

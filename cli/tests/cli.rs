@@ -741,3 +741,167 @@ fn who_can_lists_service_accounts_first_with_their_grants() {
     let nobody = run_in(&examples(), &["who-can", "get", "secrets", "-n", "production", "order-api.yaml"], None);
     assert_eq!((nobody.code, nobody.stdout.as_str()), (1, "nobody in these manifests\n"), "{}", nobody.stderr);
 }
+
+const LESSON: [&str; 3] = ["checkout-api.yaml", "order-api.yaml", "payment-processor.yaml"];
+
+fn inventory_of(format: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["inventory", "--format", format];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&LESSON);
+    run_in(&examples(), &args, None)
+}
+
+#[test]
+fn inventory_table_of_the_lessons_manifests() {
+    let out = inventory_of("text", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let table: Vec<&str> = out.stdout.lines().take(4).collect();
+    assert_eq!(
+        table,
+        [
+            "SERVICEACCOUNT                  AUTOMOUNT    WORKLOADS             TOKEN  ROLES           RISK",
+            "payments/payment-processor-sa   false        Deployment/payment-…  no     -               -",
+            "production/default              <unset>      Deployment/checkout…  yes    -               -",
+            "production/order-api-sa         <unset>      Deployment/order-api  yes    Role order-ap…  -",
+        ]
+    );
+    // The table fits 100 columns; the details below it are prose, one line per fact.
+    assert!(
+        out.stdout.lines().take_while(|line| !line.is_empty()).all(|line| line.chars().count() <= 100),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "production/default\n  workload Deployment/checkout-api: token mounted (neither the Pod spec nor the \
+         ServiceAccount sets automountServiceAccountToken: Kubernetes' default)\n  findings: SAG001, SAG002, SAG003"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(
+        "    projected token in volume token-payment-gateway: audience payment-gateway-prod, expires after 1800 s\n"
+    ));
+    assert!(out.stdout.contains(
+        "  RoleBinding production/order-api-binding (as ServiceAccount) → Role order-api-role: no privilege-escalation path\n"
+    ));
+}
+
+#[test]
+fn inventory_json_follows_its_schema() {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(examples().join("../docs/inventory.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the inventory schema compiles");
+    let out = inventory_of("json", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let inventory = json_of(&out.stdout);
+    let errors: Vec<String> =
+        validator.iter_errors(&inventory).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let rows: Vec<(&str, bool, Value)> = inventory["serviceAccounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["tokenMounted"].as_bool().unwrap(), r["findings"].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("payment-processor-sa", false, json!([])),
+            ("default", true, json!(["SAG001", "SAG002", "SAG003"])),
+            ("order-api-sa", true, json!([])),
+        ]
+    );
+    // and the schema is no formality: a wrong shape fails it
+    let mut broken = inventory.clone();
+    broken["serviceAccounts"][0]["highestRisk"] = json!("severe");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn inventory_markdown_csv_and_graphs() {
+    let markdown = inventory_of("markdown", &["--namespace", "production"]).stdout;
+    assert_eq!(
+        markdown,
+        "| ServiceAccount | automount | workloads | token | roles | highest risk | findings |\n|---|---|---|---|---|---|---|\n\
+         | `production/default` | <unset> | Deployment/checkout-api | yes | - | - | SAG001,SAG002,SAG003 |\n\
+         | `production/order-api-sa` | <unset> | Deployment/order-api | yes | Role order-api-role | - | - |\n"
+    );
+    let csv = inventory_of("csv", &[]).stdout;
+    assert_eq!(
+        csv.lines().next(),
+        Some("namespace,name,automount,workloads,token,roles,highest_risk,risks,findings,unused")
+    );
+    assert!(
+        csv.contains(
+            "\npayments,payment-processor-sa,false,Deployment/payment-processor,no (2 audience-bound),-,-,,-,false\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\nproduction,default,<unset>,Deployment/checkout-api,yes,-,-,,\"SAG001,SAG002,SAG003\",false\n"),
+        "{csv}"
+    );
+    let dot = inventory_of("dot", &[]).stdout;
+    assert!(dot.starts_with("digraph serviceaccounts {\n"));
+    assert!(
+        dot.contains("\"wl:production/Deployment/checkout-api\" -> \"sa:production/default\" [color=\"#607d8b\"];"),
+        "{dot}"
+    );
+    assert!(dot.contains("\"sa:production/order-api-sa\" -> \"rb:RoleBinding:production/order-api-binding\""), "{dot}");
+    let mermaid = inventory_of("mermaid", &[]).stdout;
+    assert!(mermaid.starts_with("flowchart LR\n"));
+    assert!(mermaid.contains("([\"production/order-api-sa\"])"), "{mermaid}");
+}
+
+#[test]
+fn inventory_of_a_kubectl_dump_on_stdin_with_risky_filter() {
+    // the shape `kubectl get ... -A -o json` prints: a List with items, status and managedFields
+    let dump = json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "api", "namespace": "shop",
+            "uid": "4a0f", "resourceVersion": "100", "creationTimestamp": "2026-01-01T00:00:00Z"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "shop",
+            "managedFields": [{"manager": "kubectl", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]},
+         "spec": {"selector": {"matchLabels": {"app": "api"}}, "template": {"metadata": {"labels": {"app": "api"}},
+            "spec": {"serviceAccountName": "api", "containers": [{"name": "api", "image": "api:1"}]}}},
+         "status": {"replicas": 1, "readyReplicas": 1}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "api-5d8f-x2x", "namespace": "shop",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "api-5d8f", "uid": "1", "controller": true}]},
+         "spec": {"serviceAccountName": "api", "containers": [{"name": "api", "image": "api:1"}],
+            "volumes": [{"name": "kube-api-access-8k2lq", "projected": {"defaultMode": 420, "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}]},
+         "status": {"phase": "Running"}},
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "api-5d8f", "namespace": "shop",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "2", "controller": true}]},
+         "spec": {"selector": {"matchLabels": {"app": "api"}}, "template": {"metadata": {"labels": {"app": "api"}},
+            "spec": {"serviceAccountName": "api", "containers": [{"name": "api", "image": "api:1"}]}}}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "api-edit", "namespace": "shop"},
+         "subjects": [{"kind": "ServiceAccount", "name": "api", "namespace": "shop"}],
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "coredns", "namespace": "kube-system"}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "quiet", "namespace": "shop"}},
+    ]});
+    let out = run_in(&fixtures(), &["inventory", "--risky", "--format", "json", "-"], Some(&dump.to_string()));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let inventory = json_of(&out.stdout);
+    let rows = inventory["serviceAccounts"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{inventory:#}");
+    assert_eq!(rows[0]["name"], "api");
+    assert_eq!(rows[0]["workloads"].as_array().unwrap().len(), 1, "the Pod and its ReplicaSet are the Deployment's");
+    assert_eq!(rows[0]["workloads"][0]["owned"], json!(["Pod/api-5d8f-x2x", "ReplicaSet/api-5d8f"]));
+    assert_eq!(rows[0]["highestRisk"], "high");
+    // without --risky the quiet ServiceAccount shows; kube-system only with --system
+    let all = run_in(&fixtures(), &["inventory", "--format", "json", "-"], Some(&dump.to_string()));
+    let names: Vec<String> = json_of(&all.stdout)["serviceAccounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["api", "quiet"]);
+    let system = run_in(&fixtures(), &["inventory", "--system", "--format", "json", "-"], Some(&dump.to_string()));
+    assert_eq!(json_of(&system.stdout)["serviceAccounts"].as_array().unwrap().len(), 3);
+}

@@ -275,10 +275,10 @@ fn validate_settings_gives_the_policy_messages() {
 #[test]
 fn rule_catalog_is_the_rules_metadata() {
     let catalog = rule_catalog();
-    assert_eq!(catalog.len(), 14);
+    assert_eq!(catalog.len(), 16);
     let ids: Vec<&str> = catalog.iter().map(|r| r.id).collect();
     assert_eq!(ids[0], "SAG001");
-    assert_eq!(ids[13], "SAG014");
+    assert_eq!(ids[15], "SAG016");
     let sag001 = &catalog[0];
     assert_eq!(sag001.docs_anchor, "sag001-default-sa-automount");
     assert!(sag001.documentation.starts_with("Every namespace has a `default` ServiceAccount"));
@@ -326,7 +326,7 @@ fn wasm_exports_speak_json() {
     assert_eq!(wrong["error"], "the selection must be \"all\" or a list of finding ids");
 
     let rules: Value = serde_json::from_str(&sa_guard_web::rules()).unwrap();
-    assert_eq!(rules.as_array().unwrap().len(), 14);
+    assert_eq!(rules.as_array().unwrap().len(), 16);
     let check: Value = serde_json::from_str(&sa_guard_web::validate_settings("{\"mutate\": 1}")).unwrap();
     assert_eq!(check["valid"], false);
     assert!(check["message"]
