@@ -8,8 +8,8 @@ all: policy
 policy:            ## build policy.wasm at the repository root
 	bash scripts/build-policy.sh
 
-annotated: policy  ## annotated-policy.wasm via kwctl annotate (needs kwctl)
-	kwctl annotate -m policy-metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+annotated: policy  ## annotated-policy.wasm: policy-metadata.yml embedded as kwctl annotate does (tools/annotate, no kwctl)
+	bash scripts/annotate.sh
 
 run:               ## main job: set up, build, evaluate examples/ through policy.wasm and lint them
 	bash scripts/run.sh
