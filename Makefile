@@ -1,7 +1,7 @@
 # Every target is a script under scripts/, so CI and people run the same steps.
 # Toolchain choice (rustup target vs Debian packages) lives in scripts/toolchain.sh.
 
-.PHONY: fmt bench-core all policy annotated run test test-rust e2e e2e-kwctl bench web serve test-web bench-web cli docs bench-cli fuzz clean
+.PHONY: bump fmt bench-core all policy annotated run test test-rust e2e e2e-kwctl bench web serve test-web bench-web cli docs bench-cli fuzz clean
 
 all: policy
 
@@ -58,6 +58,9 @@ bench-core:        ## manifest-mode cost per object, 1 250 to 10 000 objects (fa
 
 fuzz:              ## run each fuzz target for a bounded time (--smoke: 20 s each)
 	bash scripts/fuzz.sh
+
+bump:              ## set the release version everywhere: make bump VERSION=x.y.z
+	bash scripts/bump.sh $(VERSION)
 
 clean:
 	rm -f policy.wasm annotated-policy.wasm

@@ -325,7 +325,7 @@ fn rule_questions_cover_the_rules_that_run_at_admission() {
     Settings::from_value(json!({"rules": form})).unwrap();
 }
 
-/// deploy/cluster-admission-policy.yaml, the README's deployment example, asks for what the
+/// deploy/cluster-admission-policy.yaml, the deployment example of docs/policy.md, asks for what the
 /// policy declares and passes settings the policy accepts.
 #[test]
 fn the_shipped_cluster_admission_policy_agrees_with_the_metadata() {

@@ -227,7 +227,7 @@ fn default_text(value: &Value) -> String {
 }
 
 /// `sa-guard rules --format markdown-settings`: each settings field, its default (from
-/// `Settings::default()`) and its doc comment; in docs/rules.md and the README.
+/// `Settings::default()`) and its doc comment; in docs/rules.md and docs/policy.md.
 pub fn settings_table() -> String {
     let defaults = serde_json::to_value(Settings::default()).expect("settings serialize");
     let mut out = String::from("| Setting | Default | Description |\n|---|---|---|\n");
