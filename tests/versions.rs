@@ -48,7 +48,9 @@ fn release_references(text: &str) -> Vec<(&'static str, String)> {
 fn every_crate_takes_the_workspace_version() {
     let workspace = read("Cargo.toml");
     assert!(workspace.contains(&format!("[workspace.package]\nversion = \"{VERSION}\"\n")));
-    for member in ["Cargo.toml", "cli/Cargo.toml", "web/Cargo.toml", "e2e-tests/Cargo.toml", "tools/annotate/Cargo.toml"] {
+    for member in
+        ["Cargo.toml", "cli/Cargo.toml", "web/Cargo.toml", "e2e-tests/Cargo.toml", "tools/annotate/Cargo.toml"]
+    {
         let manifest = read(member);
         let package = &manifest[manifest.find("[package]").unwrap_or_else(|| panic!("{member}: no [package]"))..];
         assert!(package.contains("\nversion.workspace = true\n"), "{member}: the version is not the workspace's");
@@ -105,7 +107,8 @@ fn install_lines_in_the_docs_name_the_version() {
 
 #[test]
 fn references_are_read_as_their_versions() {
-    let text = "uses: sa-guard/sa-guard@v1.2.3\nrev: v10.20.30 # x\nregistry://ghcr.io/sa-guard/policies/sa-guard:v0.1.0.";
+    let text =
+        "uses: sa-guard/sa-guard@v1.2.3\nrev: v10.20.30 # x\nregistry://ghcr.io/sa-guard/policies/sa-guard:v0.1.0.";
     let found = release_references(text);
     let versions: Vec<&str> = found.iter().map(|(_, v)| v.as_str()).collect();
     assert_eq!(versions, ["0.1.0", "1.2.3", "10.20.30"]);
