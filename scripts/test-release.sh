@@ -17,7 +17,7 @@ step() { printf '\n--- %s ---\n' "$*"; }
 fail() { echo "test-release: FAIL: $*" >&2; exit 1; }
 
 step "actionlint $(actionlint -version | head -1)"
-actionlint -color=never
+actionlint -no-color
 echo "actionlint: no finding in .github/workflows"
 
 step "GitHub Action"
