@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The release checks of `make test`: what .github/workflows/release.yml, action.yml and
 # .pre-commit-hooks.yaml rely on, tested here where they can be.
+#   0. `make annotated`'s tool on the real policy.wasm (built when missing)
 #   1. actionlint over the workflows (and action.yml's inputs, through ci.yml's `uses: ./`)
 #   2. the GitHub Action's scripts (scripts/test-action.sh)
 #   3. the pre-commit hook (scripts/test-pre-commit.sh)
@@ -15,6 +16,12 @@ cd "$SA_GUARD_ROOT"
 
 step() { printf '\n--- %s ---\n' "$*"; }
 fail() { echo "test-release: FAIL: $*" >&2; exit 1; }
+
+step "sa-guard-annotate on policy.wasm"
+[ -f policy.wasm ] || bash scripts/build-policy.sh
+SA_GUARD_POLICY="$PWD/policy.wasm" "$CARGO" test --locked -q -p sa-guard-annotate --test annotate -- --ignored 2>&1 |
+  grep -E '^test result|panicked|FAILED'
+bash scripts/annotate.sh
 
 step "actionlint $(actionlint -version | head -1)"
 actionlint -no-color

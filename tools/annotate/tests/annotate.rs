@@ -174,3 +174,18 @@ fn a_module_that_is_not_a_wapc_policy_is_refused() {
     assert!(check_wapc_guest(b"not wasm").is_err());
     assert!(annotate(b"not wasm", b"{}").is_err());
 }
+
+/// The real policy.wasm (`SA_GUARD_POLICY`, set by scripts/test-release.sh after building it) is
+/// a waPC guest this tool recognizes, and annotating it keeps every other section. Ignored in
+/// plain `cargo test`, which has no policy.wasm; scripts/test-release.sh runs it with --ignored.
+#[test]
+#[ignore = "needs policy.wasm: SA_GUARD_POLICY=path cargo test -p sa-guard-annotate -- --ignored"]
+fn the_policy_module_is_annotated() {
+    let path = std::env::var("SA_GUARD_POLICY").expect("SA_GUARD_POLICY: the policy.wasm to annotate");
+    let module = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    check_wapc_guest(&module).unwrap();
+    let payload = metadata_payload(&read("policy-metadata.yml"), &read("README.md")).unwrap();
+    let annotated = annotate(&module, &payload).unwrap();
+    assert_eq!(read_metadata_section(&annotated).unwrap().as_deref(), Some(payload.as_slice()));
+    assert_eq!(other_sections(&annotated), other_sections(&module));
+}
