@@ -1,15 +1,15 @@
 # Every target is a script under scripts/, so CI and people run the same steps.
 # Toolchain choice (rustup target vs Debian packages) lives in scripts/toolchain.sh.
 
-.PHONY: fmt bench-core all policy annotated run test test-rust e2e e2e-kwctl bench web serve test-web bench-web cli docs bench-cli fuzz clean
+.PHONY: bump fmt bench-core all policy annotated run test test-rust e2e e2e-kwctl bench web serve test-web bench-web cli docs bench-cli fuzz clean
 
 all: policy
 
 policy:            ## build policy.wasm at the repository root
 	bash scripts/build-policy.sh
 
-annotated: policy  ## annotated-policy.wasm via kwctl annotate (needs kwctl)
-	kwctl annotate -m policy-metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+annotated: policy  ## annotated-policy.wasm: policy-metadata.yml embedded as kwctl annotate does (tools/annotate, no kwctl)
+	bash scripts/annotate.sh
 
 run:               ## main job: set up, build, evaluate examples/ through policy.wasm and lint them
 	bash scripts/run.sh
@@ -58,6 +58,9 @@ bench-core:        ## manifest-mode cost per object, 1 250 to 10 000 objects (fa
 
 fuzz:              ## run each fuzz target for a bounded time (--smoke: 20 s each)
 	bash scripts/fuzz.sh
+
+bump:              ## set the release version everywhere: make bump VERSION=x.y.z
+	bash scripts/bump.sh $(VERSION)
 
 clean:
 	rm -f policy.wasm annotated-policy.wasm

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates docs/rules.md from the rules' metadata (`sa-guard rules --format markdown`) and the
-# README's rules table between <!-- rules:start --> and <!-- rules:end -->. `make docs`.
-# The CLI's tests (cli/tests/docs.rs) fail when either differs from the generator.
+# Regenerates docs/rules.md from the rules' metadata (`sa-guard rules --format markdown`), the
+# README's rules table between <!-- rules:start --> and <!-- rules:end --> and docs/policy.md's
+# settings table between <!-- settings:start --> and <!-- settings:end -->. `make docs`.
+# The CLI's tests (cli/tests/docs.rs) fail when any differs from the generator.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
@@ -15,12 +16,12 @@ mkdir -p docs
 mv docs/rules.md.tmp docs/rules.md
 echo "docs: wrote docs/rules.md"
 
-# Replaces the README's text between <!-- NAME:start --> and <!-- NAME:end --> with the output of
+# Replaces FILE's text between <!-- NAME:start --> and <!-- NAME:end --> with the output of
 # `sa-guard rules --format FORMAT`.
-replace_readme_block() {
-  local name="$1" format="$2" block
-  if ! grep -q "<!-- $name:start -->" README.md || ! grep -q "<!-- $name:end -->" README.md; then
-    echo "docs: README.md has no <!-- $name:start --> / <!-- $name:end --> markers" >&2
+replace_block() {
+  local file="$1" name="$2" format="$3" block
+  if ! grep -q "<!-- $name:start -->" "$file" || ! grep -q "<!-- $name:end -->" "$file"; then
+    echo "docs: $file has no <!-- $name:start --> / <!-- $name:end --> markers" >&2
     exit 1
   fi
   block="$(mktemp)"
@@ -29,11 +30,11 @@ replace_readme_block() {
     $0 == start { print; while ((getline line < block) > 0) print line; skipping = 1; next }
     $0 == end   { skipping = 0 }
     !skipping   { print }
-  ' README.md > README.md.tmp
-  mv README.md.tmp README.md
+  ' "$file" > "$file.tmp"
+  mv "$file.tmp" "$file"
   rm -f "$block"
-  echo "docs: updated the $name table in README.md"
+  echo "docs: updated the $name table in $file"
 }
 
-replace_readme_block rules markdown-index
-replace_readme_block settings markdown-settings
+replace_block README.md rules markdown-index
+replace_block docs/policy.md settings markdown-settings

@@ -19,5 +19,8 @@ bash scripts/e2e.sh
 step "playground in headless Chromium"
 bash scripts/test-web.sh
 
+step "release: workflows (actionlint), GitHub Action, pre-commit hook, cargo package, make bump"
+bash scripts/test-release.sh
+
 step "fuzz smoke"
 bash scripts/fuzz.sh --smoke

@@ -36,3 +36,9 @@ pub use finding::{Finding, Fix, Level, ObjectRef};
 pub use lookup::{ClusterLookup, Lookup, NoCluster};
 pub use meta::{Category, RuleMeta, Scope};
 pub use settings::Settings;
+
+/// The text of `settings.rs`: the doc comments of `Settings`' fields are the settings
+/// documentation the CLI generates. Exposed here rather than read by path from the CLI, so that
+/// the CLI also builds from its published package (`cargo package`), where `../src` is not there.
+#[doc(hidden)]
+pub const SETTINGS_SOURCE: &str = include_str!("settings.rs");

@@ -224,7 +224,10 @@ fn context_aware_resources_are_exactly_what_the_policy_looks_up() {
         .map(|r| (r["apiVersion"].as_str().unwrap().to_string(), r["kind"].as_str().unwrap().to_string()))
         .collect();
     let artifacthub = load("artifacthub-pkg.yml");
-    assert_eq!(embedded(&artifacthub, "kubewarden/contextAwareResources"), metadata["contextAwareResources"]);
+    // kwctl writes them sorted (by apiVersion, then kind), whatever the metadata file's order.
+    let mut sorted = metadata["contextAwareResources"].as_array().unwrap().clone();
+    sorted.sort_by_key(|r| (r["apiVersion"].to_string(), r["kind"].to_string()));
+    assert_eq!(embedded(&artifacthub, "kubewarden/contextAwareResources"), Value::Array(sorted));
 
     // Objects that make the rules reach into the cluster: a workload's ServiceAccount, the role a
     // binding grants (namespaced and cluster-wide).
@@ -322,7 +325,7 @@ fn rule_questions_cover_the_rules_that_run_at_admission() {
     Settings::from_value(json!({"rules": form})).unwrap();
 }
 
-/// deploy/cluster-admission-policy.yaml, the README's deployment example, asks for what the
+/// deploy/cluster-admission-policy.yaml, the deployment example of docs/policy.md, asks for what the
 /// policy declares and passes settings the policy accepts.
 #[test]
 fn the_shipped_cluster_admission_policy_agrees_with_the_metadata() {
@@ -345,4 +348,193 @@ fn the_shipped_cluster_admission_policy_agrees_with_the_metadata() {
     assert_eq!(str_at(spec, "/module", "deploy/cluster-admission-policy.yaml"), format!("registry://{oci}:v{version}"));
     let verdict = admission::validate_settings(&serde_json::to_vec(&spec["settings"]).unwrap());
     assert!(verdict.valid, "{:?}", verdict.message);
+}
+
+/// A policy rule as kwctl serializes it (its field order).
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KwctlRule {
+    api_groups: Vec<String>,
+    api_versions: Vec<String>,
+    resources: Vec<String>,
+    operations: Vec<String>,
+}
+
+/// Sorted as kwctl's set of them is: by apiVersion, then kind.
+#[derive(serde::Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KwctlContextAwareResource {
+    api_version: String,
+    kind: String,
+}
+
+#[derive(serde::Serialize)]
+struct NameImage {
+    name: &'static str,
+    image: String,
+}
+
+#[derive(serde::Serialize)]
+struct NameUrl {
+    name: &'static str,
+    url: String,
+}
+
+#[derive(serde::Serialize)]
+struct Name {
+    name: &'static str,
+}
+
+fn yaml<T: serde::Serialize + ?Sized>(value: &T) -> serde_yaml::Value {
+    serde_yaml::to_value(value).unwrap()
+}
+
+#[derive(serde::Serialize)]
+struct Url {
+    url: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct NameEmail {
+    name: String,
+    email: String,
+}
+
+/// `io.kubewarden.policy.author` as kwctl reads it: comma-separated `name <email>` (RFC 5322
+/// name-addr); kwctl refuses anything else ("must be csv values of \"name <email>\"").
+fn maintainers(author: &str) -> Vec<NameEmail> {
+    let list: Vec<NameEmail> = author
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (name, rest) =
+                entry.split_once(" <").unwrap_or_else(|| panic!("author {entry:?} is not `name <email>`"));
+            let email = rest.strip_suffix('>').unwrap_or_else(|| panic!("author {entry:?} is not `name <email>`"));
+            let (local, domain) = email.split_once('@').unwrap_or_else(|| panic!("{email:?} is not an email address"));
+            assert!(
+                !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace),
+                "{email:?} is not an email address"
+            );
+            NameEmail { name: name.trim().to_string(), email: email.to_string() }
+        })
+        .collect();
+    assert!(!list.is_empty(), "author {author:?}: kwctl wants at least one `name <email>`");
+    list
+}
+
+/// What `kwctl scaffold artifacthub -m policy-metadata.yml -q questions-ui.yml` prints (without
+/// its comment header), for a given `createdAt`: kwctl's ArtifactHubPkg (policy-evaluator's
+/// `policy_artifacthub.rs`) serialized by serde_yaml, as kwctl does. Field order is the struct's;
+/// annotations are a sorted map; rules and contextAwareResources are embedded as YAML text.
+fn kwctl_scaffold_artifacthub(metadata: &Value, questions_text: &str, created_at: &str) -> String {
+    let annotation = |key: &str| str_at(metadata, &format!("/annotations/{key}"), "policy-metadata.yml").to_string();
+    let version = annotation("io.kubewarden.policy.version");
+    let image = format!("{}:v{version}", annotation("io.kubewarden.policy.ociUrl"));
+    let source = annotation("io.kubewarden.policy.source");
+    assert!(source.starts_with("https://github.com/"), "kwctl links policy.wasm only for GitHub sources");
+    let rules: Vec<KwctlRule> = serde_json::from_value(metadata["rules"].clone()).expect("rules");
+    let mut resources: Vec<KwctlContextAwareResource> =
+        serde_json::from_value(metadata["contextAwareResources"].clone()).expect("contextAwareResources");
+    resources.sort();
+    resources.dedup();
+    let keywords: Vec<String> =
+        annotation("io.artifacthub.keywords").split(',').map(|k| k.trim_matches(' ').to_string()).collect();
+    assert!(keywords.iter().all(|k| !k.is_empty()), "kwctl refuses empty keywords");
+
+    // kwctl's annotations are a sorted map.
+    let mut annotations = BTreeMap::new();
+    if !resources.is_empty() {
+        annotations.insert("kubewarden/contextAwareResources", serde_yaml::to_string(&resources).unwrap());
+    }
+    annotations.insert("kubewarden/mutation", metadata["mutating"].as_bool().expect("mutating").to_string());
+    annotations.insert("kubewarden/questions-ui", questions_text.to_string());
+    annotations.insert("kubewarden/resources", annotation("io.artifacthub.resources"));
+    annotations.insert("kubewarden/rules", serde_yaml::to_string(&rules).unwrap());
+
+    let install = format!(
+        "The policy can be obtained using [`kwctl`](https://github.com/kubewarden/kwctl):\n\
+         ```console\nkwctl pull {image}\n```\n\
+         Then, generate the policy manifest and tune it to your liking. For example:\n\
+         ```console\nkwctl scaffold manifest -t ClusterAdmissionPolicy registry://{image}\n```\n"
+    );
+    let mut package = serde_yaml::Mapping::new();
+    let mut field = |key: &str, value: serde_yaml::Value| package.insert(key.into(), value);
+    field("version", version.clone().into());
+    field("name", annotation("io.kubewarden.policy.title").into());
+    field("displayName", annotation("io.artifacthub.displayName").into());
+    field("createdAt", created_at.into());
+    field("description", annotation("io.kubewarden.policy.description").into());
+    field("license", annotation("io.kubewarden.policy.license").into());
+    field("homeURL", annotation("io.kubewarden.policy.url").into());
+    field("containersImages", yaml(&[NameImage { name: "policy", image: image.clone() }]));
+    field("keywords", yaml(&keywords));
+    let links = [
+        NameUrl { name: "policy", url: format!("{source}/releases/download/v{version}/policy.wasm") },
+        NameUrl { name: "source", url: source.clone() },
+    ];
+    field("links", yaml(&links));
+    field("install", install.into());
+    field("maintainers", yaml(&maintainers(&annotation("io.kubewarden.policy.author"))));
+    field("provider", yaml(&Name { name: "kubewarden" }));
+    field(
+        "recommendations",
+        yaml(&[Url { url: "https://artifacthub.io/packages/helm/kubewarden/kubewarden-controller" }]),
+    );
+    field("annotations", serde_yaml::to_value(annotations).unwrap());
+    serde_yaml::to_string(&package).unwrap()
+}
+
+/// artifacthub-pkg.yml without its leading comment lines.
+fn without_leading_comments(text: &str) -> &str {
+    let mut rest = text;
+    while rest.starts_with('#') {
+        rest = rest.split_once('\n').map_or("", |(_, after)| after);
+    }
+    rest
+}
+
+/// artifacthub-pkg.yml is what `kwctl scaffold artifacthub -m policy-metadata.yml -q
+/// questions-ui.yml` generates, but for `createdAt` (the time it ran) and the comment at the top.
+/// `SA_GUARD_WRITE_ARTIFACTHUB=1 cargo test --test metadata artifacthub` rewrites it, with the
+/// current time.
+#[test]
+fn artifacthub_pkg_is_what_kwctl_scaffold_artifacthub_generates() {
+    let metadata = load("policy-metadata.yml");
+    let questions = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("questions-ui.yml")).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacthub-pkg.yml");
+    let committed = std::fs::read_to_string(&path).unwrap();
+    let body = without_leading_comments(&committed);
+    let header = &committed[..committed.len() - body.len()];
+
+    if std::env::var_os("SA_GUARD_WRITE_ARTIFACTHUB").is_some() {
+        let now = std::process::Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
+        let now = String::from_utf8(now.stdout).unwrap();
+        let generated = kwctl_scaffold_artifacthub(&metadata, &questions, now.trim());
+        std::fs::write(&path, format!("{header}{generated}")).unwrap();
+        return;
+    }
+    let created_at = parse_yaml(body, "artifacthub-pkg.yml")["createdAt"].as_str().expect("createdAt").to_string();
+    let generated = kwctl_scaffold_artifacthub(&metadata, &questions, &created_at);
+    if body != generated {
+        let line = body.lines().zip(generated.lines()).position(|(a, b)| a != b).unwrap_or(0);
+        panic!(
+            "artifacthub-pkg.yml differs from what kwctl scaffold artifacthub generates from policy-metadata.yml and \
+             questions-ui.yml (SA_GUARD_WRITE_ARTIFACTHUB=1 cargo test --test metadata artifacthub rewrites it); \
+             first difference on line {} after the comments:\n committed: {:?}\n generated: {:?}",
+            line + 1,
+            body.lines().nth(line),
+            generated.lines().nth(line)
+        );
+    }
+}
+
+#[test]
+fn the_author_is_what_kwctl_accepts() {
+    let metadata = load("policy-metadata.yml");
+    let author = str_at(&metadata, "/annotations/io.kubewarden.policy.author", "policy-metadata.yml");
+    assert!(!maintainers(author).is_empty());
+    // The reference input kwctl 1.31 refused, for the record: a name without an address.
+    let refused = std::panic::catch_unwind(|| maintainers("sa-guard developers"));
+    assert!(refused.is_err());
 }

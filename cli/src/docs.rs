@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 const RULES_DOC_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/rules.md");
 
 /// The settings source: the doc comments of `Settings`' fields are the settings documentation.
-const SETTINGS_SOURCE: &str = include_str!("../../src/settings.rs");
+const SETTINGS_SOURCE: &str = sa_guard::SETTINGS_SOURCE;
 
 pub fn help_uri(meta: &RuleMeta) -> String {
     format!("{RULES_DOC_URL}#{}", meta.docs_anchor())
@@ -227,7 +227,7 @@ fn default_text(value: &Value) -> String {
 }
 
 /// `sa-guard rules --format markdown-settings`: each settings field, its default (from
-/// `Settings::default()`) and its doc comment; in docs/rules.md and the README.
+/// `Settings::default()`) and its doc comment; in docs/rules.md and docs/policy.md.
 pub fn settings_table() -> String {
     let defaults = serde_json::to_value(Settings::default()).expect("settings serialize");
     let mut out = String::from("| Setting | Default | Description |\n|---|---|---|\n");

@@ -244,7 +244,7 @@ enum RulesFormat {
     Markdown,
     /// Only the index table (the README's rules section).
     MarkdownIndex,
-    /// Only the settings table (the README's settings section).
+    /// Only the settings table (docs/policy.md's settings section).
     MarkdownSettings,
     /// Rule metadata with documentation.
     Json,

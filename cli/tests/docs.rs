@@ -1,5 +1,5 @@
-//! docs/rules.md and the README's rules table are generated (`make docs`); these tests fail when
-//! they drift from the rules' metadata.
+//! docs/rules.md, the README's rules table and docs/policy.md's settings table are generated
+//! (`make docs`); these tests fail when they drift from the rules' metadata.
 
 use std::path::{Path, PathBuf};
 
@@ -23,29 +23,32 @@ fn docs_rules_md_is_generated_from_the_rules() {
     assert!(committed == generated, "docs/rules.md differs from `sa-guard rules --format markdown`: run `make docs`");
 }
 
-/// The README's text between `<!-- {name}:start -->` and `<!-- {name}:end -->`.
-fn readme_block(name: &str) -> String {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+/// `file`'s text between `<!-- {name}:start -->` and `<!-- {name}:end -->`.
+fn generated_block(file: &str, name: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join(file)).expect(file);
     let start_marker = format!("<!-- {name}:start -->\n");
     let end_marker = format!("<!-- {name}:end -->");
-    let start = readme.find(&start_marker).unwrap_or_else(|| panic!("README.md has no {start_marker:?}"));
-    let end = readme.find(&end_marker).unwrap_or_else(|| panic!("README.md has no {end_marker:?}"));
-    readme[start + start_marker.len()..end].to_string()
+    let start = text.find(&start_marker).unwrap_or_else(|| panic!("{file} has no {start_marker:?}"));
+    let end = text.find(&end_marker).unwrap_or_else(|| panic!("{file} has no {end_marker:?}"));
+    text[start + start_marker.len()..end].to_string()
 }
 
 #[test]
 fn readme_rules_table_is_generated_from_the_rules() {
     let generated = sa_guard(&["rules", "--format", "markdown-index"]);
-    assert!(readme_block("rules") == generated, "the README's rules table differs from the generator: run `make docs`");
+    assert!(
+        generated_block("README.md", "rules") == generated,
+        "the README's rules table differs from the generator: run `make docs`"
+    );
 }
 
 #[test]
-fn readme_settings_table_is_generated_from_the_settings() {
+fn policy_doc_settings_table_is_generated_from_the_settings() {
     let generated = sa_guard(&["rules", "--format", "markdown-settings"]);
     assert!(generated.contains("| `on_lookup_failure` | `deny` |"));
     assert!(
-        readme_block("settings") == generated,
-        "the README's settings table differs from the generator: run `make docs`"
+        generated_block("docs/policy.md", "settings") == generated,
+        "docs/policy.md's settings table differs from the generator: run `make docs`"
     );
 }
 
@@ -110,12 +113,12 @@ fn rules_table_and_json() {
 }
 
 #[test]
-fn readme_settings_example_is_valid_settings() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+fn policy_doc_settings_example_is_valid_settings() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/policy.md")).unwrap();
     let intro = "as a file for `sa-guard lint --settings`:\n\n```yaml\n";
-    let start = readme.find(intro).expect("the README's settings example") + intro.len();
-    let example = &readme[start..start + readme[start..].find("```").unwrap()];
-    let path = std::env::temp_dir().join(format!("sa-guard-readme-settings-{}.yaml", std::process::id()));
+    let start = doc.find(intro).expect("docs/policy.md's settings example") + intro.len();
+    let example = &doc[start..start + doc[start..].find("```").unwrap()];
+    let path = std::env::temp_dir().join(format!("sa-guard-doc-settings-{}.yaml", std::process::id()));
     std::fs::write(&path, example).unwrap();
     // SAG004 is raised to deny by the example: the deprecated field alone now fails the lint.
     let manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n\
