@@ -23,8 +23,9 @@ declare_rule! {
     /// the cloud identity.
     ///
     /// Credential settings, as each provider's CLI, SDKs or Terraform provider documents them
-    /// (only those that hold or locate a secret; none that names a region, project, tenant or
-    /// account), and what each finding advises instead:
+    /// (those that hold or locate a secret, and AWS's access key id, the other half of its key
+    /// pair; none that names a region, project, tenant or account), and what each finding
+    /// advises instead:
     ///
     /// | Provider | Settings | Instead |
     /// |---|---|---|
@@ -64,8 +65,9 @@ declare_rule! {
     ///   `azure.workload.identity/client-id`: path `/metadata/annotations/<key>` (with `/`
     ///   written `~1`).
     ///
-    /// Does not fire on: region, project, tenant or key-id settings (`AWS_REGION`,
-    /// `GOOGLE_CLOUD_PROJECT`, `AZURE_TENANT_ID`, `OCI_CLI_FINGERPRINT`, `SPACES_ACCESS_KEY_ID`);
+    /// Does not fire on: region, project, tenant and account settings, and the other providers'
+    /// key ids (`AWS_REGION`, `GOOGLE_CLOUD_PROJECT`, `AZURE_TENANT_ID`, `OCI_CLI_FINGERPRINT`,
+    /// `SPACES_ACCESS_KEY_ID`, `ALIBABA_CLOUD_ACCESS_KEY_ID`);
     /// the variables workload identity itself sets (`AWS_WEB_IDENTITY_TOKEN_FILE`,
     /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, `AZURE_FEDERATED_TOKEN_FILE`,
     /// `ALIBABA_CLOUD_OIDC_TOKEN_FILE`); an empty `value`; `fieldRef` and `resourceFieldRef`
