@@ -131,7 +131,7 @@ struct Provider {
     name: &'static str,
     /// Settings that hold (or locate) a long-lived credential, as the provider documents them
     /// for its CLI, SDKs or Terraform provider. Upper case with `_`, each with at least one `_`
-    /// (see [`FIRST_WORDS_END`]); names are compared ignoring case and `-`/`_`.
+    /// (see [`FIRST_WORDS`]); names are compared ignoring case and `-`/`_`.
     variables: &'static [&'static str],
     /// Ends every finding's message: the provider's workload identity, or what to do without one.
     advice: &'static str,
@@ -506,12 +506,13 @@ fn provider_of_credential(name: &[u8], last: u8) -> Option<&'static Provider> {
     })
 }
 
-/// The last letters of the credential settings' first words (`AWS`, `GOOGLE`, `OCI`, ...), and
-/// of `PRIVATE` (a GCP key's `private_key`), by byte. Every setting has a `_` after its first
-/// word: checked here, as [`may_hold_a_credential`] finds names by it.
-const FIRST_WORDS_END: [bool; 256] = {
-    let mut ends = [false; 256];
-    ends[b'E' as usize] = true; // PRIVATE
+/// The distinct first words of the credential settings (`AWS`, `GOOGLE`, `OCI`, ...), and
+/// `PRIVATE` (a GCP key's `private_key`): the first `FIRST_WORDS.1` entries. Every setting has a
+/// `_` after its first word: checked here, as [`may_hold_a_credential`] finds names by it.
+const FIRST_WORDS: ([&[u8]; 32], usize) = {
+    let mut words: [&[u8]; 32] = [b""; 32];
+    words[0] = b"PRIVATE";
+    let mut count = 1;
     let mut p = 0;
     while p < PROVIDERS.len() {
         let mut v = 0;
@@ -522,10 +523,45 @@ const FIRST_WORDS_END: [bool; 256] = {
                 at += 1;
             }
             assert!(at < name.len(), "every credential setting has a `_` after its first word");
-            ends[name[at - 1] as usize] = true;
+            let (word, _) = name.split_at(at);
+            let mut known = false;
+            let mut w = 0;
+            while w < count && !known {
+                known = same_bytes(words[w], word);
+                w += 1;
+            }
+            if !known {
+                words[count] = word;
+                count += 1;
+            }
             v += 1;
         }
         p += 1;
+    }
+    (words, count)
+};
+
+const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The last letters of [`FIRST_WORDS`], by byte.
+const FIRST_WORDS_END: [bool; 256] = {
+    let mut ends = [false; 256];
+    let mut w = 0;
+    while w < FIRST_WORDS.1 {
+        ends[FIRST_WORDS.0[w][FIRST_WORDS.0[w].len() - 1] as usize] = true;
+        w += 1;
     }
     ends
 };
@@ -558,11 +594,7 @@ fn starts_a_credential_name(text: &[u8], at: usize) -> bool {
                 Some(_) => false,
             }
     };
-    word_at(b"PRIVATE")
-        || PROVIDERS.iter().flat_map(|provider| provider.variables.iter()).any(|variable| {
-            let first_word = variable.split('_').next().unwrap_or(variable);
-            word_at(first_word.as_bytes())
-        })
+    FIRST_WORDS.0[..FIRST_WORDS.1].iter().any(|word| word_at(word))
 }
 
 /// A credential file stored as a value: a GCP service-account key or Azure service principal
@@ -1149,6 +1181,32 @@ mod tests {
                 assert!(docs.contains(&format!("`{variable}`")), "{variable}");
             }
         }
+    }
+
+    #[test]
+    fn the_quick_test_looks_for_every_first_word_once() {
+        let words: Vec<&str> =
+            super::FIRST_WORDS.0[..super::FIRST_WORDS.1].iter().map(|w| std::str::from_utf8(w).unwrap()).collect();
+        assert_eq!(
+            words,
+            [
+                "PRIVATE",
+                "AWS",
+                "GOOGLE",
+                "GCLOUD",
+                "CLOUDSDK",
+                "AZURE",
+                "ARM",
+                "OCI",
+                "ALIBABA",
+                "ALICLOUD",
+                "DIGITALOCEAN",
+                "SPACES",
+                "IBMCLOUD",
+                "IC",
+                "IAAS"
+            ]
+        );
     }
 
     #[test]
