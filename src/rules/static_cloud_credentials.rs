@@ -6,7 +6,7 @@ use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s;
 use crate::meta::{Category, Scope};
-use crate::rules::stored_values::{stored_values, StoredValue};
+use crate::rules::stored_values::{stored_values, stored_values_of_keys, StoredValue};
 
 declare_rule! {
     /// Cloud access keys stored in the cluster are long-lived: they do not expire, nobody rotates
@@ -320,14 +320,19 @@ fn check_env_from(
         };
         let Some(loaded) = loaded else { continue };
         let prefix = source.get("prefix").and_then(Value::as_str).unwrap_or("");
+        let variable = |key: &str| format!("{prefix}{key}");
         // (variable, provider) in the object's order; a key in both `data` and `stringData` once.
+        // Only the values of keys that make a credential's name are decoded.
         let mut credentials: Vec<(String, &Provider)> = Vec::new();
-        for value in stored_values(loaded).filter(|value| fields.contains(&value.field) && !value.is_blank()) {
-            let variable = format!("{prefix}{}", value.key);
-            if let Some(provider) = credential_provider(&variable) {
-                if !credentials.iter().any(|(known, _)| *known == variable) {
-                    credentials.push((variable, provider));
-                }
+        let named_like_a_credential = |key: &str| match prefix {
+            "" => is_credential_name(key),
+            _ => is_credential_name(&variable(key)),
+        };
+        for value in stored_values_of_keys(loaded, fields, named_like_a_credential) {
+            let variable = variable(value.key);
+            let Some(provider) = credential_provider(&variable).filter(|_| !value.is_blank()) else { continue };
+            if !credentials.iter().any(|(known, _)| *known == variable) {
+                credentials.push((variable, provider));
             }
         }
         if credentials.is_empty() {

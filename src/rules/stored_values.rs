@@ -38,28 +38,58 @@ impl StoredValue<'_> {
     }
 }
 
+/// The fields of a Secret or ConfigMap that hold values, each with whether it is base64.
+fn value_fields(kind: &str) -> &'static [(&'static str, bool)] {
+    match kind {
+        "Secret" => &[("data", true), ("stringData", false)],
+        "ConfigMap" => &[("data", false), ("binaryData", true)],
+        _ => &[],
+    }
+}
+
 /// The values of a Secret (`data` base64, `stringData` plain) or a ConfigMap (`data` plain,
 /// `binaryData` base64). Values that are not strings or not valid base64 are left out: the API
 /// server rejects them, and there is nothing to read.
 pub(crate) fn stored_values<'a>(obj: &Obj<'a>) -> impl Iterator<Item = StoredValue<'a>> {
-    let fields: &'static [(&'static str, bool)] = match obj.kind {
-        "Secret" => &[("data", true), ("stringData", false)],
-        "ConfigMap" => &[("data", false), ("binaryData", true)],
-        _ => &[],
-    };
     let value = obj.value;
-    fields.iter().flat_map(move |&(field, base64)| {
+    value_fields(obj.kind).iter().flat_map(move |&(field, base64)| {
         let map = value.get(field).and_then(Value::as_object);
-        map.into_iter().flatten().filter_map(move |(key, value)| {
-            let text = value.as_str()?;
-            let bytes = if base64 {
-                let compact: Vec<u8> = text.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-                Cow::Owned(SECRET_DATA.decode(compact).ok()?)
-            } else {
-                Cow::Borrowed(text.as_bytes())
-            };
-            Some(StoredValue { field, key, bytes })
+        map.into_iter()
+            .flatten()
+            .filter_map(move |(key, value)| Some(StoredValue { field, key, bytes: decoded(value, base64)? }))
+    })
+}
+
+/// The values of the Secret's or ConfigMap's `fields` whose keys pass `wanted`: [`stored_values`]
+/// of those fields, decoding only the values of the keys wanted.
+pub(crate) fn stored_values_of_keys<'a, 'w>(
+    obj: &Obj<'a>,
+    fields: &'w [&str],
+    mut wanted: impl FnMut(&str) -> bool + 'w,
+) -> impl Iterator<Item = StoredValue<'a>> + 'w
+where
+    'a: 'w,
+{
+    let value = obj.value;
+    let fields = value_fields(obj.kind).iter().filter(move |(field, _)| fields.contains(field));
+    fields
+        .flat_map(move |&(field, base64)| {
+            let map = value.get(field).and_then(Value::as_object);
+            map.into_iter().flatten().map(move |(key, value)| (field, base64, key, value))
         })
+        .filter(move |(_, _, key, _)| wanted(key))
+        .filter_map(|(field, base64, key, value)| Some(StoredValue { field, key, bytes: decoded(value, base64)? }))
+}
+
+/// A stored value's bytes: its text, base64-decoded in a base64 field; `None` for a value that
+/// is not a string or not valid base64.
+fn decoded(value: &Value, base64: bool) -> Option<Cow<'_, [u8]>> {
+    let text = value.as_str()?;
+    Some(if base64 {
+        let compact: Vec<u8> = text.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
+        Cow::Owned(SECRET_DATA.decode(compact).ok()?)
+    } else {
+        Cow::Borrowed(text.as_bytes())
     })
 }
 
