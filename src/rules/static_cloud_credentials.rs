@@ -577,9 +577,13 @@ const FIRST_WORDS_END: [bool; 256] = {
 /// `\u` escape (which can write any of those in JSON). Most stored values (certificates,
 /// configuration, dashboards) mention none, and are neither parsed nor read line by line.
 fn may_hold_a_credential(text: &[u8]) -> bool {
+    const CLIENT_SECRET: &[u8] = b"clientSecret";
     memchr::memchr2_iter(b'_', b'-', text).any(|at| at > 0 && starts_a_credential_name(text, at))
-        || memchr::memmem::find(text, b"clientSecret").is_some()
-        || memchr::memmem::find(text, b"\\u").is_some()
+        || memchr::memchr2_iter(b'\\', b'S', text).any(|at| match text[at] {
+            b'\\' => text.get(at + 1) == Some(&b'u'),
+            // the `S` of `clientSecret`
+            _ => at >= 6 && text.get(at - 6..at + 6) == Some(CLIENT_SECRET),
+        })
 }
 
 /// Whether a credential setting's first word (or `private`) ends just before `text[at]`, at the
