@@ -58,6 +58,8 @@ pub struct Bundle<'a> {
     roles: HashMap<Key<'a>, usize>,
     cluster_roles: HashMap<&'a str, usize>,
     secrets: HashMap<Key<'a>, usize>,
+    /// Only manifests have ConfigMaps to look up (for `envFrom`): at admission an object is alone.
+    #[cfg(feature = "manifest")]
     config_maps: HashMap<Key<'a>, usize>,
     /// Every ClusterRole, in order, and by label: aggregation selectors look candidates up
     /// instead of scanning the bundle once per aggregating role (quadratic in manifest mode).
@@ -109,6 +111,7 @@ impl<'a> Bundle<'a> {
                 "Secret" => {
                     bundle.secrets.insert(key, index);
                 }
+                #[cfg(feature = "manifest")]
                 "ConfigMap" => {
                     bundle.config_maps.insert(key, index);
                 }
@@ -136,6 +139,7 @@ impl<'a> Bundle<'a> {
     }
 
     /// A ConfigMap; one of another part shows only the keys [`seen_from_other_parts`] keeps.
+    #[cfg(feature = "manifest")]
     pub fn config_map(&self, namespace: Option<&str>, name: &str) -> Option<&Obj<'a>> {
         self.config_maps.get(&(namespace, name)).map(|&i| &self.objects[i])
     }

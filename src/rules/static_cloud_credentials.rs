@@ -1,12 +1,15 @@
 use serde_json::Value;
 
 use crate::bundle::Obj;
+use crate::byte_words::{each_byte, first_hit, word_at, zero_bytes};
 use crate::declare_rule;
 use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s;
 use crate::meta::{Category, Scope};
-use crate::rules::stored_values::{stored_values, stored_values_of_keys, StoredValue};
+#[cfg(feature = "manifest")]
+use crate::rules::stored_values::stored_values_of_keys;
+use crate::rules::stored_values::{stored_values, StoredValue};
 
 declare_rule! {
     /// Cloud access keys stored in the cluster are long-lived: they do not expire, nobody rotates
@@ -98,10 +101,9 @@ declare_rule! {
         default_level: Level::Deny,
         scope: Scope::Object,
         fixable: false,
-        remediation: "Remove the static keys and use the cloud's workload identity on the workload's own \
-            ServiceAccount, never the default one (AWS IRSA or EKS Pod Identity, GKE Workload Identity, Azure Workload \
-            Identity, OCI Workload Identity, Alibaba RRSA, IBM Cloud trusted profiles; on DigitalOcean, short-lived \
-            scoped tokens from a secrets manager), then revoke the old keys.",
+        remediation: "Remove the static keys, use the cloud's workload identity on the workload's own ServiceAccount \
+            (never the default one; on DigitalOcean, short-lived scoped tokens from a secrets manager), then revoke \
+            the old keys.",
         references: &[
             "Lesson 39, Teacher's Note: workload identity — the SA token is the credential; no long-lived cloud keys \
              stored in Secrets",
@@ -133,12 +135,31 @@ struct Provider {
     /// for its CLI, SDKs or Terraform provider. Upper case with `_`, each with at least one `_`
     /// (see [`FIRST_WORDS`]); names are compared ignoring case and `-`/`_`.
     variables: &'static [&'static str],
-    /// Ends every finding's message: the provider's workload identity, or what to do without one.
-    advice: &'static str,
+    /// The provider's workload identity for Kubernetes, as every finding's message advises it
+    /// (see [`Provider::advice`]); `None` where there is none.
+    workload_identity: Option<&'static str>,
 }
 
-/// The one table of providers, credential settings and advice. The rule's documentation lists
-/// the same (`the_documentation_lists_every_provider_and_variable` keeps them together).
+impl Provider {
+    /// What every finding of this provider's credentials advises instead: its workload identity,
+    /// or short-lived scoped tokens where it has none.
+    fn advice(&self) -> String {
+        match self.workload_identity {
+            Some(identity) => format!(
+                "use workload identity instead ({identity}), so the projected ServiceAccount token is the only credential"
+            ),
+            None => format!(
+                "{} has no workload identity for Kubernetes: use short-lived tokens scoped to what the workload needs, \
+                 from a secrets manager that rotates them",
+                self.name
+            ),
+        }
+    }
+}
+
+/// The one table of providers, credential settings and workload identities. The rule's
+/// documentation lists the same (`the_documentation_lists_every_provider_and_variable` keeps
+/// them together).
 const PROVIDERS: &[Provider] = &[
     Provider {
         name: "AWS",
@@ -156,9 +177,10 @@ const PROVIDERS: &[Provider] = &[
             "AWS_CONTAINER_AUTHORIZATION_TOKEN",
             "AWS_SHARED_CREDENTIALS_FILE",
         ],
-        advice: "use workload identity instead (IRSA, an eks.amazonaws.com/role-arn annotation on the workload's \
-            own ServiceAccount, or an EKS Pod Identity association of that ServiceAccount with an IAM role), so the \
-            projected ServiceAccount token is the only credential",
+        workload_identity: Some(
+            "IRSA's eks.amazonaws.com/role-arn annotation or an EKS Pod Identity association, on the workload's own \
+             ServiceAccount",
+        ),
     },
     Provider {
         name: "GCP",
@@ -172,9 +194,10 @@ const PROVIDERS: &[Provider] = &[
             "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
             "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE",
         ],
-        advice: "use workload identity instead (GKE Workload Identity Federation, an iam.gke.io/gcp-service-account \
-            annotation on the workload's own ServiceAccount or IAM roles granted to that ServiceAccount's principal), \
-            so the projected ServiceAccount token is the only credential",
+        workload_identity: Some(
+            "GKE Workload Identity Federation, an iam.gke.io/gcp-service-account annotation or IAM roles for the \
+             workload's own ServiceAccount",
+        ),
     },
     Provider {
         name: "Azure",
@@ -191,16 +214,17 @@ const PROVIDERS: &[Provider] = &[
             "ARM_CLIENT_CERTIFICATE_PASSWORD",
             "ARM_ACCESS_KEY",
         ],
-        advice: "use workload identity instead (Azure Workload Identity, an azure.workload.identity/client-id \
-            annotation on the workload's own ServiceAccount and the azure.workload.identity/use: \"true\" Pod label), \
-            so the projected ServiceAccount token is the only credential",
+        workload_identity: Some(
+            "Azure Workload Identity, an azure.workload.identity/client-id annotation on the workload's own \
+             ServiceAccount and the azure.workload.identity/use: \"true\" Pod label",
+        ),
     },
     Provider {
         name: "Oracle OCI",
         variables: &["OCI_CLI_KEY_FILE", "OCI_CLI_KEY_CONTENT", "OCI_CLI_PASSPHRASE", "OCI_CLI_SECURITY_TOKEN_FILE"],
-        advice: "use workload identity instead (OCI Workload Identity on OKE, an IAM policy that grants the \
-            workload's namespace and own ServiceAccount, used through the SDK's OKE workload identity provider), so \
-            the projected ServiceAccount token is the only credential",
+        workload_identity: Some(
+            "OCI Workload Identity on OKE, an IAM policy for the workload's namespace and own ServiceAccount",
+        ),
     },
     Provider {
         name: "Alibaba Cloud",
@@ -210,25 +234,27 @@ const PROVIDERS: &[Provider] = &[
             "ALICLOUD_SECRET_KEY",
             "ALICLOUD_SECURITY_TOKEN",
         ],
-        advice: "use workload identity instead (RRSA on ACK, a pod-identity.alibabacloud.com/role-name annotation on \
-            the workload's own ServiceAccount in a namespace labelled pod-identity.alibabacloud.com/injection: on), so \
-            the projected ServiceAccount token is the only credential",
+        workload_identity: Some(
+            "RRSA on ACK, a pod-identity.alibabacloud.com/role-name annotation on the workload's own ServiceAccount",
+        ),
     },
     Provider {
         name: "DigitalOcean",
         variables: &["DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN", "SPACES_SECRET_ACCESS_KEY"],
-        advice: "DigitalOcean has no workload identity for Kubernetes: use a token scoped to what the workload needs \
-            and short-lived, delivered by a secrets manager that rotates it, instead of a long-lived token stored in \
-            the cluster",
+        workload_identity: None,
     },
     Provider {
         name: "IBM Cloud",
         variables: &["IBMCLOUD_API_KEY", "IC_API_KEY", "IAAS_CLASSIC_API_KEY"],
-        advice: "use workload identity instead (an IBM Cloud trusted profile with a compute resource identity for \
-            the IKS cluster, the workload's namespace and own ServiceAccount), so the projected ServiceAccount token \
-            is the only credential",
+        workload_identity: Some(
+            "an IBM Cloud trusted profile for the IKS cluster, namespace and workload's own ServiceAccount",
+        ),
     },
 ];
+
+/// The providers whose credential files [`credential_file`] recognises by their content.
+const GCP: &Provider = &PROVIDERS[1];
+const AZURE: &Provider = &PROVIDERS[2];
 
 /// Workload identity annotations: on `default`, every Pod of the namespace gets the identity.
 const WORKLOAD_IDENTITY_ANNOTATIONS: &[(&str, &str)] = &[
@@ -238,6 +264,7 @@ const WORKLOAD_IDENTITY_ANNOTATIONS: &[(&str, &str)] = &[
 ];
 
 /// The most variables an `envFrom` finding names; the rest are counted.
+#[cfg(feature = "manifest")]
 const NAMED_IN_A_MESSAGE: usize = 5;
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
@@ -249,18 +276,24 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
         }
         if let Some(spec) = obj.pod_spec() {
             for (pointer, container) in spec.containers() {
-                let name = match container.get("name").and_then(Value::as_str) {
-                    Some(name) => format!("container {name}"),
-                    None => "a container".to_string(),
-                };
-                check_env(obj, &pointer, &name, container, out);
-                check_env_from(cx, obj, &pointer, &name, container, out);
+                check_env(obj, &pointer, container, out);
+                // At admission the object is judged alone: no ConfigMap or Secret to load with it.
+                #[cfg(feature = "manifest")]
+                check_env_from(cx, obj, &pointer, container, out);
             }
         }
     }
 }
 
-fn check_env(obj: &Obj<'_>, container_pointer: &str, container_name: &str, container: &Value, out: &mut Emitter<'_>) {
+/// "container app", for a finding's message.
+fn container_name(container: &Value) -> String {
+    match container.get("name").and_then(Value::as_str) {
+        Some(name) => format!("container {name}"),
+        None => "a container".to_string(),
+    }
+}
+
+fn check_env(obj: &Obj<'_>, container_pointer: &str, container: &Value, out: &mut Emitter<'_>) {
     let Some(env) = container.get("env").and_then(Value::as_array) else { return };
     for (i, var) in env.iter().enumerate() {
         let Some(name) = var.get("name").and_then(Value::as_str) else { continue };
@@ -275,7 +308,11 @@ fn check_env(obj: &Obj<'_>, container_pointer: &str, container_name: &str, conta
             },
             _ => continue,
         };
-        out.report(obj, format!("{container_pointer}/env/{i}"), format!("{container_name} {how}; {}", provider.advice));
+        out.report(
+            obj,
+            format!("{container_pointer}/env/{i}"),
+            format!("{} {how}; {}", container_name(container), provider.advice()),
+        );
     }
 }
 
@@ -299,15 +336,11 @@ fn source_of(value_from: &Value) -> Option<String> {
 /// `envFrom` entries that load credentials into the environment: every non-empty key of the
 /// ConfigMap's `data` (the kubelet ignores `binaryData` here) or the Secret's `data` and
 /// `stringData` becomes a variable named `<prefix><key>`. Only objects in the bundle are read:
-/// at admission a Secret is looked up without its data and ConfigMaps are not looked up at all.
-fn check_env_from(
-    cx: &Cx<'_>,
-    obj: &Obj<'_>,
-    container_pointer: &str,
-    container_name: &str,
-    container: &Value,
-    out: &mut Emitter<'_>,
-) {
+/// at admission a Secret is looked up without its data and ConfigMaps are not looked up at all,
+/// so this is compiled for manifests only (it would never fire in policy.wasm, and its size is
+/// over the module's budget).
+#[cfg(feature = "manifest")]
+fn check_env_from(cx: &Cx<'_>, obj: &Obj<'_>, container_pointer: &str, container: &Value, out: &mut Emitter<'_>) {
     let Some(sources) = container.get("envFrom").and_then(Value::as_array) else { return };
     for (i, source) in sources.iter().enumerate() {
         let named = |reference: &str| k8s::str_at(source, &[reference, "name"]).filter(|name| !name.is_empty());
@@ -340,7 +373,8 @@ fn check_env_from(
         }
         let with_prefix = if prefix.is_empty() { String::new() } else { format!(" with prefix {prefix}") };
         let message = format!(
-            "{container_name} loads {} {}{with_prefix} into its environment (envFrom), setting {}; {}",
+            "{} loads {} {}{with_prefix} into its environment (envFrom), setting {}; {}",
+            container_name(container),
             loaded.kind,
             loaded.name,
             credentials_named(&credentials),
@@ -352,6 +386,7 @@ fn check_env_from(
 
 /// "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, static AWS credentials", naming at most
 /// [`NAMED_IN_A_MESSAGE`] variables.
+#[cfg(feature = "manifest")]
 fn credentials_named(credentials: &[(String, &Provider)]) -> String {
     let shown: Vec<&str> = credentials.iter().take(NAMED_IN_A_MESSAGE).map(|(name, _)| name.as_str()).collect();
     let listed = match (credentials.len() - shown.len(), shown.split_last()) {
@@ -372,6 +407,7 @@ fn credentials_named(credentials: &[(String, &Provider)]) -> String {
     }
 }
 
+#[cfg(feature = "manifest")]
 fn provider_names(names: &[&str]) -> String {
     match names.split_last() {
         Some((last, [])) => last.to_string(),
@@ -381,11 +417,14 @@ fn provider_names(names: &[&str]) -> String {
 }
 
 /// Each provider's advice once, in the order the providers come.
+#[cfg(feature = "manifest")]
 fn advice_for<'p>(providers: impl Iterator<Item = &'p Provider>) -> String {
-    let mut advice: Vec<&str> = Vec::new();
+    let mut named: Vec<&str> = Vec::new();
+    let mut advice: Vec<String> = Vec::new();
     for provider in providers {
-        if !advice.contains(&provider.advice) {
-            advice.push(provider.advice);
+        if !named.contains(&provider.name) {
+            named.push(provider.name);
+            advice.push(provider.advice());
         }
     }
     advice.join("; ")
@@ -397,17 +436,14 @@ fn check_stored_values(obj: &Obj<'_>, out: &mut Emitter<'_>) {
             continue;
         }
         let Some((provider, what)) = credential_stored(&value) else { continue };
-        let message = match obj.kind {
+        let unguarded = match obj.kind {
             "ConfigMap" => {
-                let readers = obj.namespace.map_or("its namespace".to_string(), |ns| format!("namespace {ns}"));
-                format!(
-                    "ConfigMap key {} holds {what}, and a ConfigMap is not even access-controlled like a Secret: \
-                     anyone who can read ConfigMaps in {readers} can take it; {}",
-                    value.key, provider.advice
-                )
+                ", and a ConfigMap is not even access-controlled like a Secret: anyone who can read ConfigMaps in \
+                 the namespace can take it"
             }
-            kind => format!("{kind} key {} holds {what}; {}", value.key, provider.advice),
+            _ => "",
         };
+        let message = format!("{} key {} holds {what}{unguarded}; {}", obj.kind, value.key, provider.advice());
         out.report(obj, value.path(), message);
     }
 }
@@ -471,15 +507,15 @@ fn same_name(name: &[u8], credential: &[u8]) -> bool {
         && name.iter().zip(credential).all(|(&b, &c)| if b == b'-' { c == b'_' } else { b.to_ascii_uppercase() == c })
 }
 
-/// The last letters of the credential settings, by byte.
-const ENDS_A_CREDENTIAL_NAME: [bool; 256] = {
-    let mut ends = [false; 256];
+/// The letters that end a credential setting: bit `c - b'A'` for each letter `c`.
+const ENDS_A_CREDENTIAL_NAME: u32 = {
+    let mut ends = 0;
     let mut p = 0;
     while p < PROVIDERS.len() {
         let mut v = 0;
         while v < PROVIDERS[p].variables.len() {
             let name = PROVIDERS[p].variables[v].as_bytes();
-            ends[name[name.len() - 1] as usize] = true;
+            ends |= letter_bit(name[name.len() - 1]);
             v += 1;
         }
         p += 1;
@@ -487,14 +523,27 @@ const ENDS_A_CREDENTIAL_NAME: [bool; 256] = {
     ends
 };
 
+/// The bit of an upper-case letter in a set of letters.
+const fn letter_bit(letter: u8) -> u32 {
+    assert!(letter.is_ascii_uppercase(), "credential settings are upper case and end in a letter");
+    1 << (letter - b'A')
+}
+
+/// Whether `byte`, upper-cased, is one of the `letters`.
+fn is_one_of(letters: u32, byte: u8) -> bool {
+    let upper = byte.to_ascii_uppercase();
+    upper.is_ascii_uppercase() && letters & (1 << (upper - b'A')) != 0
+}
+
 /// The provider whose credential `name` holds: one of its variables, ignoring case and `-`/`_`,
 /// alone or after a prefix ending in `_` or `-` (`BACKUP_AWS_SECRET_ACCESS_KEY`). Inline, so the
 /// last letter, which rules out nearly every name at once, is read before any call (the
 /// admission decoder asks this of every variable of a Pod).
 #[inline]
 fn credential_provider(name: &str) -> Option<&'static Provider> {
-    let last = name.as_bytes().last()?.to_ascii_uppercase();
-    ENDS_A_CREDENTIAL_NAME[usize::from(last)].then(|| provider_of_credential(name.as_bytes(), last))?
+    let last = *name.as_bytes().last()?;
+    is_one_of(ENDS_A_CREDENTIAL_NAME, last)
+        .then(|| provider_of_credential(name.as_bytes(), last.to_ascii_uppercase()))?
 }
 
 /// [`credential_provider`] for a name whose uppercased last letter, `last`, ends a credential
@@ -512,10 +561,11 @@ fn provider_of_credential(name: &[u8], last: u8) -> Option<&'static Provider> {
 }
 
 /// The distinct first words of the credential settings (`AWS`, `GOOGLE`, `OCI`, ...), and
-/// `PRIVATE` (a GCP key's `private_key`): the first `FIRST_WORDS.1` entries. Every setting has a
-/// `_` after its first word: checked here, as [`may_hold_a_credential`] finds names by it.
-const FIRST_WORDS: ([&[u8]; 32], usize) = {
-    let mut words: [&[u8]; 32] = [b""; 32];
+/// `PRIVATE` (a GCP key's `private_key`), at most `N` of them, and how many there are. Every
+/// setting has a `_` after its first word: checked here, as [`may_hold_a_credential`] finds
+/// names by it.
+const fn first_words<const N: usize>() -> ([&'static [u8]; N], usize) {
+    let mut words: [&[u8]; N] = [b""; N];
     words[0] = b"PRIVATE";
     let mut count = 1;
     let mut p = 0;
@@ -544,7 +594,7 @@ const FIRST_WORDS: ([&[u8]; 32], usize) = {
         p += 1;
     }
     (words, count)
-};
+}
 
 const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -560,12 +610,24 @@ const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
-/// The last letters of [`FIRST_WORDS`], by byte.
-const FIRST_WORDS_END: [bool; 256] = {
-    let mut ends = [false; 256];
+/// See [`first_words`]: exactly as many as there are.
+const FIRST_WORDS: [&[u8]; first_words::<32>().1] = {
+    let (all, _) = first_words::<32>();
+    let mut words = [b"" as &[u8]; first_words::<32>().1];
     let mut w = 0;
-    while w < FIRST_WORDS.1 {
-        ends[FIRST_WORDS.0[w][FIRST_WORDS.0[w].len() - 1] as usize] = true;
+    while w < words.len() {
+        words[w] = all[w];
+        w += 1;
+    }
+    words
+};
+
+/// The last letters of [`FIRST_WORDS`] (see [`letter_bit`]).
+const FIRST_WORDS_END: u32 = {
+    let mut ends = 0;
+    let mut w = 0;
+    while w < FIRST_WORDS.len() {
+        ends |= letter_bit(FIRST_WORDS[w][FIRST_WORDS[w].len() - 1]);
         w += 1;
     }
     ends
@@ -578,32 +640,50 @@ const FIRST_WORDS_END: [bool; 256] = {
 /// configuration, dashboards) mention none, and are neither parsed nor read line by line.
 fn may_hold_a_credential(text: &[u8]) -> bool {
     const CLIENT_SECRET: &[u8] = b"clientSecret";
-    memchr::memchr2_iter(b'_', b'-', text).any(|at| at > 0 && starts_a_credential_name(text, at))
-        || memchr::memchr2_iter(b'\\', b'S', text).any(|at| match text[at] {
-            b'\\' => text.get(at + 1) == Some(&b'u'),
-            // the `S` of `clientSecret`
-            _ => at >= 6 && text.get(at - 6..at + 6) == Some(CLIENT_SECRET),
-        })
+    let found = |at: usize| match text[at] {
+        b'\\' => text.get(at + 1) == Some(&b'u'),
+        // the `S` of `clientSecret`
+        b'S' => at >= 6 && text.get(at - 6..at + 6) == Some(CLIENT_SECRET),
+        _ => at > 0 && starts_a_credential_name(text, at),
+    };
+    // Eight bytes at a time (see [`crate::byte_words`]): configuration text has a `_`, `-` or
+    // escape on most lines, too many stops for memchr.
+    let mut at = 0;
+    while at + 8 <= text.len() {
+        let word = word_at(text, at);
+        let mut hits = zero_bytes(word ^ each_byte(b'_'))
+            | zero_bytes(word ^ each_byte(b'-'))
+            | zero_bytes(word ^ each_byte(b'\\'))
+            | zero_bytes(word ^ each_byte(b'S'));
+        while hits != 0 {
+            if found(at + first_hit(hits)) {
+                return true;
+            }
+            hits &= hits - 1;
+        }
+        at += 8;
+    }
+    (at..text.len()).any(|at| matches!(text[at], b'_' | b'-' | b'\\' | b'S') && found(at))
 }
 
 /// Whether a credential setting's first word (or `private`) ends just before `text[at]`, at the
-/// start of a word: after `_` or `-` (a prefix), whitespace, a quote, the start of the text, a
-/// non-ASCII byte (Unicode whitespace), or a JSON escape's letter (`\n`, `\t`, `\r`, `\f`).
+/// start of a word: at the start of the text, after a JSON escape (`\n`, `\t`, `\r`, `\f`), or
+/// after any byte but an ASCII letter or digit (the `_` or `-` of a prefix, whitespace, a quote,
+/// the first byte of Unicode whitespace).
 fn starts_a_credential_name(text: &[u8], at: usize) -> bool {
-    if !FIRST_WORDS_END[usize::from(text[at - 1].to_ascii_uppercase())] {
+    if !is_one_of(FIRST_WORDS_END, text[at - 1]) {
         return false;
     }
-    let word_at = |word: &[u8]| {
+    let ends_here = |word: &[u8]| {
         let Some(start) = at.checked_sub(word.len()) else { return false };
         text[start..at].eq_ignore_ascii_case(word)
             && match start.checked_sub(1).map(|before| text[before]) {
-                None => true,
-                Some(b'_' | b'-' | b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'"' | b'\'' | 0x80..) => true,
                 Some(b'n' | b't' | b'r' | b'f') => start >= 2 && text[start - 2] == b'\\',
-                Some(_) => false,
+                Some(before) => !before.is_ascii_alphanumeric(),
+                None => true,
             }
     };
-    FIRST_WORDS.0[..FIRST_WORDS.1].iter().any(|word| word_at(word))
+    FIRST_WORDS.iter().any(|word| ends_here(word))
 }
 
 /// A credential file stored as a value: a GCP service-account key or Azure service principal
@@ -619,19 +699,15 @@ fn credential_in_content(bytes: &[u8]) -> Option<(&'static Provider, String)> {
 fn credential_file(bytes: &[u8]) -> Option<(&'static Provider, String)> {
     let text = String::from_utf8_lossy(bytes);
     let trimmed = text.trim_start();
-    let provider = |name: &str| PROVIDERS.iter().find(|provider| provider.name == name).expect("in the table");
     if trimmed.starts_with('{') {
         // Invalid JSON (or nesting beyond serde_json's limit) is an error, not a panic.
         let json: Value = serde_json::from_str(trimmed).ok()?;
         let non_empty = |field: &str| json.get(field).and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty());
         if json.get("type").and_then(Value::as_str) == Some("service_account") && non_empty("private_key") {
-            return Some((
-                provider("GCP"),
-                "a GCP service-account key (\"type\": \"service_account\" with a private_key)".into(),
-            ));
+            return Some((GCP, "a GCP service-account key (\"type\": \"service_account\" with a private_key)".into()));
         }
         if non_empty("clientId") && non_empty("clientSecret") {
-            return Some((provider("Azure"), "an Azure service principal secret (clientId and clientSecret)".into()));
+            return Some((AZURE, "an Azure service principal secret (clientId and clientSecret)".into()));
         }
         return None;
     }
@@ -663,28 +739,24 @@ mod tests {
     use crate::finding::{Finding, Level};
     use crate::rules::testing::{admit_without_cluster, in_every_pod_bearing_kind, lint, located};
 
-    const AWS_HINT: &str = "use workload identity instead (IRSA, an eks.amazonaws.com/role-arn annotation on the \
-        workload's own ServiceAccount, or an EKS Pod Identity association of that ServiceAccount with an IAM role), \
-        so the projected ServiceAccount token is the only credential";
+    const AWS_HINT: &str = "use workload identity instead (IRSA's eks.amazonaws.com/role-arn annotation or an EKS \
+        Pod Identity association, on the workload's own ServiceAccount), so the projected ServiceAccount token is the \
+        only credential";
     const GCP_HINT: &str = "use workload identity instead (GKE Workload Identity Federation, an \
-        iam.gke.io/gcp-service-account annotation on the workload's own ServiceAccount or IAM roles granted to that \
-        ServiceAccount's principal), so the projected ServiceAccount token is the only credential";
+        iam.gke.io/gcp-service-account annotation or IAM roles for the workload's own ServiceAccount), so the \
+        projected ServiceAccount token is the only credential";
     const AZURE_HINT: &str = "use workload identity instead (Azure Workload Identity, an \
         azure.workload.identity/client-id annotation on the workload's own ServiceAccount and the \
         azure.workload.identity/use: \"true\" Pod label), so the projected ServiceAccount token is the only \
         credential";
-    const OCI_HINT: &str = "use workload identity instead (OCI Workload Identity on OKE, an IAM policy that grants \
-        the workload's namespace and own ServiceAccount, used through the SDK's OKE workload identity provider), so \
-        the projected ServiceAccount token is the only credential";
+    const OCI_HINT: &str = "use workload identity instead (OCI Workload Identity on OKE, an IAM policy for the \
+        workload's namespace and own ServiceAccount), so the projected ServiceAccount token is the only credential";
     const ALIBABA_HINT: &str = "use workload identity instead (RRSA on ACK, a pod-identity.alibabacloud.com/role-name \
-        annotation on the workload's own ServiceAccount in a namespace labelled \
-        pod-identity.alibabacloud.com/injection: on), so the projected ServiceAccount token is the only credential";
-    const DIGITALOCEAN_HINT: &str = "DigitalOcean has no workload identity for Kubernetes: use a token scoped to what \
-        the workload needs and short-lived, delivered by a secrets manager that rotates it, instead of a long-lived \
-        token stored in the cluster";
-    const IBM_HINT: &str = "use workload identity instead (an IBM Cloud trusted profile with a compute resource \
-        identity for the IKS cluster, the workload's namespace and own ServiceAccount), so the projected \
-        ServiceAccount token is the only credential";
+        annotation on the workload's own ServiceAccount), so the projected ServiceAccount token is the only credential";
+    const DIGITALOCEAN_HINT: &str = "DigitalOcean has no workload identity for Kubernetes: use short-lived tokens \
+        scoped to what the workload needs, from a secrets manager that rotates them";
+    const IBM_HINT: &str = "use workload identity instead (an IBM Cloud trusted profile for the IKS cluster, \
+        namespace and workload's own ServiceAccount), so the projected ServiceAccount token is the only credential";
 
     fn secret(field: &str, data: Value) -> Value {
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cloud", "namespace": "analytics"}, field: data})
@@ -930,7 +1002,7 @@ mod tests {
     }
 
     const CONFIG_MAP_WARNING: &str = "a ConfigMap is not even access-controlled like a Secret: anyone who can read \
-        ConfigMaps in namespace analytics can take it";
+        ConfigMaps in the namespace can take it";
 
     #[test]
     fn fires_on_config_map_keys_named_like_credentials() {
@@ -1193,9 +1265,13 @@ mod tests {
     }
 
     #[test]
+    fn the_providers_named_for_credential_files_are_theirs() {
+        assert_eq!((super::GCP.name, super::AZURE.name), ("GCP", "Azure"));
+    }
+
+    #[test]
     fn the_quick_test_looks_for_every_first_word_once() {
-        let words: Vec<&str> =
-            super::FIRST_WORDS.0[..super::FIRST_WORDS.1].iter().map(|w| std::str::from_utf8(w).unwrap()).collect();
+        let words: Vec<&str> = super::FIRST_WORDS.iter().map(|w| std::str::from_utf8(w).unwrap()).collect();
         assert_eq!(
             words,
             [
@@ -1264,6 +1340,21 @@ mod tests {
         }
         // most configuration is ruled out without reading it line by line
         assert!(!may_hold_a_credential(b"metric_name: requests_total\nbasic-auth: off\npublic_key: x\n"));
+    }
+
+    #[test]
+    fn the_quick_test_finds_what_it_looks_for_at_every_position() {
+        for mention in [" AWS_", "\nic-", "\\u0041", "\"clientSecret\"", "\"private_"] {
+            for before in 0..20 {
+                for after in [0, 1, 7, 8, 9] {
+                    let text = format!("{}{mention}{}", ".".repeat(before), ".".repeat(after));
+                    assert!(may_hold_a_credential(text.as_bytes()), "{text:?}");
+                }
+            }
+        }
+        for text in ["", ".", "AWS", "clientSecre", "\\", "x_", ".".repeat(40).as_str(), "cloudSecret"] {
+            assert!(!may_hold_a_credential(text.as_bytes()), "{text:?}");
+        }
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub(crate) fn stored_values<'a>(obj: &Obj<'a>) -> impl Iterator<Item = StoredVal
 
 /// The values of the Secret's or ConfigMap's `fields` whose keys pass `wanted`: [`stored_values`]
 /// of those fields, decoding only the values of the keys wanted.
+#[cfg(feature = "manifest")]
 pub(crate) fn stored_values_of_keys<'a, 'w>(
     obj: &Obj<'a>,
     fields: &'w [&str],
