@@ -155,6 +155,13 @@ accepted_plain() {
     and (.status.message | contains("\n[SAG013] Pod analytics/report-exporter /spec/containers/0/env/1: container report-exporter sets AWS_SECRET_ACCESS_KEY inline"))'
 }
 
+@test "SAG013: cloud credentials in a ConfigMap are denied" {
+  kwctl_run configmap-cloud-credentials.create "$(only SAG013)"
+  expect '.allowed == false and .status.code == 403
+    and (.status.message | startswith("sa-guard denied ConfigMap analytics/legacy-cloud-settings (2 findings):\n[SAG013] ConfigMap analytics/legacy-cloud-settings /data/aws_secret_access_key: ConfigMap key aws_secret_access_key holds a static AWS credential"))
+    and (.status.message | contains("\n[SAG013] ConfigMap analytics/legacy-cloud-settings /data/gcp-key.json: ConfigMap key gcp-key.json holds a GCP service-account key"))'
+}
+
 @test "SAG014: a kubeconfig that skips TLS verification is denied" {
   kwctl_run configmap-insecure-kubeconfig.create "$(only SAG014)"
   denied_for "ConfigMap production/legacy-client-kubeconfig" SAG014 /data/kubeconfig

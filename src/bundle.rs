@@ -8,6 +8,8 @@ use std::ops::Range;
 use serde_json::Value;
 
 use crate::k8s;
+#[cfg(feature = "manifest")]
+use crate::rules::static_cloud_credentials;
 
 /// Kinds that never carry a namespace.
 const CLUSTER_SCOPED: &[&str] = &["ClusterRole", "ClusterRoleBinding", "Namespace", "PersistentVolume", "StorageClass"];
@@ -56,6 +58,9 @@ pub struct Bundle<'a> {
     roles: HashMap<Key<'a>, usize>,
     cluster_roles: HashMap<&'a str, usize>,
     secrets: HashMap<Key<'a>, usize>,
+    /// Only manifests have ConfigMaps to look up (for `envFrom`): at admission an object is alone.
+    #[cfg(feature = "manifest")]
+    config_maps: HashMap<Key<'a>, usize>,
     /// Every ClusterRole, in order, and by label: aggregation selectors look candidates up
     /// instead of scanning the bundle once per aggregating role (quadratic in manifest mode).
     cluster_role_indices: Vec<usize>,
@@ -106,6 +111,10 @@ impl<'a> Bundle<'a> {
                 "Secret" => {
                     bundle.secrets.insert(key, index);
                 }
+                #[cfg(feature = "manifest")]
+                "ConfigMap" => {
+                    bundle.config_maps.insert(key, index);
+                }
                 _ => {}
             }
             bundle.objects.push(obj);
@@ -133,6 +142,12 @@ impl<'a> Bundle<'a> {
 
     pub fn secret(&self, namespace: Option<&str>, name: &str) -> Option<&Obj<'a>> {
         self.secrets.get(&(namespace, name)).map(|&i| &self.objects[i])
+    }
+
+    /// A ConfigMap; one of another part shows only the keys [`seen_from_other_parts`] keeps.
+    #[cfg(feature = "manifest")]
+    pub fn config_map(&self, namespace: Option<&str>, name: &str) -> Option<&Obj<'a>> {
+        self.config_maps.get(&(namespace, name)).map(|&i| &self.objects[i])
     }
 
     /// Every ClusterRole, in order.
@@ -198,9 +213,12 @@ impl<'a> Bundle<'a> {
 
 /// What evaluating another part of a bundle needs to see of `value` (`None`: nothing). Rules
 /// look other objects up by kind and name — ServiceAccounts, Roles, ClusterRoles, Secrets, which
-/// are shown whole — and one compares workloads across the bundle (SAG012), which reads of a
-/// workload that names its ServiceAccount its kind, name, namespace, labels, its Pod template's
-/// labels and the fields naming the ServiceAccount
+/// are shown whole, and ConfigMaps, which a container's `envFrom` loads (SAG013), shown by their
+/// kind, name, namespace and the `data` entries whose keys may name a cloud credential after an
+/// `envFrom` prefix ([`static_cloud_credentials::may_name_a_credential_with_a_prefix`]; a
+/// ConfigMap can hold megabytes no other part reads) — and one compares workloads across the
+/// bundle (SAG012), which reads of a workload that names its ServiceAccount its kind, name,
+/// namespace, labels, its Pod template's labels and the fields naming the ServiceAccount
 /// ([`k8s::with_only_service_account_fields`]).
 /// (Manifests only: at admission every object is evaluated alone.) A rule that reads more of
 /// objects it does not report on must widen this; the parts test
@@ -212,8 +230,30 @@ pub fn seen_from_other_parts(value: &Value) -> Option<Cow<'_, Value>> {
         "ServiceAccount" | "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" | "Secret" => {
             Some(Cow::Borrowed(value))
         }
+        "ConfigMap" => Some(Cow::Owned(config_map_seen_from_other_parts(value))),
         _ => k8s::with_only_service_account_fields(value).map(Cow::Owned),
     }
+}
+
+/// A ConfigMap as other parts see it: see [`seen_from_other_parts`].
+#[cfg(feature = "manifest")]
+fn config_map_seen_from_other_parts(value: &Value) -> Value {
+    let mut seen = serde_json::Map::new();
+    for key in ["apiVersion", "kind"] {
+        if let Some(field) = value.get(key) {
+            seen.insert(key.to_string(), field.clone());
+        }
+    }
+    if let Some(metadata) = value.get("metadata") {
+        let identity =
+            ["name", "namespace"].into_iter().filter_map(|key| Some((key.to_string(), metadata.get(key)?.clone())));
+        seen.insert("metadata".to_string(), Value::Object(identity.collect()));
+    }
+    if let Some(data) = value.get("data").and_then(Value::as_object) {
+        let kept = data.iter().filter(|(key, _)| static_cloud_credentials::may_name_a_credential_with_a_prefix(key));
+        seen.insert("data".to_string(), Value::Object(kept.map(|(key, value)| (key.clone(), value.clone())).collect()));
+    }
+    Value::Object(seen)
 }
 
 #[cfg(test)]

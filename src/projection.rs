@@ -6,14 +6,15 @@
 //! credential, SAG007 (legacy token Secrets) the ones with a `valueFrom`. Every other variable of
 //! a container in a Pod spec is left out: `null` where it keeps the index of a variable after it,
 //! dropped after the last one kept, so paths and findings are those of the whole object. A 3 MB
-//! ConfigMap is mostly escaped text that only SAG014 reads, and only where it mentions
-//! `insecure-skip-tls-verify`: its other `data` entries are left out (a map has no indices to
-//! keep). Everything else is decoded as it is.
+//! ConfigMap is mostly escaped text that only two rules read, each only a few of its values:
+//! SAG014 those that mention `insecure-skip-tls-verify`, SAG013 those under a cloud credential's
+//! name or that may hold a credential file. Its other `data` entries are left out (a map has no
+//! indices to keep). Everything else is decoded as it is.
 //!
 //! What is left out is judged on its JSON text, which serde_json has already checked, without
 //! being decoded: an `env` entry written `{"name":"…","value":"…"}` (as the API server writes
-//! it) by its name, a ConfigMap value by its text (see
-//! [`crate::rules::insecure_kubeconfig::reads_config_map_value`]). Entries of any other shape are
+//! it) by its name, a ConfigMap value by its key and text (see
+//! [`crate::rules::stored_values::config_map_value_is_read`]). Entries of any other shape are
 //! decoded and judged as values.
 //!
 //! The tree is for judging only: a caller that returns the object (a mutation) decodes it whole,
@@ -30,8 +31,8 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::byte_words::find_either;
-use crate::rules::insecure_kubeconfig::reads_config_map_value;
 use crate::rules::static_cloud_credentials::is_credential_name;
+use crate::rules::stored_values::config_map_value_is_read;
 
 /// Where Pod specs sit, as keys from the object's root (see [`crate::k8s::pod_spec_location`]).
 const POD_SPEC_PATHS: &[&[&str]] = &[
@@ -297,10 +298,10 @@ fn compact_entry(text: &str) -> Option<(&str, &str)> {
     }
 }
 
-/// An object's `data`. In a ConfigMap, only SAG014 (insecure kubeconfigs) reads its values, and
-/// only those that mention `insecure-skip-tls-verify`: the others are left out of the map, judged
-/// on their JSON text without decoding or copying them (a 3 MB ConfigMap is mostly escaped text).
-/// No rule reads a ConfigMap's keys without their values, and a map has no indices to keep. In
+/// An object's `data`. In a ConfigMap, the values no rule reads (see
+/// [`config_map_value_is_read`]) are left out of the map, judged on their key and JSON text
+/// without decoding or copying them (a 3 MB ConfigMap is mostly escaped text). No rule reads an
+/// admitted ConfigMap's keys without their values, and a map has no indices to keep. In
 /// any other object (a Secret's base64 values) every value is decoded. A `data` that is not a
 /// JSON object stops this reading, and the object is read the ordinary way.
 fn read_data(
@@ -311,7 +312,7 @@ fn read_data(
     let mut data = Map::new();
     // In the order sent, so a repeated key ends as `Value` would end it: the last one wins.
     for (key, value) in entries {
-        if !config_map || reads_config_map_value(value.get()) {
+        if !config_map || config_map_value_is_read(&key, value.get()) {
             data.insert(key.into_owned(), serde_json::from_str(value.get())?);
         } else {
             left_out.set(true);
@@ -574,6 +575,11 @@ mod tests {
             "number": 7,
             "nested": {"insecure-skip-tls-verify": true},
             "empty": "",
+            // SAG013: a credential's name, a credentials file, a key file; and configuration
+            "AWS_SECRET_ACCESS_KEY": "",
+            "credentials": "[default]\naws_secret_access_key = k\n",
+            "key.json": "{\"type\": \"service_account\", \"private_key\": \"k\"}",
+            "metrics.yaml": "metric_name: requests_total\npublic_key: x\n",
         });
         let for_rules = json!({
             "kubeconfig": "clusters:\n- cluster:\n    insecure-skip-tls-verify: true\n",
@@ -581,6 +587,9 @@ mod tests {
             "quote": "\"insecure-skip-tls-verify\": true",
             "number": 7,
             "nested": {"insecure-skip-tls-verify": true},
+            "AWS_SECRET_ACCESS_KEY": "",
+            "credentials": "[default]\naws_secret_access_key = k\n",
+            "key.json": "{\"type\": \"service_account\", \"private_key\": \"k\"}",
         });
         let object = config_map(data.clone());
         // the kind before or after the data, compact or spaced

@@ -179,4 +179,4 @@ fn the_corpus_covers_every_pod_bearing_kind_and_rule() {
 
 /// Rules whose bypass scenarios are not written yet (their checks were still being written when
 /// the corpus was): each entry is a gap to close, not a pass.
-const RULES_WITHOUT_SCENARIOS: &[&str] = &["SAG011", "SAG012", "SAG013", "SAG014"];
+const RULES_WITHOUT_SCENARIOS: &[&str] = &["SAG011", "SAG012", "SAG014"];

@@ -5,7 +5,8 @@
 //! * applying a finding's fix (its JSON patch) removes that finding and adds no other;
 //! * linting does not depend on the order of the objects;
 //! * the rules judge an object decoded for admission ([`sa_guard::projection`], which leaves
-//!   out the environment variables no rule reads) exactly as they judge the whole object.
+//!   out the environment variables and ConfigMap values no rule reads) exactly as they judge the
+//!   whole object.
 
 use std::collections::BTreeMap;
 
@@ -104,7 +105,8 @@ struct ServiceAccount {
 fn env_var() -> impl Strategy<Value = Value> {
     let name = prop_oneof![
         4 => select(&["PORT", "LOG_LEVEL", "AWS_REGION", "AWS_SECRET_ACCESS_KEY", "backup-aws-access-key-id",
-                      "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_CLIENT_SECRET", "TOKEN", ""][..])
+                      "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_CLIENT_SECRET", "OCI_CLI_KEY_CONTENT",
+                      "ci-ic-api-key", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "TOKEN", ""][..])
             .prop_map(|n| Field::Set(json!(n))),
         1 => Just(Field::Absent),
         1 => Just(Field::Null),
@@ -436,14 +438,25 @@ proptest! {
 
     #[test]
     fn rules_judge_an_admitted_config_map_as_the_whole_object(
-        values in prop::collection::vec(prop::collection::vec(select(CONFIG_MAP_TEXT), 0..12), 0..6),
+        values in prop::collection::vec(
+            (select(CONFIG_MAP_KEYS), prop::collection::vec(select(CONFIG_MAP_TEXT), 0..12)),
+            0..6,
+        ),
         kind_first in any::<bool>(),
         escape_dashes in any::<bool>(),
     ) {
-        // Values made of pieces of kubeconfigs, the key in any case, and what JSON escapes
-        // (quotes, backslashes, control characters as `\u0001`), in ConfigMaps read for admission.
-        let data: serde_json::Map<String, Value> =
-            values.iter().enumerate().map(|(i, pieces)| (format!("key-{i}"), Value::String(pieces.concat()))).collect();
+        // Values made of pieces of kubeconfigs (SAG014) and of credential files (SAG013), the
+        // words in any case, and what JSON escapes (quotes, backslashes, control characters as
+        // `\u0001`), under plain keys and keys named like credentials, in ConfigMaps read for
+        // admission.
+        let data: serde_json::Map<String, Value> = values
+            .iter()
+            .enumerate()
+            .map(|(i, (key, pieces))| {
+                let key = if *key == "key" { format!("key-{i}") } else { key.to_string() };
+                (key, Value::String(pieces.concat()))
+            })
+            .collect();
         // `-` written as `\u002d`, as JSON allows for any character: the key hidden in escapes
         let data = Value::Object(data).to_string();
         let data = if escape_dashes { data.replace('-', "\\u002d") } else { data };
@@ -460,8 +473,31 @@ proptest! {
     }
 }
 
+/// Keys of ConfigMap values for `rules_judge_an_admitted_config_map_as_the_whole_object`: plain
+/// (`key` is numbered), and named like a cloud credential or close to one.
+const CONFIG_MAP_KEYS: &[&str] =
+    &["key", "key", "aws_secret_access_key", "AWS-SESSION-TOKEN", "backup_ic_api_key", "aws_region", "app.env"];
+
 /// Pieces of ConfigMap values for `rules_judge_an_admitted_config_map_as_the_whole_object`.
 const CONFIG_MAP_TEXT: &[&str] = &[
+    // credential files (SAG013) and the words they are made of
+    "aws_secret_access_key",
+    "AWS-SESSION",
+    "_TOKEN",
+    "IC",
+    "_API_KEY",
+    "metric",
+    "=",
+    "export ",
+    "'",
+    "\u{a0}",
+    "\u{b}",
+    "\r",
+    "{\"type\": \"service_account\", \"private_key\": \"k\"}",
+    "\"private_key\"",
+    "{\"clientId\": \"i\", \"clientSecret\": \"s\"}",
+    "clientSecret",
+    // kubeconfigs (SAG014)
     "insecure-skip-tls-verify",
     "INSECURE-SKIP-TLS-VERIFY",
     "Insecure-Skip",

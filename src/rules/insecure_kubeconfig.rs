@@ -6,7 +6,7 @@ use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
 use crate::k8s;
 use crate::meta::{Category, Scope};
-use crate::rules::static_cloud_credentials::stored_values;
+use crate::rules::stored_values::stored_values;
 
 /// The kubeconfig field (a cluster's) that turns off verification of the API server's certificate.
 const INSECURE_SKIP: &str = "insecure-skip-tls-verify";

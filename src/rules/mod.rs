@@ -18,6 +18,7 @@ pub mod sa_group_binding;
 pub mod sa_privileged_role;
 pub mod shared_service_account;
 pub mod static_cloud_credentials;
+pub(crate) mod stored_values;
 pub mod undefined_service_account;
 pub mod unused_service_account;
 pub mod workload_default_sa;

@@ -264,8 +264,8 @@ fn sag010_binding_to_every_service_account_is_denied() {
 fn aws_key(variable: &str) -> String {
     format!(
         "container report-exporter sets {variable} inline, putting a static AWS credential in the manifest; use \
-         workload identity instead (IRSA, an eks.amazonaws.com/role-arn annotation on the workload's own \
-         ServiceAccount), so the projected ServiceAccount token is the only credential"
+         workload identity instead (IRSA's eks.amazonaws.com/role-arn annotation or an EKS Pod Identity association, \
+         on the workload's own ServiceAccount), so the projected ServiceAccount token is the only credential"
     )
 }
 
@@ -287,6 +287,41 @@ fn sag013_static_cloud_keys_in_the_environment_are_denied() {
             "{operation}"
         );
     }
+}
+
+#[test]
+fn sag013_cloud_credentials_in_a_config_map_are_denied() {
+    let config_map_warning = "a ConfigMap is not even access-controlled like a Secret: anyone who can read \
+        ConfigMaps in the namespace can take it";
+    let aws = format!(
+        "ConfigMap key aws_secret_access_key holds a static AWS credential, and {config_map_warning}; use workload \
+         identity instead (IRSA's eks.amazonaws.com/role-arn annotation or an EKS Pod Identity association, on the \
+         workload's own ServiceAccount), so the projected ServiceAccount token is the only credential"
+    );
+    let gcp = format!(
+        "ConfigMap key gcp-key.json holds a GCP service-account key (\"type\": \"service_account\" with a \
+         private_key), a static GCP credential, and {config_map_warning}; use workload identity instead (GKE \
+         Workload Identity Federation, an iam.gke.io/gcp-service-account annotation or IAM roles for the workload's \
+         own ServiceAccount), so the projected ServiceAccount token is the only credential"
+    );
+    for operation in ["create", "update"] {
+        let request = fixture(&format!("configmap-cloud-credentials.{operation}"));
+        // aws_region and jobs.yaml are configuration, left out by the admission decoder.
+        assert_eq!(
+            evaluate(&request, &only(&["SAG013"], json!({}))),
+            denied(
+                &request,
+                "ConfigMap analytics/legacy-cloud-settings",
+                &[
+                    finding("SAG013", "/data/aws_secret_access_key", &aws),
+                    finding("SAG013", "/data/gcp-key.json", &gcp),
+                ]
+            ),
+            "{operation}"
+        );
+    }
+    let settings = fixture("configmap-app-settings.create");
+    assert_eq!(evaluate(&settings, &only(&["SAG013"], json!({}))), plain_accept("create-configmap-app-settings"));
 }
 
 #[test]
