@@ -14,7 +14,7 @@ use sa_guard_e2e::host::{Evaluator, NoCapabilities, Policy};
 
 /// Goals the figures are compared with.
 const RATIO_GOAL: f64 = 1.5;
-const SIZE_GOAL_BYTES: usize = 400 * 1024;
+const SIZE_GOAL_BYTES: usize = 512 * 1024;
 const LARGE_REQUEST_GOAL: Duration = Duration::from_millis(10);
 
 #[derive(Parser)]
