@@ -23,7 +23,8 @@ declare_rule! {
     ///   ServiceAccount) but that a RoleBinding or ClusterRoleBinding names: reported at the
     ///   ServiceAccount's `/metadata/name`, naming the bindings;
     /// * a ServiceAccount subject of a binding that is neither defined in the manifests nor run
-    ///   as by any of their workloads: reported at `/subjects/<i>`.
+    ///   as by any of their workloads: reported at `/subjects/<i>` (not for `default`, which
+    ///   every namespace has: SAG008 reports bindings to it).
     ///
     /// Does not fire on: ServiceAccounts listed in `external_service_accounts` (used by
     /// workloads deployed from elsewhere: list them there, `namespace/name`, patterns allowed);
@@ -88,7 +89,10 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     for binding in cx.bundle.subjects().filter(|o| k8s::is_binding(o.kind)) {
         for subject in k8s::service_account_subjects(binding.value, binding.namespace) {
             let Some(ns) = subject.namespace else { continue };
-            if cx.bundle.service_account(Some(ns), subject.name).is_some()
+            // Every namespace has its `default` ServiceAccount (the controller creates it), so a
+            // binding to it grants to someone already: SAG008's finding, not this one.
+            if subject.name == "default"
+                || cx.bundle.service_account(Some(ns), subject.name).is_some()
                 || used.contains(&(ns, subject.name))
                 || is_external(ns, subject.name)
             {
@@ -127,6 +131,13 @@ mod tests {
     fn deployment(service_account: &str) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "shop"},
                "spec": {"template": {"spec": {"serviceAccountName": service_account, "containers": [{"name": "c"}]}}}})
+    }
+
+    #[test]
+    fn a_binding_to_the_default_service_account_is_left_to_sag008() {
+        // `default` exists in every namespace, defined in the manifests or not.
+        assert!(lint("SAG016", &[binding("default")]).is_empty());
+        assert_eq!(located(&lint("SAG016", &[binding("defaults")])).len(), 1);
     }
 
     #[test]

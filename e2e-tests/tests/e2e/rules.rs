@@ -191,10 +191,41 @@ fn sag007_legacy_token_secret_and_secrets_list_are_denied() {
 }
 
 const DEFAULT_EDIT_SAG008: &str = "the default ServiceAccount of namespace production is bound to ClusterRole edit in \
-    namespace production: every Pod in production that names no ServiceAccount inherits these permissions";
-const DEFAULT_EDIT_SAG009: &str = "ServiceAccount production/default is bound to the built-in ClusterRole edit in \
-    namespace production: read and write on most namespaced objects, including Secrets, pods/exec and running Pods as \
-    any ServiceAccount of the namespace";
+    namespace production: every Pod in production that names no ServiceAccount inherits these permissions; the \
+    built-in ClusterRole edit carries impersonate (high), token-request (high), read-secrets (high), create-workloads \
+    (high), exec (high), create-secrets (medium)";
+
+/// SAG009's findings for the built-in `edit` bound to production/default: one per risk, each
+/// naming the rules of the bootstrap role `system:aggregate-to-edit` that grant it.
+fn default_edit_sag009() -> Vec<(&'static str, String)> {
+    let subject = "ServiceAccount production/default is bound to the built-in ClusterRole edit in namespace \
+        production: aggregated ClusterRole system:aggregate-to-edit";
+    [
+        ("rules[0] grants get on pods/exec, get on pods/attach; aggregated ClusterRole system:aggregate-to-edit \
+          rules[2] grants create on pods/exec, create on pods/attach",
+         "exec (high): runs commands in running Pods and takes their ServiceAccount tokens"),
+        ("rules[0] grants get, list, watch on secrets",
+         "read-secrets (high): reads every Secret within reach: ServiceAccount tokens, cloud keys, TLS keys, passwords"),
+        ("rules[1] grants impersonate on serviceaccounts",
+         "impersonate (high): sends requests as another user, group or ServiceAccount (`--as`) and gets all of its \
+          permissions"),
+        ("rules[2] grants create on pods; aggregated ClusterRole system:aggregate-to-edit rules[4] grants create, \
+          update, patch on replicationcontrollers; aggregated ClusterRole system:aggregate-to-edit rules[6] grants \
+          create, update, patch on deployments, create, update, patch on daemonsets, create, update, patch on \
+          statefulsets, create, update, patch on replicasets; aggregated ClusterRole system:aggregate-to-edit \
+          rules[8] grants create, update, patch on jobs, create, update, patch on cronjobs",
+         "create-workloads (high): runs a Pod as any ServiceAccount within reach and reads its token (or mounts any \
+          Secret, or a host path where Pod Security allows)"),
+        ("rules[4] grants create on secrets",
+         "create-secrets (medium): creates a service-account-token Secret, which the token controller fills with a \
+          token that never expires for any ServiceAccount within reach"),
+        ("rules[5] grants create on serviceaccounts/token",
+         "token-request (high): mints a token for any ServiceAccount within reach (TokenRequest) and acts as it"),
+    ]
+    .into_iter()
+    .map(|(grant, risk)| ("/subjects/0", format!("{subject} {grant} — {risk}")))
+    .collect()
+}
 
 #[test]
 fn sag008_default_service_account_with_a_role_is_denied() {
@@ -221,23 +252,33 @@ fn sag009_service_account_with_a_privileged_built_in_role_is_denied() {
                 "SAG009",
                 "/subjects/0",
                 "ServiceAccount ci/deploy-bot is bound to the built-in ClusterRole cluster-admin across the cluster: \
-                 every verb on every resource"
+                 rules[0] grants every verb on every resource of every API group — wildcard (critical): does \
+                 anything the API allows where the binding applies, including every other path of this catalog and \
+                 whatever later API versions add"
             )]
         )
     );
-    // The lesson's quiz: edit for the default ServiceAccount trips both binding rules.
+    // The lesson's quiz: edit for the default ServiceAccount trips both binding rules, SAG009
+    // once per risk the built-in role carries. With medium risks denied too, all are in the
+    // rejection; by default create-secrets (medium) is a warning beside it.
     let edit = fixture("rolebinding-default-edit.update");
+    let sag009 = default_edit_sag009();
+    let mut expected = vec![finding("SAG008", "/subjects/0", DEFAULT_EDIT_SAG008)];
+    expected.extend(sag009.iter().map(|(path, message)| finding("SAG009", path, message)));
     assert_eq!(
-        evaluate(&edit, &json!({})),
-        denied(
-            &edit,
-            "RoleBinding production/default-edit",
-            &[
-                finding("SAG008", "/subjects/0", DEFAULT_EDIT_SAG008),
-                finding("SAG009", "/subjects/0", DEFAULT_EDIT_SAG009)
-            ]
-        )
+        evaluate(&edit, &json!({"rbac_min_severity_to_deny": "medium", "rules": {"SAG016": "off"}})),
+        denied(&edit, "RoleBinding production/default-edit", &expected)
     );
+    let by_default = evaluate(&edit, &json!({}));
+    let create_secrets = &sag009[4].1;
+    assert!(!by_default.allowed);
+    assert_eq!(
+        by_default.warnings,
+        Some(vec![format!("[SAG009] RoleBinding production/default-edit /subjects/0: {create_secrets}")])
+    );
+    let message = by_default.status.and_then(|s| s.message).unwrap_or_default();
+    assert!(message.starts_with("sa-guard denied RoleBinding production/default-edit (6 findings):"), "{message}");
+    assert!(!message.contains("— create-secrets"), "{message}");
     // The lesson's read-only binding passes.
     let order_api = fixture("rolebinding-order-api.create");
     assert_eq!(evaluate(&order_api, &json!({})), plain_accept("create-rolebinding-order-api"));
@@ -255,7 +296,7 @@ fn sag010_binding_to_every_service_account_is_denied() {
                 "SAG010",
                 "/subjects/0",
                 "Group system:serviceaccounts is bound to Role configmap-reader in namespace production: every \
-                 ServiceAccount in the cluster and so every Pod with a token gets these permissions"
+                 ServiceAccount in the cluster, and so every Pod with a token gets these permissions"
             )]
         )
     );
