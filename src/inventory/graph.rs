@@ -75,6 +75,11 @@ pub fn colour(severity: Option<Severity>) -> &'static str {
     }
 }
 
+/// The id of the node of ServiceAccount `namespace/name`.
+pub fn service_account_id(namespace: &str, name: &str) -> String {
+    format!("sa:{namespace}/{name}")
+}
+
 /// The severities an edge can carry, most severe first (`None`: no risk), for a legend.
 pub const LEGEND: [Option<Severity>; 4] = [Some(Severity::Critical), Some(Severity::High), Some(Severity::Medium), None];
 
@@ -84,7 +89,7 @@ impl Graph {
         let mut graph = Graph::default();
         for row in &inventory.service_accounts {
             let sa = graph.node(
-                format!("sa:{}/{}", row.namespace, row.name),
+                service_account_id(&row.namespace, &row.name),
                 NodeKind::ServiceAccount,
                 format!("{}/{}", row.namespace, row.name),
                 row.object_index,
