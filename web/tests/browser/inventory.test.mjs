@@ -13,6 +13,7 @@ const read = (file) => readFile(join(EXAMPLES, file), 'utf8');
 /** The lesson's three manifests as one text, as `helm template` would print them. */
 const LESSON = (await Promise.all(['checkout-api.yaml', 'order-api.yaml', 'payment-processor.yaml'].map(read))).map((text) => `---\n${text}\n`).join('');
 const CLUSTER_ADMIN = await read('bad/cluster-admin-binding.yaml');
+const DEFAULT_SA_EDIT = await read('bad/default-sa-edit.yaml');
 
 const LESSON_ROWS = [
   ['payments/payment-processor-sa', 'false', 'Deployment/payment-processor', 'no (2 audience-bound)', '-', '-'],
@@ -140,6 +141,25 @@ describe('the Inventory tab', () => {
     const role = page.locator('[data-node-id="role:ClusterRole cluster-admin"]');
     assert.equal(await role.getAttribute('tabindex'), null);
     assert.match(await role.getAttribute('class'), /risk-critical/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('risky bindings among the lesson: edges coloured by severity (the screenshot in docs/img)', async () => {
+    const { page, errors } = await openInventory(`${LESSON}---\n${DEFAULT_SA_EDIT}\n---\n${CLUSTER_ADMIN}\n`);
+    const drawn = await edges(page);
+    const bySeverity = (risk) => drawn.filter((e) => e.risk === `edge risk-${risk}`).map((e) => e.edge).sort();
+    assert.deepEqual(bySeverity('critical'), [
+      'rb:ClusterRoleBinding:deploy-bot-cluster-admin→role:ClusterRole cluster-admin',
+      'sa:ci/deploy-bot→rb:ClusterRoleBinding:deploy-bot-cluster-admin',
+    ]);
+    assert.deepEqual(bySeverity('high'), ['rb:RoleBinding:production/default-edit→role:production/ClusterRole edit', 'sa:production/default→rb:RoleBinding:production/default-edit']);
+    assert.deepEqual(await page.$$eval('#inventory-rows tr', (rows) => rows.map((row) => row.cells[5].textContent)), ['critical', '-', 'high', '-']);
+    // The panel down to the graph's end (the panel itself fills the page's height).
+    const panel = await page.locator('#inventory-panel').boundingBox();
+    const graph = await page.locator('#inventory-graph').boundingBox();
+    const clip = { x: panel.x, y: panel.y, width: panel.width, height: graph.y + graph.height + 14 - panel.y };
+    await page.screenshot({ path: join(ARTIFACTS, 'inventory-risky.png'), clip });
     assert.deepEqual(errors, []);
     await page.close();
   });
