@@ -81,7 +81,8 @@ pub fn service_account_id(namespace: &str, name: &str) -> String {
 }
 
 /// The severities an edge can carry, most severe first (`None`: no risk), for a legend.
-pub const LEGEND: [Option<Severity>; 4] = [Some(Severity::Critical), Some(Severity::High), Some(Severity::Medium), None];
+pub const LEGEND: [Option<Severity>; 4] =
+    [Some(Severity::Critical), Some(Severity::High), Some(Severity::Medium), None];
 
 impl Graph {
     /// The graph of the inventory's rows, in their order: nodes as first met, edges as made.
@@ -115,8 +116,13 @@ impl Graph {
                     Some(b.object_index),
                     severity,
                 );
-                let role =
-                    graph.node(format!("role:{at}{}", b.role), NodeKind::Role, b.role.clone(), b.role_object_index, severity);
+                let role = graph.node(
+                    format!("role:{at}{}", b.role),
+                    NodeKind::Role,
+                    b.role.clone(),
+                    b.role_object_index,
+                    severity,
+                );
                 graph.edge(sa.clone(), id.clone(), severity);
                 // A binding of several ServiceAccounts leads to its role once.
                 if !graph.edges.iter().any(|e| e.from == id && e.to == role) {

@@ -22,8 +22,8 @@ use sa_guard::engine::{evaluate_part, Exemption, Options};
 use sa_guard::inventory::graph::{self, Graph, NodeKind};
 use sa_guard::inventory::table::{self, Cells};
 use sa_guard::inventory::Filters;
-use sa_guard::rbac::catalog::Severity;
 use sa_guard::manifest::{self, Manifests, Position};
+use sa_guard::rbac::catalog::Severity;
 use sa_guard::{rules, Finding, Fix, Level, ObjectRef, Settings};
 
 mod bytes;
@@ -769,7 +769,10 @@ pub fn inventory_report(text: &str, settings_json: &str) -> InventoryOutput {
     let lines = LineIndex::with_line_starts(manifests.text(), Cow::Borrowed(manifests.line_starts()));
     output.graph = Graph::of(&inventory);
     for index in output.graph.nodes.iter().filter_map(|node| node.object_index) {
-        output.spans.entry(index).or_insert_with(|| span_at(&lines, Place::default(), manifests.object_position(index)));
+        output
+            .spans
+            .entry(index)
+            .or_insert_with(|| span_at(&lines, Place::default(), manifests.object_position(index)));
     }
     output.rows = inventory
         .service_accounts

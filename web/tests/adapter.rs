@@ -5,8 +5,8 @@ use sa_guard::inventory::graph::NodeKind;
 use serde_json::{json, Value};
 
 use sa_guard_web::{
-    check_settings, fix_text, inventory_report, lint_report, rule_catalog, Anchor, FindingOut, FixSelection, InventoryOutput,
-    LintOutput, Span,
+    check_settings, fix_text, inventory_report, lint_report, rule_catalog, Anchor, FindingOut, FixSelection,
+    InventoryOutput, LintOutput, Span,
 };
 
 /// UTF-16 offset of the first occurrence of `needle`, as JavaScript's `text.indexOf(needle)`.
@@ -679,7 +679,12 @@ fn inventory_cells(output: &InventoryOutput) -> Vec<[String; 7]> {
 }
 
 fn edges_of(output: &InventoryOutput) -> Vec<(String, String, Option<&'static str>, &'static str)> {
-    output.graph.edges.iter().map(|e| (e.from.clone(), e.to.clone(), e.severity.map(|s| s.as_str()), e.colour)).collect()
+    output
+        .graph
+        .edges
+        .iter()
+        .map(|e| (e.from.clone(), e.to.clone(), e.severity.map(|s| s.as_str()), e.colour))
+        .collect()
 }
 
 #[test]
@@ -709,7 +714,11 @@ fn the_inventory_of_the_lessons_manifests() {
     );
     assert_eq!(
         output.rows.iter().map(|r| (r.node.as_str(), r.object_index)).collect::<Vec<_>>(),
-        [("sa:payments/payment-processor-sa", Some(6)), ("sa:production/default", Some(0)), ("sa:production/order-api-sa", Some(2))]
+        [
+            ("sa:payments/payment-processor-sa", Some(6)),
+            ("sa:production/default", Some(0)),
+            ("sa:production/order-api-sa", Some(2))
+        ]
     );
 
     let nodes: Vec<(&str, NodeKind, &str, Option<usize>)> =
@@ -783,8 +792,9 @@ fn the_inventory_of_the_lessons_manifests() {
 
 #[test]
 fn a_binding_to_cluster_admin_is_critical_in_the_graph() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/bad/cluster-admin-binding.yaml"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/bad/cluster-admin-binding.yaml"))
+            .unwrap();
     let output = inventory_report(&text, "");
     let critical = Some("critical");
     assert_eq!(
