@@ -733,10 +733,6 @@ window.saGuard = {
         isCurrent() &&
         (!inventoryShown() || (!state.inventoryRunning && inventoryIsCurrent())),
     ),
-  /** The inventory shown (the adapter's output), or null. */
-  get inventory() {
-    return state.inventory?.output ?? null;
-  },
   // `parts`: how many workers to lint in (undefined: as the page does; 1: one worker alone).
   bench: (text, runs, textEdits = true, parts = undefined) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits, parts }),
   // Any worker operation (the tests send an unknown one to fail the worker and see it replaced).
