@@ -5,6 +5,11 @@
 //! [`crate::rbac`]), workload-identity annotations, legacy token Secrets and the findings of the
 //! rules. The CLI renders it as a table, JSON, Markdown, CSV, DOT or Mermaid; the playground as
 //! a table and a graph. The JSON field names are the documented schema (docs/inventory.md).
+//! The renderings both give live here: the table's cells and Markdown ([`table`]), the graph's
+//! nodes and edges ([`graph`]), the JSON ([`to_json`]).
+
+pub mod graph;
+pub mod table;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,6 +35,45 @@ pub const WORKLOAD_IDENTITY_ANNOTATIONS: &[(&str, &str)] = &[
 
 /// Namespaces whose objects Kubernetes and its add-ons own: shown apart from the user's.
 pub const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+/// The JSON's schema version (docs/inventory.schema.json); bumped on any change that is not an
+/// added field.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The inventory as the documented JSON (`sa-guard inventory --format json`), pretty, with a
+/// final newline.
+pub fn to_json(inventory: &Inventory) -> String {
+    let value = serde_json::json!({"schemaVersion": SCHEMA_VERSION, "serviceAccounts": inventory.service_accounts});
+    format!("{}\n", serde_json::to_string_pretty(&value).expect("JSON values serialize"))
+}
+
+/// Which rows to show.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Only ServiceAccounts of this namespace.
+    pub namespace: Option<String>,
+    /// Only ServiceAccounts whose Pods get a token and whose bindings carry a high or critical risk.
+    pub risky: bool,
+    /// Include system namespaces and Kubernetes' bootstrap bindings.
+    pub system: bool,
+}
+
+impl Inventory {
+    /// The rows `filters` keep; without `system`, also without Kubernetes' bootstrap bindings.
+    pub fn filtered(mut self, filters: &Filters) -> Inventory {
+        self.service_accounts.retain(|row| {
+            filters.namespace.as_ref().is_none_or(|ns| *ns == row.namespace)
+                && (filters.system || !row.system)
+                && (!filters.risky || (row.token_mounted && row.highest_risk.is_some_and(|s| s >= Severity::High)))
+        });
+        if !filters.system {
+            for row in &mut self.service_accounts {
+                row.bindings.retain(|b| !b.system);
+            }
+        }
+        self
+    }
+}
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -106,6 +150,10 @@ pub struct BindingUse {
     /// How the binding names it: `ServiceAccount`, `User`, or the group's name.
     pub via: String,
     pub role: String,
+    /// Index of the role's object in the input, when the manifests define it (not in the JSON:
+    /// the playground places the role with it).
+    #[serde(skip)]
+    pub role_object_index: Option<usize>,
     /// The role was found (in the manifests or built in); unknown roles grant nothing yet.
     pub role_found: bool,
     pub risks: Vec<RiskUse>,
@@ -194,6 +242,7 @@ pub fn build(bundle: &Bundle<'_>, settings: &Settings, report: &Report) -> Inven
             .and_then(Value::as_str)
             == Some("rbac-defaults");
         let (role, role_found, risks) = describe_role(&cx, binding);
+        let role_object_index = role_object(bundle, binding);
         let subjects = binding.value.get("subjects").and_then(Value::as_array);
         for subject in subjects.into_iter().flatten() {
             let kind = subject.get("kind").and_then(Value::as_str).unwrap_or("");
@@ -220,6 +269,7 @@ pub fn build(bundle: &Bundle<'_>, settings: &Settings, report: &Report) -> Inven
                     object_index: binding.index,
                     via,
                     role: role.clone(),
+                    role_object_index,
                     role_found,
                     risks: risks.clone(),
                     system,
@@ -345,6 +395,17 @@ fn describe_role(cx: &Cx<'_>, binding: &Obj<'_>) -> (String, bool, Vec<RiskUse>)
         }
         _ => (format!("{kind} {name}"), false, Vec::new()),
     }
+}
+
+/// The object of the role `binding` names, found as [`Cx::resolve_role`] finds it in the
+/// manifests: a Role in the binding's namespace, or a ClusterRole.
+fn role_object(bundle: &Bundle<'_>, binding: &Obj<'_>) -> Option<usize> {
+    let role = match k8s::role_ref(binding.value)? {
+        ("Role", name) => bundle.role(binding.namespace, name),
+        ("ClusterRole", name) => bundle.cluster_role(name),
+        _ => None,
+    };
+    role.map(|role| role.index)
 }
 
 /// Which workloads are run by another workload of the bundle (ownerReferences): a Pod owned by

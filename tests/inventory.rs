@@ -63,6 +63,7 @@ fn the_lessons_service_accounts() {
             object_index: 4,
             via: "ServiceAccount".into(),
             role: "Role order-api-role".into(),
+            role_object_index: Some(3),
             role_found: true,
             risks: vec![],
             system: false,

@@ -2,15 +2,13 @@
 //! manifests or a cluster's dump (`kubectl get ... -A -o yaml | sa-guard inventory -`), as an
 //! aligned table, JSON (docs/inventory.md), Markdown, CSV, or a graph (DOT, Mermaid).
 
-use sa_guard::inventory::{self, Inventory, ServiceAccountRow};
-use sa_guard::rbac::catalog::Severity;
+use sa_guard::inventory::graph::{Graph, NodeKind};
+use sa_guard::inventory::table::{self, Cells};
+use sa_guard::inventory::{self, Inventory};
 
 use crate::input;
 use crate::lint::write_stdout;
 use crate::{InputArgs, EXIT_INPUT_ERROR};
-
-/// The JSON output's schema version; bumped on any change that is not an added field.
-pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InventoryFormat {
@@ -26,14 +24,7 @@ pub enum InventoryFormat {
     Mermaid,
 }
 
-pub struct Filters {
-    /// Only ServiceAccounts of this namespace.
-    pub namespace: Option<String>,
-    /// Only ServiceAccounts whose Pods get a token and whose bindings carry a high or critical risk.
-    pub risky: bool,
-    /// Include system namespaces and Kubernetes' bootstrap bindings.
-    pub system: bool,
-}
+pub use sa_guard::inventory::Filters;
 
 pub fn run(args: &InputArgs, filters: &Filters, format: InventoryFormat) -> u8 {
     let settings = match input::load_settings(args.settings.as_deref()) {
@@ -55,7 +46,7 @@ pub fn run(args: &InputArgs, filters: &Filters, format: InventoryFormat) -> u8 {
         eprintln!("{error}");
     }
     let (inventory, _) = inventory::of_objects(&inputs.objects, &settings, args.namespace.as_deref());
-    let inventory = filter(inventory, filters);
+    let inventory = inventory.filtered(filters);
     let text = render(&inventory, format);
     let code = if inputs.errors.is_empty() { 0 } else { EXIT_INPUT_ERROR };
     match write_stdout(&text) {
@@ -68,72 +59,15 @@ pub fn run(args: &InputArgs, filters: &Filters, format: InventoryFormat) -> u8 {
     }
 }
 
-fn filter(mut inventory: Inventory, filters: &Filters) -> Inventory {
-    inventory.service_accounts.retain(|row| {
-        filters.namespace.as_ref().is_none_or(|ns| *ns == row.namespace)
-            && (filters.system || !row.system)
-            && (!filters.risky || (row.token_mounted && row.highest_risk.is_some_and(|s| s >= Severity::High)))
-    });
-    if !filters.system {
-        for row in &mut inventory.service_accounts {
-            row.bindings.retain(|b| !b.system);
-        }
-    }
-    inventory
-}
-
 pub fn render(inventory: &Inventory, format: InventoryFormat) -> String {
     match format {
         InventoryFormat::Text => text(inventory),
-        InventoryFormat::Json => {
-            let value =
-                serde_json::json!({"schemaVersion": SCHEMA_VERSION, "serviceAccounts": inventory.service_accounts});
-            format!("{}\n", serde_json::to_string_pretty(&value).expect("JSON values serialize"))
-        }
-        InventoryFormat::Markdown => markdown(inventory),
+        InventoryFormat::Json => inventory::to_json(inventory),
+        InventoryFormat::Markdown => table::markdown(inventory),
         InventoryFormat::Csv => csv(inventory),
         InventoryFormat::Dot => dot(inventory),
         InventoryFormat::Mermaid => mermaid(inventory),
     }
-}
-
-/// The cells of a row, shared by the table, Markdown and CSV.
-struct Cells {
-    account: String,
-    automount: String,
-    workloads: String,
-    token: String,
-    bindings: String,
-    risk: String,
-    findings: String,
-}
-
-fn cells(row: &ServiceAccountRow) -> Cells {
-    let automount = match (row.object_index, row.automount) {
-        (None, _) => "<undefined>".to_string(),
-        (Some(_), None) => "<unset>".to_string(),
-        (Some(_), Some(value)) => value.to_string(),
-    };
-    let workloads = if row.workloads.is_empty() {
-        "-".to_string()
-    } else {
-        row.workloads.iter().map(|w| format!("{}/{}", w.kind, w.name)).collect::<Vec<_>>().join(",")
-    };
-    let projected: usize = row.workloads.iter().map(|w| w.projected_tokens.len()).sum();
-    let token = match (row.workloads.is_empty(), row.token_mounted) {
-        (true, _) => "-".to_string(),
-        (false, true) => "yes".to_string(),
-        (false, false) if projected > 0 => format!("no ({projected} audience-bound)"),
-        (false, false) => "no".to_string(),
-    };
-    let bindings = if row.bindings.is_empty() {
-        "-".to_string()
-    } else {
-        row.bindings.iter().map(|b| b.role.clone()).collect::<Vec<_>>().join(",")
-    };
-    let risk = row.highest_risk.map_or("-".to_string(), |s| s.as_str().to_string());
-    let findings = if row.findings.is_empty() { "-".to_string() } else { row.findings.join(",") };
-    Cells { account: format!("{}/{}", row.namespace, row.name), automount, workloads, token, bindings, risk, findings }
 }
 
 /// Cuts a cell to `width` characters, marking the cut.
@@ -162,9 +96,9 @@ fn text(inventory: &Inventory) -> String {
     };
     out.push_str(&line(header));
     for row in &inventory.service_accounts {
-        let c = cells(row);
+        let c = Cells::of(row);
         let token = if c.token.starts_with("no (") { "no" } else { c.token.as_str() };
-        out.push_str(&line([&c.account, &c.automount, &c.workloads, token, &c.bindings, &c.risk]));
+        out.push_str(&line([&c.account, &c.automount, &c.workloads, token, &c.roles, &c.risk]));
     }
     for row in &inventory.service_accounts {
         out.push_str(&format!("\n{}/{}\n", row.namespace, row.name));
@@ -234,27 +168,6 @@ fn reason_text(reason: &str) -> &'static str {
     }
 }
 
-fn markdown(inventory: &Inventory) -> String {
-    let mut out = String::from(
-        "| ServiceAccount | automount | workloads | token | roles | highest risk | findings |\n|---|---|---|---|---|---|---|\n",
-    );
-    let esc = |s: &str| s.replace('|', "\\|");
-    for row in &inventory.service_accounts {
-        let c = cells(row);
-        out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
-            c.account,
-            esc(&c.automount),
-            esc(&c.workloads),
-            esc(&c.token),
-            esc(&c.bindings),
-            c.risk,
-            c.findings
-        ));
-    }
-    out
-}
-
 fn csv(inventory: &Inventory) -> String {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
     let header = [
@@ -271,7 +184,7 @@ fn csv(inventory: &Inventory) -> String {
     ];
     writer.write_record(header).expect("writing to memory");
     for row in &inventory.service_accounts {
-        let c = cells(row);
+        let c = Cells::of(row);
         let mut risks: Vec<String> = row.bindings.iter().flat_map(|b| b.risks.iter().map(|r| r.id.clone())).collect();
         risks.sort();
         risks.dedup();
@@ -282,7 +195,7 @@ fn csv(inventory: &Inventory) -> String {
                 &c.automount,
                 &c.workloads,
                 &c.token,
-                &c.bindings,
+                &c.roles,
                 &c.risk,
                 &risks.join(","),
                 &c.findings,
@@ -293,86 +206,26 @@ fn csv(inventory: &Inventory) -> String {
     String::from_utf8(writer.into_inner().expect("writing to memory")).expect("CSV of UTF-8 cells")
 }
 
-/// Nodes and edges of the graph, shared by DOT and Mermaid.
-struct Graph {
-    /// (id, label, shape: workload | sa | binding | role)
-    nodes: Vec<(String, String, &'static str)>,
-    /// (from, to, severity of the risk the edge carries)
-    edges: Vec<(String, String, Option<Severity>)>,
-}
-
-fn graph(inventory: &Inventory) -> Graph {
-    let mut graph = Graph { nodes: Vec::new(), edges: Vec::new() };
-    let node = |graph: &mut Graph, id: String, label: String, shape: &'static str| {
-        if !graph.nodes.iter().any(|(existing, _, _)| *existing == id) {
-            graph.nodes.push((id.clone(), label, shape));
-        }
-        id
-    };
-    for row in &inventory.service_accounts {
-        let sa = node(
-            &mut graph,
-            format!("sa:{}/{}", row.namespace, row.name),
-            format!("{}/{}", row.namespace, row.name),
-            "sa",
-        );
-        for w in &row.workloads {
-            let id = node(
-                &mut graph,
-                format!("wl:{}/{}/{}", row.namespace, w.kind, w.name),
-                format!("{} {}{}", w.kind, w.name, if w.token.mounted { " (token)" } else { "" }),
-                "workload",
-            );
-            graph.edges.push((id, sa.clone(), None));
-        }
-        for b in &row.bindings {
-            let at = b.namespace.as_deref().map_or(String::new(), |ns| format!("{ns}/"));
-            let id = node(
-                &mut graph,
-                format!("rb:{}:{at}{}", b.kind, b.name),
-                format!("{} {at}{}", b.kind, b.name),
-                "binding",
-            );
-            let role = node(&mut graph, format!("role:{at}{}", b.role), b.role.clone(), "role");
-            let severity = b.risks.iter().map(|r| r.severity).max();
-            graph.edges.push((sa.clone(), id.clone(), severity));
-            if !graph.edges.iter().any(|(from, to, _)| *from == id && *to == role) {
-                graph.edges.push((id, role, severity));
-            }
-        }
-    }
-    graph
-}
-
-fn colour(severity: Option<Severity>) -> &'static str {
-    match severity {
-        Some(Severity::Critical) => "#b00020",
-        Some(Severity::High) => "#e65100",
-        Some(Severity::Medium) => "#f9a825",
-        None => "#607d8b",
-    }
-}
-
 fn dot(inventory: &Inventory) -> String {
-    let graph = graph(inventory);
+    let graph = Graph::of(inventory);
     let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
     let mut out = String::from("digraph serviceaccounts {\n  rankdir=LR;\n  node [fontname=\"sans-serif\"];\n");
-    for (id, label, kind) in &graph.nodes {
-        let shape = match *kind {
-            "workload" => "box",
-            "sa" => "ellipse",
-            "binding" => "note",
-            _ => "component",
+    for node in &graph.nodes {
+        let shape = match node.kind {
+            NodeKind::Workload => "box",
+            NodeKind::ServiceAccount => "ellipse",
+            NodeKind::Binding => "note",
+            NodeKind::Role => "component",
         };
-        out.push_str(&format!("  {} [label={}, shape={shape}];\n", quote(id), quote(label)));
+        out.push_str(&format!("  {} [label={}, shape={shape}];\n", quote(&node.id), quote(&node.label)));
     }
-    for (from, to, severity) in &graph.edges {
+    for edge in &graph.edges {
         out.push_str(&format!(
             "  {} -> {} [color={}{}];\n",
-            quote(from),
-            quote(to),
-            quote(colour(*severity)),
-            severity.map_or(String::new(), |s| format!(", label={}", quote(s.as_str())))
+            quote(&edge.from),
+            quote(&edge.to),
+            quote(edge.colour),
+            edge.severity.map_or(String::new(), |s| format!(", label={}", quote(s.as_str())))
         ));
     }
     out.push_str("}\n");
@@ -380,28 +233,27 @@ fn dot(inventory: &Inventory) -> String {
 }
 
 fn mermaid(inventory: &Inventory) -> String {
-    let graph = graph(inventory);
+    let graph = Graph::of(inventory);
     // Mermaid ids are plain words: number the nodes.
-    let id_of =
-        |id: &str| graph.nodes.iter().position(|(n, _, _)| n == id).map(|i| format!("n{i}")).unwrap_or_default();
+    let id_of = |id: &str| graph.nodes.iter().position(|n| n.id == id).map(|i| format!("n{i}")).unwrap_or_default();
     let label = |s: &str| s.replace('"', "#quot;");
     let mut out = String::from("flowchart LR\n");
-    for (i, (_, text, kind)) in graph.nodes.iter().enumerate() {
-        let (open, close) = match *kind {
-            "workload" => ("[", "]"),
-            "sa" => ("([", "])"),
-            "binding" => ("[/", "/]"),
-            _ => ("[[", "]]"),
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let (open, close) = match node.kind {
+            NodeKind::Workload => ("[", "]"),
+            NodeKind::ServiceAccount => ("([", "])"),
+            NodeKind::Binding => ("[/", "/]"),
+            NodeKind::Role => ("[[", "]]"),
         };
-        out.push_str(&format!("  n{i}{open}\"{}\"{close}\n", label(text)));
+        out.push_str(&format!("  n{i}{open}\"{}\"{close}\n", label(&node.label)));
     }
-    for (index, (from, to, severity)) in graph.edges.iter().enumerate() {
-        match severity {
-            Some(s) => out.push_str(&format!("  {} -->|{}| {}\n", id_of(from), s.as_str(), id_of(to))),
-            None => out.push_str(&format!("  {} --> {}\n", id_of(from), id_of(to))),
+    for (index, edge) in graph.edges.iter().enumerate() {
+        match edge.severity {
+            Some(s) => out.push_str(&format!("  {} -->|{}| {}\n", id_of(&edge.from), s.as_str(), id_of(&edge.to))),
+            None => out.push_str(&format!("  {} --> {}\n", id_of(&edge.from), id_of(&edge.to))),
         }
-        if severity.is_some() {
-            out.push_str(&format!("  linkStyle {index} stroke:{}\n", colour(*severity)));
+        if edge.severity.is_some() {
+            out.push_str(&format!("  linkStyle {index} stroke:{}\n", edge.colour));
         }
     }
     out

@@ -244,6 +244,15 @@ impl Manifests {
         self.locate_field(object_index, pointer).0
     }
 
+    /// Where the whole object `object_index` is written: from its first line to the end of its
+    /// last value (line 1, column 1 for an unknown object).
+    pub fn object_position(&self, object_index: usize) -> Position {
+        match self.nodes.get(object_index) {
+            Some(root) => self.source.position(root.start, root.end),
+            None => self.source.position(0, 0),
+        }
+    }
+
     /// [`Manifests::position`], and whether the field is there (`false`: the position is where
     /// it belongs). The objects' values are built from the same tree, so this is whether the
     /// pointer resolves in the value.

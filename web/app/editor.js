@@ -105,6 +105,15 @@ export function revealPosition(view, position, { focus = true } = {}) {
   if (focus) view.focus();
 }
 
+/** Select the lines of `from`..`to` (an object of the text) and scroll them into view; the focus stays where it is. */
+export function selectLines(view, from, to) {
+  const { doc } = view.state;
+  const clamp = (pos) => Math.max(0, Math.min(pos, doc.length));
+  const anchor = doc.lineAt(clamp(from)).from;
+  const head = doc.lineAt(Math.max(clamp(to), anchor)).to;
+  view.dispatch({ selection: EditorSelection.range(anchor, head), effects: EditorView.scrollIntoView(anchor, { y: 'start', yMargin: 40 }) });
+}
+
 const SEVERITY = { deny: 'error', warn: 'warning' };
 
 /**

@@ -3,7 +3,8 @@
 import { ChangeSet } from '@codemirror/state';
 
 import { LinterClient } from './client.js';
-import { applyTextDiff, createEditor, replaceDocument, revealPosition, showDiagnostics } from './editor.js';
+import { applyTextDiff, createEditor, replaceDocument, revealPosition, selectLines, showDiagnostics } from './editor.js';
+import { InventoryView } from './inventory-view.js';
 import { parsedLint } from './lint-output.js';
 import { escapeHtml, renderMarkdown } from './markdown.js';
 import { jsonReport, sarifReport } from './report.js';
@@ -49,6 +50,15 @@ const state = {
   last: null,
   listLimit: LIST_PAGE,
   sharedHashApplied: '',
+  /** The Inventory tab's view; its output is computed only while the tab is shown. */
+  inventoryView: null,
+  /** The newest inventory: `{version, settingsJson, output, changes}` (changes made since its text). */
+  inventory: null,
+  /** The inventory being computed: `{version, settingsJson, changes}`. */
+  inventoryJob: null,
+  /** An inventory is being computed; `inventoryAgain`: the text changed meanwhile. */
+  inventoryRunning: false,
+  inventoryAgain: false,
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -118,6 +128,7 @@ function lintDelay(length) {
 function onDocChanged(update) {
   state.docVersion += 1;
   for (const job of state.tracking) job.changes = job.changes.compose(update.changes);
+  for (const job of [state.inventory, state.inventoryJob]) if (job) job.changes = job.changes.compose(update.changes);
   const isFix = update.transactions.some((tr) => tr.isUserEvent('input.fix'));
   // Once edited, the text is no longer the example the menu names.
   if (update.transactions.some((tr) => ['input', 'delete', 'move', 'undo', 'redo'].some((event) => tr.isUserEvent(event)))) {
@@ -149,6 +160,7 @@ async function runLint() {
   if (!response) return; // superseded by a newer lint
   state.last = { ...job, result: response.result, ms: response.ms };
   render();
+  if (inventoryShown()) updateInventory();
 }
 
 function isCurrent() {
@@ -387,6 +399,97 @@ function explanation(finding, rule) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Inventory: computed by the worker on the text the last lint read, while the tab is shown
+
+const inventoryShown = () => !$('#inventory-panel').hidden;
+
+function inventoryIsCurrent() {
+  return state.inventory && state.inventory.version === state.docVersion && state.inventory.settingsJson === state.settingsPanel.json;
+}
+
+/**
+ * Computes the inventory of the current text, one at a time: a call meanwhile (the text was
+ * linted again) runs it once more when it is done.
+ */
+async function updateInventory() {
+  if (state.inventoryRunning) {
+    state.inventoryAgain = true;
+    return;
+  }
+  state.inventoryRunning = true;
+  try {
+    do {
+      state.inventoryAgain = false;
+      const text = state.view.state.doc.toString();
+      // Changes made while the worker computes are composed onto the job (onDocChanged).
+      const job = { version: state.docVersion, settingsJson: state.settingsPanel.json, changes: ChangeSet.empty(text.length) };
+      state.inventoryJob = job;
+      let output;
+      try {
+        const { result } = await state.client.request('inventory', { text, settings: job.settingsJson });
+        output = JSON.parse(result);
+      } catch (error) {
+        output = { inputError: `The inventory could not be computed: ${error.message}`, rows: [], graph: { nodes: [], edges: [] }, spans: {} };
+      }
+      state.inventoryJob = null;
+      state.inventory = { ...job, output };
+      state.inventoryView.render(output);
+    } while (state.inventoryAgain);
+  } finally {
+    state.inventoryRunning = false;
+  }
+}
+
+/** Selects object `objectIndex`'s lines in the editor, as they are now. */
+function selectInventoryObject(objectIndex, span) {
+  const changes = state.inventory?.changes;
+  const map = changes && !changes.empty ? (pos) => changes.mapPos(pos, 1) : (pos) => pos;
+  selectLines(state.view, map(span.from), map(span.to));
+}
+
+function downloadInventory(kind) {
+  const output = state.inventory?.output;
+  if (!output || output.inputError) {
+    toast('There is no inventory to download yet', 'error');
+    return;
+  }
+  if (kind === 'svg') {
+    if (!state.inventoryView.svg) return toast('There is no graph: no ServiceAccount in these manifests', 'error');
+    download('sa-guard-inventory.svg', 'image/svg+xml', `${state.inventoryView.svg}\n`);
+  } else if (kind === 'json') {
+    download('sa-guard-inventory.json', 'application/json', output.json);
+  } else {
+    download('sa-guard-inventory.md', 'text/markdown', output.markdown);
+  }
+}
+
+/** The Findings | Inventory tabs (WAI-ARIA tabs: arrow keys, Home and End move and select). */
+function setUpResultTabs() {
+  const tabs = [...document.querySelectorAll('.result-tabs [role="tab"]')];
+  const show = (tab, { focus = false } = {}) => {
+    for (const other of tabs) {
+      const selected = other === tab;
+      other.setAttribute('aria-selected', String(selected));
+      other.tabIndex = selected ? 0 : -1;
+      $(`#${other.getAttribute('aria-controls')}`).hidden = !selected;
+    }
+    $('.layout').classList.toggle('inventory-open', tab.id === 'tab-inventory');
+    if (focus) tab.focus();
+    if (tab.id === 'tab-inventory' && !inventoryIsCurrent() && state.last) updateInventory();
+  };
+  for (const tab of tabs) {
+    tab.addEventListener('click', () => show(tab));
+    tab.addEventListener('keydown', (event) => {
+      const at = tabs.indexOf(tab);
+      const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      show(tabs[(next + tabs.length) % tabs.length], { focus: true });
+    });
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
 // Fixes
 
 /** Runs a fix that asks the worker for the fixed text, counted in `fixesInFlight` until it is applied. */
@@ -596,6 +699,14 @@ async function main() {
   $('#share').addEventListener('click', share);
   $('#download-json').addEventListener('click', downloadJson);
   $('#download-sarif').addEventListener('click', downloadSarif);
+  state.inventoryView = new InventoryView(
+    { status: $('#inventory-status'), tableBody: $('#inventory-rows'), graph: $('#inventory-graph') },
+    { select: selectInventoryObject },
+  );
+  setUpResultTabs();
+  $('#inventory-svg').addEventListener('click', () => downloadInventory('svg'));
+  $('#inventory-json').addEventListener('click', () => downloadInventory('json'));
+  $('#inventory-markdown').addEventListener('click', () => downloadInventory('markdown'));
   window.addEventListener('hashchange', restoreFromHash);
 
   if (!(await restoreFromHash()) && initial) {
@@ -613,7 +724,15 @@ window.saGuard = {
   get result() {
     return state.last?.result ?? null;
   },
-  idle: () => Boolean(state.client && !state.lintTimer && state.tracking.size === 0 && state.fixesInFlight === 0 && isCurrent()),
+  idle: () =>
+    Boolean(
+      state.client &&
+        !state.lintTimer &&
+        state.tracking.size === 0 &&
+        state.fixesInFlight === 0 &&
+        isCurrent() &&
+        (!inventoryShown() || (!state.inventoryRunning && inventoryIsCurrent())),
+    ),
   // `parts`: how many workers to lint in (undefined: as the page does; 1: one worker alone).
   bench: (text, runs, textEdits = true, parts = undefined) => state.client.request('bench', { text, settings: state.settingsPanel.json, runs, textEdits, parts }),
   // Any worker operation (the tests send an unknown one to fail the worker and see it replaced).

@@ -12,6 +12,7 @@
 import init, {
   default_settings,
   fix,
+  inventory,
   lint,
   lint_with_options,
   part_begin,
@@ -217,6 +218,9 @@ const OPS = {
   // The outputs, to be read with `lintResult` (./lint-output.js).
   lint: ({ text, settings, textEdits = true }) => oneAtATime(() => lintJson(text, settings, textEdits)),
   fix: ({ text, settings, selection }) => JSON.parse(fix(text, settings, JSON.stringify(selection))),
+  // The ServiceAccount inventory, as the adapter's JSON (the page parses it). In the lint queue:
+  // the result's release() must not free a lint in parts that is waiting for its helpers.
+  inventory: ({ text, settings }) => oneAtATime(() => inventory(text, settings)),
   validateSettings: ({ settings }) => JSON.parse(validate_settings(settings)),
   // A helper's share of a lint in parts.
   warmUp: ({ sample }) => {

@@ -19,7 +19,11 @@ use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use sa_guard::engine::{evaluate_part, Exemption, Options};
+use sa_guard::inventory::graph::{self, Graph, NodeKind};
+use sa_guard::inventory::table::{self, Cells};
+use sa_guard::inventory::Filters;
 use sa_guard::manifest::{self, Manifests, Position};
+use sa_guard::rbac::catalog::Severity;
 use sa_guard::{rules, Finding, Fix, Level, ObjectRef, Settings};
 
 mod bytes;
@@ -287,6 +291,22 @@ impl Evaluated {
     }
 }
 
+/// A position of a text at `place` (in the whole text's lines) as a span of the whole text;
+/// `lines` indexes the text at `place`.
+fn span_at(lines: &LineIndex<'_>, place: Place, position: Position) -> Span {
+    let offset = |line: usize, column| place.utf16 + lines.utf16_offset(line - place.lines, column);
+    let from = offset(position.line, position.column);
+    let to = offset(position.end_line, position.end_column).max(from);
+    Span {
+        line: position.line,
+        column: position.column,
+        end_line: position.end_line,
+        end_column: position.end_column,
+        from,
+        to,
+    }
+}
+
 /// An evaluation with everything positions need.
 struct Linted<'t> {
     text: &'t str,
@@ -315,19 +335,7 @@ fn finding_ids(findings: &[Finding]) -> Vec<String> {
 impl Linted<'_> {
     /// A position of the part (in the whole text's lines) as a span of the whole text.
     fn span(&self, position: Position) -> Span {
-        let offset = |line: usize, column| {
-            self.evaluated.place.utf16 + self.lines.utf16_offset(line - self.evaluated.place.lines, column)
-        };
-        let from = offset(position.line, position.column);
-        let to = offset(position.end_line, position.end_column).max(from);
-        Span {
-            line: position.line,
-            column: position.column,
-            end_line: position.end_line,
-            end_column: position.end_column,
-            from,
-            to,
-        }
+        span_at(&self.lines, self.evaluated.place, position)
     }
 
     /// The part's own index of an object of the bundle.
@@ -668,6 +676,128 @@ pub fn fix_text(text: &str, settings_json: &str, selection: &FixSelection) -> Re
 }
 
 // ---------------------------------------------------------------------------------------------
+// Inventory
+// ---------------------------------------------------------------------------------------------
+
+/// The ServiceAccount inventory of a text, for the playground's Inventory view: everything the
+/// core computes (`sa_guard::inventory`), rendered by the core as the CLI renders it (`sa-guard
+/// inventory` without `--system`), and where its objects are in the text. Settings, input and
+/// YAML errors are given as [`LintOutput`] gives them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryOutput {
+    /// The settings could not be used: the policy's message; the inventory used the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings_error: Option<String>,
+    /// The input was not read at all (too large); the rest is empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_error: Option<String>,
+    /// One per ServiceAccount, in the inventory's order.
+    pub rows: Vec<InventoryRow>,
+    /// Workload → ServiceAccount → binding → role.
+    pub graph: Graph,
+    /// The graph's columns, left to right.
+    pub columns: Vec<GraphColumn>,
+    /// The edges' colours, most severe first.
+    pub legend: Vec<LegendEntry>,
+    /// `sa-guard inventory --format json` of the text.
+    pub json: String,
+    /// `sa-guard inventory --format markdown` of the text.
+    pub markdown: String,
+    /// Where each object the rows and the graph name is in the text, by object index.
+    pub spans: BTreeMap<usize, Span>,
+    pub parse_errors: Vec<ParseErrorOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryRow {
+    /// The id of the row's ServiceAccount node in the graph.
+    pub node: String,
+    /// The ServiceAccount's object, when the manifests define it.
+    pub object_index: Option<usize>,
+    pub cells: Cells,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphColumn {
+    pub kind: NodeKind,
+    pub title: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegendEntry {
+    pub severity: Option<Severity>,
+    pub label: &'static str,
+    pub colour: &'static str,
+}
+
+/// The inventory of `text` with the settings in `settings_json`: [`sa_guard::inventory::of_objects`]
+/// on the objects the lint reads, without system namespaces and bootstrap bindings (as the CLI
+/// shows it by default).
+pub fn inventory_report(text: &str, settings_json: &str) -> InventoryOutput {
+    let (settings, settings_error) = settings_or_default(settings_json);
+    let mut output = InventoryOutput {
+        settings_error,
+        input_error: too_large(text.len()),
+        rows: Vec::new(),
+        graph: Graph::default(),
+        columns: NodeKind::ALL.iter().map(|&kind| GraphColumn { kind, title: kind.title() }).collect(),
+        legend: graph::LEGEND
+            .iter()
+            .map(|&severity| LegendEntry {
+                severity,
+                label: severity.map_or("no risk", Severity::as_str),
+                colour: graph::colour(severity),
+            })
+            .collect(),
+        json: String::new(),
+        markdown: String::new(),
+        spans: BTreeMap::new(),
+        parse_errors: Vec::new(),
+    };
+    if output.input_error.is_some() {
+        return output;
+    }
+    let mut manifests = manifest::parse(text, &manifest::Limits::default());
+    // Positions come from the parsed tree, not the values: lend these to the core, uncloned.
+    let values: Vec<Value> = manifests.objects.iter_mut().map(|object| std::mem::take(&mut object.value)).collect();
+    let (inventory, _) = sa_guard::inventory::of_objects(&values, &settings, None);
+    let inventory = inventory.filtered(&Filters::default());
+    let lines = LineIndex::with_line_starts(manifests.text(), Cow::Borrowed(manifests.line_starts()));
+    output.graph = Graph::of(&inventory);
+    for index in output.graph.nodes.iter().filter_map(|node| node.object_index) {
+        output
+            .spans
+            .entry(index)
+            .or_insert_with(|| span_at(&lines, Place::default(), manifests.object_position(index)));
+    }
+    output.rows = inventory
+        .service_accounts
+        .iter()
+        .map(|row| InventoryRow {
+            node: graph::service_account_id(&row.namespace, &row.name),
+            object_index: row.object_index,
+            cells: Cells::of(row),
+        })
+        .collect();
+    output.json = sa_guard::inventory::to_json(&inventory);
+    output.markdown = table::markdown(&inventory);
+    output.parse_errors = manifests
+        .errors
+        .iter()
+        .map(|e| ParseErrorOut {
+            document: e.document,
+            message: e.message.clone(),
+            span: span_at(&lines, Place::default(), e.position),
+        })
+        .collect();
+    output
+}
+
+// ---------------------------------------------------------------------------------------------
 // Rules and settings
 // ---------------------------------------------------------------------------------------------
 
@@ -782,6 +912,12 @@ pub fn lint_with_options(text: &str, settings_json: &str, options_json: &str) ->
         Ok(options) => lint_json(text, settings_json, &options),
         Err(error) => error,
     }
+}
+
+/// The ServiceAccount inventory of `text`: see [`InventoryOutput`]. Keeps nothing.
+#[wasm_bindgen]
+pub fn inventory(text: &str, settings_json: &str) -> String {
+    to_json(&inventory_report(text, settings_json))
 }
 
 /// [`LintOptions`] from JSON; the error as the JSON the page gets.

@@ -1,10 +1,12 @@
 //! The playground adapter, natively: what the page receives for a given text and settings.
 //! Positions are pinned exactly; UTF-16 offsets are checked against the text itself.
 
+use sa_guard::inventory::graph::NodeKind;
 use serde_json::{json, Value};
 
 use sa_guard_web::{
-    check_settings, fix_text, lint_report, rule_catalog, Anchor, FindingOut, FixSelection, LintOutput, Span,
+    check_settings, fix_text, inventory_report, lint_report, rule_catalog, Anchor, FindingOut, FixSelection,
+    InventoryOutput, LintOutput, Span,
 };
 
 /// UTF-16 offset of the first occurrence of `needle`, as JavaScript's `text.indexOf(needle)`.
@@ -652,4 +654,219 @@ fn a_warm_up_lint_leaves_the_workers_state_alone() {
     assert_eq!(finished, whole, "the part begun before the warm-up finishes as the whole text");
     sa_guard_web::release();
     assert_eq!(warm_up(&text, r#"{"edits": 1}"#), 0, "bad options: no lint");
+}
+
+/// The lesson's three manifests, as one text (objects 0-1 checkout-api, 2-5 order-api, 6-7
+/// payment-processor).
+fn lesson_text() -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+    ["checkout-api.yaml", "order-api.yaml", "payment-processor.yaml"]
+        .iter()
+        .map(|file| format!("---\n{}\n", std::fs::read_to_string(format!("{root}/{file}")).unwrap()))
+        .collect()
+}
+
+/// The rows' cells, each as [account, automount, workloads, token, roles, risk, findings].
+fn inventory_cells(output: &InventoryOutput) -> Vec<[String; 7]> {
+    output
+        .rows
+        .iter()
+        .map(|row| {
+            let c = &row.cells;
+            [&c.account, &c.automount, &c.workloads, &c.token, &c.roles, &c.risk, &c.findings].map(|s| s.to_string())
+        })
+        .collect()
+}
+
+fn edges_of(output: &InventoryOutput) -> Vec<(String, String, Option<&'static str>, &'static str)> {
+    output
+        .graph
+        .edges
+        .iter()
+        .map(|e| (e.from.clone(), e.to.clone(), e.severity.map(|s| s.as_str()), e.colour))
+        .collect()
+}
+
+#[test]
+fn the_inventory_of_the_lessons_manifests() {
+    let text = lesson_text();
+    let output = inventory_report(&text, "");
+    assert_eq!((output.settings_error.as_deref(), output.input_error.as_deref()), (None, None));
+    assert!(output.parse_errors.is_empty());
+    // checkout-api on `default` with a token it does not need, order-api on `order-api-sa` with
+    // read-only ConfigMaps, payment-processor with its projected tokens.
+    assert_eq!(
+        inventory_cells(&output),
+        [
+            [
+                "payments/payment-processor-sa",
+                "false",
+                "Deployment/payment-processor",
+                "no (2 audience-bound)",
+                "-",
+                "-",
+                "-"
+            ],
+            ["production/default", "<unset>", "Deployment/checkout-api", "yes", "-", "-", "SAG001,SAG002,SAG003"],
+            ["production/order-api-sa", "<unset>", "Deployment/order-api", "yes", "Role order-api-role", "-", "-"],
+        ]
+        .map(|row| row.map(String::from))
+    );
+    assert_eq!(
+        output.rows.iter().map(|r| (r.node.as_str(), r.object_index)).collect::<Vec<_>>(),
+        [
+            ("sa:payments/payment-processor-sa", Some(6)),
+            ("sa:production/default", Some(0)),
+            ("sa:production/order-api-sa", Some(2))
+        ]
+    );
+
+    let nodes: Vec<(&str, NodeKind, &str, Option<usize>)> =
+        output.graph.nodes.iter().map(|n| (n.id.as_str(), n.kind, n.label.as_str(), n.object_index)).collect();
+    assert_eq!(
+        nodes,
+        [
+            ("sa:payments/payment-processor-sa", NodeKind::ServiceAccount, "payments/payment-processor-sa", Some(6)),
+            ("wl:payments/Deployment/payment-processor", NodeKind::Workload, "Deployment payment-processor", Some(7)),
+            ("sa:production/default", NodeKind::ServiceAccount, "production/default", Some(0)),
+            ("wl:production/Deployment/checkout-api", NodeKind::Workload, "Deployment checkout-api (token)", Some(1)),
+            ("sa:production/order-api-sa", NodeKind::ServiceAccount, "production/order-api-sa", Some(2)),
+            ("wl:production/Deployment/order-api", NodeKind::Workload, "Deployment order-api (token)", Some(5)),
+            (
+                "rb:RoleBinding:production/order-api-binding",
+                NodeKind::Binding,
+                "RoleBinding production/order-api-binding",
+                Some(4)
+            ),
+            ("role:production/Role order-api-role", NodeKind::Role, "Role order-api-role", Some(3)),
+        ]
+    );
+    let grey = "#607d8b";
+    let edge = |from: &str, to: &str| (from.to_string(), to.to_string(), None, grey);
+    assert_eq!(
+        edges_of(&output),
+        [
+            edge("wl:payments/Deployment/payment-processor", "sa:payments/payment-processor-sa"),
+            edge("wl:production/Deployment/checkout-api", "sa:production/default"),
+            edge("wl:production/Deployment/order-api", "sa:production/order-api-sa"),
+            edge("sa:production/order-api-sa", "rb:RoleBinding:production/order-api-binding"),
+            edge("rb:RoleBinding:production/order-api-binding", "role:production/Role order-api-role"),
+        ]
+    );
+
+    // Every object the graph names is placed in the text: the whole object, from its first line.
+    let indices: Vec<usize> = output.spans.keys().copied().collect();
+    assert_eq!(indices, [0, 1, 2, 3, 4, 5, 6, 7]);
+    let role = &output.spans[&3];
+    let role_at = text.find("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n").unwrap();
+    assert_eq!((role.from, role.line), (text[..role_at].encode_utf16().count(), text[..role_at].lines().count() + 1));
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let role_text = String::from_utf16(&units[role.from..role.to]).unwrap();
+    assert!(role_text.contains("name: order-api-role") && role_text.contains("verbs: [\"get\", \"list\", \"watch\"]"));
+    assert!(!role_text.contains("RoleBinding"), "{role_text}");
+    assert_eq!(role.end_line, role.line + text[role_at..].lines().position(|l| l.contains("verbs:")).unwrap());
+
+    // The downloads are the CLI's renderings of the same inventory.
+    assert_eq!(
+        output.markdown,
+        "| ServiceAccount | automount | workloads | token | roles | highest risk | findings |\n\
+         |---|---|---|---|---|---|---|\n\
+         | `payments/payment-processor-sa` | false | Deployment/payment-processor | no (2 audience-bound) | - | - | - |\n\
+         | `production/default` | <unset> | Deployment/checkout-api | yes | - | - | SAG001,SAG002,SAG003 |\n\
+         | `production/order-api-sa` | <unset> | Deployment/order-api | yes | Role order-api-role | - | - |\n"
+    );
+    let json: Value = serde_json::from_str(&output.json).unwrap();
+    assert_eq!(json["schemaVersion"], 1);
+    let payment = &json["serviceAccounts"][0];
+    assert_eq!(
+        payment["workloads"][0]["projectedTokens"],
+        json!([
+            {"volume": "token-fraud-detection", "audience": "fraud-detection-api", "expirationSeconds": 3600, "apiAudience": false},
+            {"volume": "token-payment-gateway", "audience": "payment-gateway-prod", "expirationSeconds": 1800, "apiAudience": false},
+        ])
+    );
+    assert_eq!(json["serviceAccounts"][1]["workloads"][0]["token"], json!({"mounted": true, "reason": "default"}));
+    assert!(json["serviceAccounts"][2]["bindings"][0].get("roleObjectIndex").is_none(), "the CLI's schema");
+    assert!(output.json.ends_with("}\n"));
+}
+
+#[test]
+fn a_binding_to_cluster_admin_is_critical_in_the_graph() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/bad/cluster-admin-binding.yaml"))
+            .unwrap();
+    let output = inventory_report(&text, "");
+    let critical = Some("critical");
+    assert_eq!(
+        edges_of(&output),
+        [
+            (
+                "sa:ci/deploy-bot".to_string(),
+                "rb:ClusterRoleBinding:deploy-bot-cluster-admin".to_string(),
+                critical,
+                "#b00020"
+            ),
+            (
+                "rb:ClusterRoleBinding:deploy-bot-cluster-admin".to_string(),
+                "role:ClusterRole cluster-admin".to_string(),
+                critical,
+                "#b00020"
+            ),
+        ]
+    );
+    let role = output.graph.nodes.iter().find(|n| n.id == "role:ClusterRole cluster-admin").unwrap();
+    assert_eq!((role.object_index, role.severity.map(|s| s.as_str())), (None, critical), "built in, not in the text");
+    assert_eq!(inventory_cells(&output)[0][5], "critical");
+    assert_eq!(
+        output.legend.iter().map(|l| (l.label, l.colour)).collect::<Vec<_>>(),
+        [("critical", "#b00020"), ("high", "#e65100"), ("medium", "#f9a825"), ("no risk", "#607d8b")]
+    );
+    assert_eq!(
+        output.columns.iter().map(|c| c.title).collect::<Vec<_>>(),
+        ["Workloads", "ServiceAccounts", "Bindings", "Roles"]
+    );
+}
+
+#[test]
+fn the_inventory_of_bad_input_says_what_is_wrong() {
+    // A syntax error in one document: the others are inventoried, the error placed.
+    let text = format!("{}---\nkind: [\n", lesson_text());
+    let output = inventory_report(&text, "");
+    assert_eq!(output.rows.len(), 3);
+    assert_eq!(output.parse_errors.len(), 1);
+    let lint = lint_report(&text, "");
+    assert_eq!(output.parse_errors[0].span, lint.parse_errors[0].span, "placed as the lint places it");
+    assert_eq!(output.parse_errors[0].message, lint.parse_errors[0].message);
+
+    let output = inventory_report(&lesson_text(), "{\"mutate\": 1}");
+    assert!(output.settings_error.as_deref().unwrap().starts_with("invalid settings:"));
+    assert_eq!(output.rows.len(), 3, "the defaults are used");
+
+    let huge = "#".repeat(sa_guard_web::MAX_INPUT_BYTES + 1);
+    let output = inventory_report(&huge, "");
+    assert!(output.input_error.as_deref().unwrap().starts_with("the input is 16.0 MB"));
+    assert!(output.rows.is_empty() && output.graph.nodes.is_empty() && output.json.is_empty());
+
+    for text in ["", "just text\n", "- 1\n- 2\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"] {
+        let output = inventory_report(text, "");
+        assert!(output.rows.is_empty() && output.graph.edges.is_empty(), "{text:?}");
+        assert_eq!(output.json, "{\n  \"schemaVersion\": 1,\n  \"serviceAccounts\": []\n}\n");
+    }
+}
+
+#[test]
+fn the_inventory_export_speaks_json() {
+    let output: Value = serde_json::from_str(&sa_guard_web::inventory(&lesson_text(), "")).unwrap();
+    for key in ["rows", "graph", "columns", "legend", "json", "markdown", "spans", "parseErrors"] {
+        assert!(output.get(key).is_some(), "{key}");
+    }
+    assert_eq!(output["rows"][0]["cells"]["account"], "payments/payment-processor-sa");
+    assert_eq!(output["rows"][0]["objectIndex"], 6);
+    assert_eq!(
+        output["graph"]["nodes"][1],
+        json!({"id": "wl:payments/Deployment/payment-processor", "kind": "workload", "label": "Deployment payment-processor", "objectIndex": 7, "severity": null})
+    );
+    assert_eq!(output["graph"]["edges"][0]["colour"], "#607d8b");
+    assert_eq!(output["spans"]["6"]["line"], 118);
+    assert_eq!(output["columns"][1], json!({"kind": "sa", "title": "ServiceAccounts"}));
 }

@@ -243,7 +243,7 @@ describe('the playground', () => {
     const sarif = JSON.parse(await readFile(await sarifDownload.path(), 'utf8'));
     assert.equal(sarif.version, '2.1.0');
     const run = sarif.runs[0];
-    assert.equal(run.tool.driver.rules.length, 14);
+    assert.equal(run.tool.driver.rules.length, 16);
     assert.equal(run.results.length, result.findings.length);
     const first = run.results.find((r) => r.ruleId === 'SAG001');
     const finding = result.findings.find((f) => f.ruleId === 'SAG001');
@@ -270,6 +270,9 @@ describe('the playground', () => {
     assert.equal(await focused(), 'editor');
     // Tab indents inside the editor; Escape first lets Tab move on.
     await page.keyboard.press('Escape');
+    await page.keyboard.press('Tab');
+    // The Findings | Inventory tabs come first (one Tab stop: arrow keys move between them).
+    assert.equal(await focused(), 'tab-findings');
     await page.keyboard.press('Tab');
     assert.equal(await focused(), 'SAG001:finding-main');
     await page.keyboard.press('Enter');
