@@ -134,3 +134,32 @@ fn policy_doc_settings_example_is_valid_settings() {
     assert_eq!(output.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("SAG004 deny "), "{stdout}");
 }
+
+/// Relative links and images of the README and docs/ point at files that exist (a screenshot
+/// the README shows must be committed, not only written by a test run).
+#[test]
+fn relative_links_of_the_readme_and_docs_resolve() {
+    let root = repo_root();
+    let mut pages = vec![root.join("README.md"), root.join("DEVELOPERS.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            pages.push(path);
+        }
+    }
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        // `](target)` of Markdown links and images; absolute URLs and in-page anchors aside.
+        for target in text.split("](").skip(1).filter_map(|rest| rest.split_once(')').map(|(t, _)| t)) {
+            let file = target.split('#').next().unwrap_or("").trim();
+            if file.is_empty() || file.contains("://") || file.starts_with("mailto:") {
+                continue;
+            }
+            if !page.parent().unwrap().join(file).exists() {
+                broken.push(format!("{}: {target}", page.strip_prefix(&root).unwrap().display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "links to missing files:\n{}", broken.join("\n"));
+}
