@@ -132,6 +132,13 @@ pub fn load(paths: &[String], jobs: usize) -> Inputs {
             }
         }
     }
+    // A file named twice (`k8s/ k8s/app.yaml`, or a list with repeats) is read once: read twice,
+    // every object in it would be "defined 2 times".
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|file| match file {
+        Some(path) => seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())),
+        None => true,
+    });
     // Read in order (stdin at most once), then parse: the files are independent until the bundle
     // is built, so they are parsed on `jobs` threads, and added (errors too) in input order.
     let mut read = Vec::new();

@@ -905,3 +905,15 @@ fn inventory_of_a_kubectl_dump_on_stdin_with_risky_filter() {
     let system = run_in(&fixtures(), &["inventory", "--system", "--format", "json", "-"], Some(&dump.to_string()));
     assert_eq!(json_of(&system.stdout)["serviceAccounts"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn a_file_named_twice_is_read_once() {
+    let once = run_in(&examples(), &["lint", "checkout-api.yaml"], None);
+    for twice in [&["lint", "checkout-api.yaml", "./checkout-api.yaml"][..], &["lint", ".", "checkout-api.yaml"][..]] {
+        let out = run_in(&examples(), twice, None);
+        assert!(!out.stdout.contains("defined 2 times") && !out.stderr.contains("defined 2 times"), "{}", out.stdout);
+        if twice[1] != "." {
+            assert_eq!((out.code, &out.stdout), (once.code, &once.stdout), "{twice:?}");
+        }
+    }
+}
