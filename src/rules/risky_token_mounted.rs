@@ -2,14 +2,16 @@ use std::collections::HashMap;
 
 use crate::bundle::Obj;
 use crate::declare_rule;
-use crate::engine::{Cx, Emitter};
+use crate::engine::{Cx, Emitter, Mode, Reviewed};
 use crate::finding::Level;
-use crate::k8s::{self, AUTOMOUNT};
+use crate::k8s::{self, PodSpec, AUTOMOUNT};
+use crate::lookup::AccessAnswer;
 use crate::meta::{Category, Scope};
 use crate::rbac::access::Identity;
 use crate::rbac::catalog::Severity;
 use crate::rbac::model::{self, Reach, RoleLookup};
-use crate::tokens::{api_tokens, describe_service_account, ApiToken};
+use crate::rbac::review::{questions, RiskQuestion};
+use crate::tokens::{api_tokens, describe_service_account, level_after_lookup_failure, ApiToken};
 
 declare_rule! {
     /// A ServiceAccount's danger is its token's exposure times its permissions. SAG009 judges
@@ -49,7 +51,7 @@ declare_rule! {
         title: "Pods get an API token for a ServiceAccount with a privilege-escalation path",
         category: Category::Rbac,
         default_level: Level::Deny,
-        scope: Scope::Bundle,
+        scope: Scope::BundleOrAuthorizer,
         fixable: false,
         remediation: "Set automountServiceAccountToken: false on Pods that never call the API; run those that do as \
             a dedicated ServiceAccount bound to a Role without the risky permission.",
@@ -77,6 +79,12 @@ struct RiskyBinding<'a> {
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
+    if cx.mode == Mode::Admission {
+        if cx.reviews_permissions() {
+            check_with_authorizer(cx, out);
+        }
+        return;
+    }
     let index = RiskIndex::build(cx);
     if index.is_empty() {
         return;
@@ -93,15 +101,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
         let account = describe_service_account(Some(namespace), sa_name);
         for risky in index.for_identity(&identity) {
             for token in &tokens {
-                let (path, how) = match token {
-                    ApiToken::Automounted(_) => (
-                        spec.pointer(AUTOMOUNT),
-                        "Kubernetes mounts an API token (automountServiceAccountToken is not false)".to_string(),
-                    ),
-                    ApiToken::Projected { volume, pointer } => {
-                        (pointer.clone(), format!("volume {volume} projects a token with the API server's audience"))
-                    }
-                };
+                let (path, how) = token_place(&spec, token);
                 let message = format!(
                     "{how} for {account}, which {} grants {} through {}: code execution in any of these Pods is \
                      enough to use them",
@@ -113,6 +113,134 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
                 out.report(obj, path, message).level = level;
             }
         }
+    }
+}
+
+/// Where a token reaches the Pods, and how, for messages.
+fn token_place(spec: &PodSpec<'_>, token: &ApiToken<'_>) -> (String, String) {
+    match token {
+        ApiToken::Automounted(_) => (
+            spec.pointer(AUTOMOUNT),
+            "Kubernetes mounts an API token (automountServiceAccountToken is not false)".to_string(),
+        ),
+        ApiToken::Projected { volume, pointer } => {
+            (pointer.clone(), format!("volume {volume} projects a token with the API server's audience"))
+        }
+    }
+}
+
+/// What the authorizer said about one risk.
+enum Outcome {
+    /// Every review allowed: the authorizer's reasons (the RBAC authorizer names the binding).
+    Held(Vec<String>),
+    NotHeld,
+    Failed(String),
+    /// Not (fully) asked: the budget was spent.
+    Unasked,
+}
+
+fn ask(cx: &Cx<'_>, question: &RiskQuestion, budget: &mut usize) -> Outcome {
+    let mut reasons = Vec::new();
+    let mut failure = None;
+    for review in &question.reviews {
+        match cx.review_access(review, budget) {
+            Reviewed::Answer(AccessAnswer::Allowed { reason }) => {
+                let asked = review.describe();
+                reasons.push(match reason {
+                    Some(reason) => format!("{asked} ({reason})"),
+                    None => asked,
+                });
+            }
+            // one part refused settles it, whatever the others say
+            Reviewed::Answer(AccessAnswer::NotAllowed) => return Outcome::NotHeld,
+            Reviewed::Answer(AccessAnswer::Failed(error)) => {
+                failure.get_or_insert(format!("{}: {error}", review.describe()));
+            }
+            Reviewed::Answer(AccessAnswer::NotAvailable) => {
+                failure.get_or_insert(format!("{}: the host offers no SubjectAccessReviews", review.describe()));
+            }
+            Reviewed::OverBudget => return failure.map_or(Outcome::Unasked, Outcome::Failed),
+        }
+    }
+    failure.map_or(Outcome::Held(reasons), Outcome::Failed)
+}
+
+/// At admission the bindings are not in the request: ask the cluster's authorizer about each
+/// risk for the workload's ServiceAccount.
+fn check_with_authorizer(cx: &Cx<'_>, out: &mut Emitter<'_>) {
+    for (obj, spec) in cx.bundle.workloads() {
+        let Some(namespace) = obj.namespace else { continue };
+        let (sa_name, _) = spec.service_account();
+        let account = describe_service_account(Some(namespace), sa_name);
+        let tokens = api_tokens(cx, obj, &spec);
+        // where the findings go: every token, or the ServiceAccount's name when there is none
+        let places: Vec<(String, String)> = if tokens.is_empty() {
+            vec![(spec.pointer("serviceAccountName"), format!("These Pods get no API token for {account}"))]
+        } else {
+            tokens.iter().map(|token| token_place(&spec, token)).collect()
+        };
+        // a risk held without a token is at most a warning: these Pods cannot use it
+        let ceiling = if tokens.is_empty() { Level::Warn } else { Level::Deny };
+        let mut budget = cx.settings.max_permission_reviews;
+        let (mut failed, mut unasked) = (Vec::new(), Vec::new());
+        for question in questions(cx.settings, namespace, sa_name) {
+            let reasons = match ask(cx, &question, &mut budget) {
+                Outcome::Held(reasons) => reasons,
+                Outcome::NotHeld => continue,
+                Outcome::Failed(error) => {
+                    failed.push(format!("{} ({error})", question.id));
+                    continue;
+                }
+                Outcome::Unasked => {
+                    unasked.push(question.id);
+                    continue;
+                }
+            };
+            let held = format!(
+                "{account} holds {} ({}): the cluster's authorizer allows {} (SubjectAccessReview)",
+                question.id,
+                question.severity.as_str(),
+                reasons.join(" and ")
+            );
+            let level = cx.settings.level_for_risk(out.level(), question.severity).min(ceiling);
+            for (path, how) in &places {
+                let message = if tokens.is_empty() {
+                    format!(
+                        "{how}, so they cannot use its permissions; but {held}, and any Pod that gets its token {}",
+                        question.attack
+                    )
+                } else {
+                    format!(
+                        "{how} for {held}: an attacker with code execution in any of these Pods {}",
+                        question.attack
+                    )
+                };
+                out.report(obj, path.clone(), message).level = level;
+            }
+        }
+        let mut doubts = Vec::new();
+        if !failed.is_empty() {
+            doubts.push(format!("the SubjectAccessReviews failed for {}", failed.join(", ")));
+        }
+        if !unasked.is_empty() {
+            doubts.push(format!(
+                "{} {} not asked: max_permission_reviews ({}) was spent",
+                unasked.join(", "),
+                if unasked.len() == 1 { "was" } else { "were" },
+                cx.settings.max_permission_reviews
+            ));
+        }
+        if doubts.is_empty() {
+            continue;
+        }
+        let Some(level) = level_after_lookup_failure(cx, out.level().min(ceiling)) else { continue };
+        let (path, how) = &places[0];
+        let message = format!(
+            "{how}{}, and whether {account} holds these risks is unknown: {}",
+            if tokens.is_empty() { "" } else { " for it" },
+            doubts.join("; ")
+        );
+        out.report(obj, path.clone(), message).level = level;
     }
 }
 
