@@ -136,3 +136,39 @@ impl AccessAnswer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn subject_access_review_statuses_are_read_strictly() {
+        let reason = "RBAC: allowed by ClusterRoleBinding \"x\" of ClusterRole \"y\" to ServiceAccount \"z/w\"";
+        assert_eq!(
+            AccessAnswer::from_status(&json!({"allowed": true, "reason": reason})),
+            AccessAnswer::Allowed { reason: Some(reason.into()) }
+        );
+        assert_eq!(AccessAnswer::from_status(&json!({"allowed": true, "reason": ""})), AccessAnswer::Allowed {
+            reason: None
+        });
+        assert_eq!(AccessAnswer::from_status(&json!({"allowed": false, "denied": true})), AccessAnswer::NotAllowed);
+        assert_eq!(
+            AccessAnswer::from_status(&json!({"allowed": false, "evaluationError": "webhook: timeout"})),
+            AccessAnswer::Failed("the authorizer could not decide: webhook: timeout".into())
+        );
+        assert_eq!(
+            AccessAnswer::from_status(&json!({"allowed": "yes"})),
+            AccessAnswer::Failed("the SubjectAccessReview status has allowed: \"yes\"".into())
+        );
+        assert_eq!(
+            AccessAnswer::from_status(&json!({"reason": "x"})),
+            AccessAnswer::Failed("the SubjectAccessReview status has no `allowed` field".into())
+        );
+        assert_eq!(
+            AccessAnswer::from_status(&json!([true])),
+            AccessAnswer::Failed("the SubjectAccessReview status is not an object: [true]".into())
+        );
+    }
+}

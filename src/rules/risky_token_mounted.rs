@@ -197,7 +197,7 @@ fn check_with_authorizer(cx: &Cx<'_>, out: &mut Emitter<'_>) {
                 }
             };
             let held = format!(
-                "{account} holds {} ({}): the cluster's authorizer allows {} (SubjectAccessReview)",
+                "holds {} ({}): the cluster's authorizer allows {} (SubjectAccessReview)",
                 question.id,
                 question.severity.as_str(),
                 reasons.join(" and ")
@@ -206,12 +206,12 @@ fn check_with_authorizer(cx: &Cx<'_>, out: &mut Emitter<'_>) {
             for (path, how) in &places {
                 let message = if tokens.is_empty() {
                     format!(
-                        "{how}, so they cannot use its permissions; but {held}, and any Pod that gets its token {}",
+                        "{how}, so they cannot use its permissions; but it {held}, and any Pod that gets its token {}",
                         question.attack
                     )
                 } else {
                     format!(
-                        "{how} for {held}: an attacker with code execution in any of these Pods {}",
+                        "{how} for {account}, which {held}: an attacker with code execution in any of these Pods {}",
                         question.attack
                     )
                 };
@@ -392,5 +392,245 @@ mod tests {
         assert!(lint("SAG015", &[plain.clone(), binding("RoleBinding", sa("api"), "view")]).is_empty());
         // a risky binding of another ServiceAccount
         assert!(lint("SAG015", &[plain, binding("RoleBinding", sa("other"), "edit")]).is_empty());
+    }
+
+    mod at_admission {
+        use std::cell::RefCell;
+
+        use serde_json::{json, Value};
+
+        use crate::finding::{Finding, Level};
+        use crate::lookup::{AccessAnswer, AccessReview, ClusterLookup, Lookup};
+        use crate::rules::testing::{admit, located};
+        use crate::settings::{OnLookupFailure, Settings};
+
+        /// An authorizer that allows the listed requests (`create pods/exec` ...) in namespace
+        /// shop, refuses the rest, and counts what it is asked. Fails every review when
+        /// `failure` is set.
+        #[derive(Default)]
+        struct Authorizer {
+            allowed: Vec<(&'static str, Option<&'static str>)>,
+            failure: Option<AccessAnswer>,
+            service_account: Option<Value>,
+            asked: RefCell<Vec<String>>,
+        }
+
+        impl ClusterLookup for Authorizer {
+            fn get(&self, _: &str, _: &str, _: Option<&str>, _: &str) -> Lookup<'static> {
+                self.service_account.clone().map_or(Lookup::NotFound, Lookup::found)
+            }
+
+            fn can_i(&self, review: &AccessReview) -> AccessAnswer {
+                self.asked.borrow_mut().push(review.describe());
+                assert_eq!(review.user, "system:serviceaccount:shop:api");
+                if let Some(failure) = &self.failure {
+                    return failure.clone();
+                }
+                let held = self.allowed.iter().find(|(asked, _)| review.describe().starts_with(asked));
+                match held {
+                    Some((_, reason)) => AccessAnswer::Allowed { reason: reason.map(String::from) },
+                    None => AccessAnswer::NotAllowed,
+                }
+            }
+        }
+
+        fn reviewing(extra: Value) -> Settings {
+            let mut settings = json!({"context_aware": true, "review_service_account_permissions": true});
+            settings.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+            Settings::from_value(settings).unwrap()
+        }
+
+        fn deployment(spec: Value) -> Value {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "shop"},
+                   "spec": {"template": {"spec": spec}}})
+        }
+
+        fn with_token() -> Value {
+            deployment(json!({"serviceAccountName": "api", "containers": [{"name": "c", "image": "i"}]}))
+        }
+
+        const EXEC_REASON: &str =
+            r#"RBAC: allowed by RoleBinding "debug/shop" of Role "pod-debugger" to ServiceAccount "api/shop""#;
+
+        fn exec_allowed() -> Authorizer {
+            Authorizer { allowed: vec![("create pods/exec", Some(EXEC_REASON))], ..Authorizer::default() }
+        }
+
+        fn levels(findings: &[Finding]) -> Vec<Level> {
+            findings.iter().map(|f| f.level).collect()
+        }
+
+        #[test]
+        fn a_token_for_a_service_account_the_authorizer_lets_exec_is_denied() {
+            let cluster = exec_allowed();
+            let findings = admit("SAG015", with_token(), &reviewing(json!({})), &cluster);
+            assert_eq!(
+                located(&findings),
+                [(
+                    "/spec/template/spec/automountServiceAccountToken",
+                    "Kubernetes mounts an API token (automountServiceAccountToken is not false) for ServiceAccount \
+                     shop/api, which holds exec (high): the cluster's authorizer allows create pods/exec in namespace shop \
+                     (RBAC: allowed by RoleBinding \"debug/shop\" of Role \"pod-debugger\" to ServiceAccount \
+                     \"api/shop\") (SubjectAccessReview): an attacker with code execution in any of these Pods runs \
+                     commands in running Pods and takes their ServiceAccount tokens"
+                )]
+            );
+            assert_eq!(levels(&findings), [Level::Deny]);
+            // the whole catalog was asked, each review once; a refused first part of bind,
+            // escalate and approve-csr settles them (18 reviews at most)
+            assert_eq!(cluster.asked.borrow().len(), 14);
+        }
+
+        #[test]
+        fn without_a_token_it_is_a_warning_at_the_service_account_name() {
+            let no_token = deployment(json!({"serviceAccountName": "api", "automountServiceAccountToken": false,
+                "containers": [{"name": "c", "image": "i"}]}));
+            let findings = admit("SAG015", no_token, &reviewing(json!({})), &exec_allowed());
+            assert_eq!(
+                located(&findings),
+                [(
+                    "/spec/template/spec/serviceAccountName",
+                    "These Pods get no API token for ServiceAccount shop/api, so they cannot use its permissions; but \
+                     it holds exec (high): the cluster's authorizer allows create pods/exec in \
+                     namespace shop (RBAC: allowed by RoleBinding \"debug/shop\" of Role \"pod-debugger\" to \
+                     ServiceAccount \"api/shop\") (SubjectAccessReview), and any Pod that gets its token runs \
+                     commands in running Pods and takes their ServiceAccount tokens"
+                )]
+            );
+            assert_eq!(levels(&findings), [Level::Warn]);
+            // the ServiceAccount's own automountServiceAccountToken: false counts too
+            let quiet = Authorizer {
+                service_account: Some(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "api", "namespace": "shop"}, "automountServiceAccountToken": false})),
+                ..exec_allowed()
+            };
+            assert_eq!(levels(&admit("SAG015", with_token(), &reviewing(json!({})), &quiet)), [Level::Warn]);
+        }
+
+        #[test]
+        fn nothing_when_the_authorizer_refuses_everything_or_reviews_are_off() {
+            let cluster = Authorizer::default();
+            assert!(admit("SAG015", with_token(), &reviewing(json!({})), &cluster).is_empty());
+            assert_eq!(cluster.asked.borrow().len(), 14);
+            let off = Settings { context_aware: true, ..Settings::default() };
+            let cluster = exec_allowed();
+            assert!(admit("SAG015", with_token(), &off, &cluster).is_empty());
+            assert!(cluster.asked.borrow().is_empty(), "no review without the setting");
+        }
+
+        #[test]
+        fn a_conjunctive_risk_holds_only_when_every_part_is_allowed() {
+            let bind_only = Authorizer {
+                allowed: vec![("bind roles.rbac.authorization.k8s.io", None)],
+                ..Authorizer::default()
+            };
+            assert!(admit("SAG015", with_token(), &reviewing(json!({})), &bind_only).is_empty());
+            let both = Authorizer {
+                allowed: vec![
+                    ("bind roles.rbac.authorization.k8s.io", None),
+                    ("create rolebindings.rbac.authorization.k8s.io", None),
+                ],
+                ..Authorizer::default()
+            };
+            let findings = admit("SAG015", with_token(), &reviewing(json!({})), &both);
+            assert_eq!(findings.len(), 1);
+            assert!(
+                findings[0].message.contains(
+                    "holds bind (high): the cluster's authorizer allows bind roles.rbac.authorization.k8s.io in \
+                     namespace shop and create rolebindings.rbac.authorization.k8s.io in namespace shop \
+                     (SubjectAccessReview)"
+                ),
+                "{}",
+                findings[0].message
+            );
+        }
+
+        #[test]
+        fn each_review_is_asked_once_for_two_tokens() {
+            let two_tokens = deployment(json!({"serviceAccountName": "api",
+                "volumes": [{"name": "kube", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}],
+                "containers": [{"name": "a", "image": "i"}, {"name": "b", "image": "i"}]}));
+            let cluster = exec_allowed();
+            let findings = admit("SAG015", two_tokens, &reviewing(json!({})), &cluster);
+            let paths: Vec<&str> = findings.iter().map(|f| f.path.as_str()).collect();
+            assert_eq!(
+                paths,
+                [
+                    "/spec/template/spec/automountServiceAccountToken",
+                    "/spec/template/spec/volumes/0/projected/sources/0/serviceAccountToken"
+                ]
+            );
+            let asked = cluster.asked.borrow();
+            assert_eq!(asked.len(), 14);
+            assert_eq!(asked.iter().filter(|a| a.as_str() == "create pods/exec in namespace shop").count(), 1);
+        }
+
+        #[test]
+        fn failures_follow_on_lookup_failure() {
+            let failing = || Authorizer {
+                failure: Some(AccessAnswer::Failed("the authorizer could not decide: webhook timed out".into())),
+                ..Authorizer::default()
+            };
+            let findings = admit("SAG015", with_token(), &reviewing(json!({})), &failing());
+            assert_eq!(findings.len(), 1, "one finding for every failed review");
+            assert_eq!(findings[0].path, "/spec/template/spec/automountServiceAccountToken");
+            assert!(
+                findings[0].message.starts_with(
+                    "Kubernetes mounts an API token (automountServiceAccountToken is not false) for it, and whether \
+                     ServiceAccount shop/api holds these risks is unknown: the SubjectAccessReviews failed for \
+                     impersonate (impersonate users cluster-wide: the authorizer could not decide: webhook timed \
+                     out), nodes-proxy ("
+                ),
+                "{}",
+                findings[0].message
+            );
+            assert_eq!(levels(&findings), [Level::Deny]);
+            let warn = reviewing(json!({"on_lookup_failure": "warn"}));
+            assert_eq!(levels(&admit("SAG015", with_token(), &warn, &failing())), [Level::Warn]);
+            let allow = reviewing(json!({"on_lookup_failure": "allow"}));
+            assert!(admit("SAG015", with_token(), &allow, &failing()).is_empty());
+            // a host without SubjectAccessReviews is a failure too
+            let settings = reviewing(json!({}));
+            assert_eq!(settings.on_lookup_failure, OnLookupFailure::Deny);
+            let findings = admit("SAG015", with_token(), &settings, &crate::lookup::StaticCluster::default());
+            assert!(findings[0].message.contains("the host offers no SubjectAccessReviews"), "{}", findings[0].message);
+        }
+
+        #[test]
+        fn reviews_past_the_budget_are_one_finding_and_held_risks_are_still_reported() {
+            let settings = reviewing(json!({"max_permission_reviews": 10}));
+            let cluster = Authorizer { allowed: vec![("impersonate users", None)], ..Authorizer::default() };
+            let findings = admit("SAG015", with_token(), &settings, &cluster);
+            assert_eq!(cluster.asked.borrow().len(), 10);
+            assert_eq!(levels(&findings), [Level::Deny, Level::Deny]);
+            assert!(findings.iter().any(|f| f.message.contains("holds impersonate (critical)")));
+            let unasked = findings.iter().find(|f| f.message.contains("max_permission_reviews")).unwrap();
+            assert!(
+                unasked.message.ends_with(
+                    "whether ServiceAccount shop/api holds these risks is unknown: exec, ephemeral-containers, \
+                     modify-node, modify-namespace were not asked: max_permission_reviews (10) was spent"
+                ),
+                "{}",
+                unasked.message
+            );
+            let warn = reviewing(json!({"max_permission_reviews": 10, "on_lookup_failure": "warn"}));
+            let findings = admit("SAG015", with_token(), &warn, &cluster);
+            assert_eq!(levels(&findings), [Level::Deny, Level::Warn]);
+        }
+
+        #[test]
+        fn additional_risky_requests_are_asked_after_the_catalog() {
+            let settings = reviewing(json!({"additional_risky_requests": [
+                {"verb": "delete", "group": "apps", "resource": "deployments", "severity": "medium"}]}));
+            let cluster = Authorizer { allowed: vec![("delete deployments.apps", None)], ..Authorizer::default() };
+            let findings = admit("SAG015", with_token(), &settings, &cluster);
+            assert_eq!(cluster.asked.borrow().len(), 15);
+            assert_eq!(levels(&findings), [Level::Warn], "medium is below rbac_min_severity_to_deny");
+            assert!(findings[0].message.contains(
+                "holds additional_risky_requests[0] (medium): the cluster's authorizer allows delete \
+                 deployments.apps in namespace shop (SubjectAccessReview): an attacker with code execution in any \
+                 of these Pods makes a request the policy's settings list as risky"
+            ));
+        }
     }
 }
