@@ -19,6 +19,29 @@
 //! `request` is itself a YAML document: policy-evaluator's `CallbackRequestType` as serde_yaml
 //! writes an enum (the variant as a local tag). Exchanges are replayed in order, and each one
 //! must match the request the policy makes, as in kwctl.
+//!
+//! Most variants carry the guest's payload fields as they are. `KubernetesCanI` does not: the
+//! guest sends the SDK's `CanIRequest` (`subject_access_review: {user, groups,
+//! resource_attributes}`), and policy-evaluator records the Kubernetes `SubjectAccessReview` it
+//! builds from it (the SDK's `From<SubjectAccessReview> for SubjectAccessReviewSpec`):
+//!
+//! ```yaml
+//! - type: Exchange
+//!   request: |
+//!     !KubernetesCanI
+//!     subject_access_review:
+//!       apiVersion: authorization.k8s.io/v1
+//!       kind: SubjectAccessReview
+//!       metadata: {}
+//!       spec:
+//!         groups: [system:serviceaccounts, system:serviceaccounts:shop, system:authenticated]
+//!         resourceAttributes: {group: '', namespace: shop, resource: pods, subresource: exec, verb: create}
+//!         user: system:serviceaccount:shop:api
+//!     disable_cache: false
+//!   response:
+//!     type: Success
+//!     payload: '{"allowed":true,"reason":"RBAC: allowed by RoleBinding ..."}'
+//! ```
 
 use std::sync::Mutex;
 
@@ -131,6 +154,7 @@ impl Capabilities for Replay {
             .ok_or_else(|| format!("unknown host capability {binding}/{namespace}/{operation}"))?;
         let got: Value = serde_json::from_slice(payload)
             .map_err(|e| format!("{namespace}/{operation}: payload is not JSON: {e}"))?;
+        let got = as_recorded(got_type, got)?;
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
         let Some(expected) = self.exchanges.get(*next) else {
             return Err("the list of recorded responses is empty".into());
@@ -144,6 +168,40 @@ impl Capabilities for Replay {
         }
         expected.response.clone().map(String::into_bytes)
     }
+}
+
+/// The request as kwctl records it, from the guest's payload (see the module's documentation).
+pub fn as_recorded(request_type: &str, payload: Value) -> Result<Value, String> {
+    if request_type != "KubernetesCanI" {
+        return Ok(payload);
+    }
+    let review = payload.get("subject_access_review").filter(|r| r.is_object());
+    let attributes = review.and_then(|r| r.get("resource_attributes")).filter(|a| a.is_object());
+    let (Some(review), Some(attributes)) = (review, attributes) else {
+        return Err("kubernetes/can_i: the payload is not a CanIRequest (subject_access_review.resource_attributes)".into());
+    };
+    let mut resource_attributes = serde_json::Map::new();
+    for field in ["group", "name", "namespace", "resource", "subresource", "verb", "version"] {
+        if let Some(value) = attributes.get(field).filter(|v| !v.is_null()) {
+            resource_attributes.insert(field.into(), value.clone());
+        }
+    }
+    let mut spec = serde_json::Map::new();
+    spec.insert("resourceAttributes".into(), Value::Object(resource_attributes));
+    for field in ["user", "groups"] {
+        if let Some(value) = review.get(field).filter(|v| !v.is_null()) {
+            spec.insert(field.into(), value.clone());
+        }
+    }
+    Ok(serde_json::json!({
+        "subject_access_review": {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "metadata": {},
+            "spec": spec,
+        },
+        "disable_cache": payload.get("disable_cache").cloned().unwrap_or(Value::Bool(false)),
+    }))
 }
 
 /// Absent and `null` fields mean the same `None` to serde, which is how kwctl compares.
@@ -218,6 +276,41 @@ mod tests {
         let err = replay.call("kubewarden", "kubernetes", "list_resources_all", b"{}").unwrap_err();
         assert!(err.contains("got KubernetesListResourceAll {}"), "{err}");
         assert_eq!(replay.call("other", "x", "y", b"{}").unwrap_err(), "unknown host capability other/x/y");
+    }
+
+    #[test]
+    fn can_i_is_matched_as_the_subject_access_review_kwctl_records() {
+        let session = r#"
+- type: Exchange
+  request: |
+    !KubernetesCanI
+    subject_access_review:
+      apiVersion: authorization.k8s.io/v1
+      kind: SubjectAccessReview
+      metadata: {}
+      spec:
+        groups: [system:serviceaccounts]
+        resourceAttributes: {group: '', namespace: shop, resource: pods, subresource: exec, verb: create}
+        user: system:serviceaccount:shop:api
+    disable_cache: false
+  response:
+    type: Success
+    payload: '{"allowed":true}'
+"#;
+        let payload = |verb: &str| {
+            serde_json::to_vec(&json!({"subject_access_review": {"groups": ["system:serviceaccounts"],
+                "resource_attributes": {"group": "", "name": null, "namespace": "shop", "resource": "pods",
+                                        "subresource": "exec", "verb": verb, "version": null},
+                "user": "system:serviceaccount:shop:api"}, "disable_cache": false}))
+            .unwrap()
+        };
+        let replay = Replay::new(Session::parse(session).unwrap());
+        assert_eq!(replay.call("kubewarden", "kubernetes", "can_i", &payload("create")).unwrap(), br#"{"allowed":true}"#);
+        let replay = Replay::new(Session::parse(session).unwrap());
+        let err = replay.call("kubewarden", "kubernetes", "can_i", &payload("get")).unwrap_err();
+        assert!(err.starts_with("Replay error: unexpected request. Was expecting KubernetesCanI"), "{err}");
+        let err = replay.call("kubewarden", "kubernetes", "can_i", b"{\"user\": \"x\"}").unwrap_err();
+        assert!(err.contains("not a CanIRequest"), "{err}");
     }
 
     #[test]

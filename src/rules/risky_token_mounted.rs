@@ -36,11 +36,30 @@ declare_rule! {
     /// Does not fire on: Pods that get no API token for their ServiceAccount (tokens with an
     /// audience of their own, like the lesson's payment-processor, cannot be used against the
     /// API), whatever the ServiceAccount may do — SAG009 reports the binding itself; medium
-    /// risks; ServiceAccounts whose bindings are not in the manifests. It runs on manifests
-    /// (CLI, playground), where the bindings are: at admission the policy sees one object at a
-    /// time, and a workload's ServiceAccount's bindings would need a SubjectAccessReview per
-    /// risk (Kubewarden's `can_i` host capability, Kubewarden 1.27 and later), which this
-    /// policy does not ask yet.
+    /// risks; ServiceAccounts whose bindings are not in the manifests.
+    ///
+    /// At admission the policy sees one object, not the bindings, so with
+    /// `review_service_account_permissions` (and `context_aware`) it asks the cluster's
+    /// authorizer instead: one SubjectAccessReview per request, through Kubewarden's `can_i` host
+    /// capability (Kubewarden 1.27 and later; policy-server's ServiceAccount must be allowed to
+    /// create SubjectAccessReviews), for `system:serviceaccount:<ns>:<name>` with the groups
+    /// every ServiceAccount is in. Each critical or high risk of the catalog is asked through a
+    /// representative request of each part it needs (`create pods/exec` for exec, `bind roles`
+    /// and `create rolebindings` for bind: a risk holds when every part is allowed); a
+    /// namespaced request is asked in the workload's namespace and proves the risk's
+    /// in-namespace severity, so create-secrets (medium there) is not asked. Then each entry of
+    /// `additional_risky_requests`. Critical risks first; each answer is asked once per request
+    /// and at most `max_permission_reviews` per workload (the catalog needs 18 at most); the
+    /// risks left unasked are one finding, at the level `on_lookup_failure` gives, as are
+    /// reviews that fail (a host error, an authorizer's `evaluationError`, an answer that is not
+    /// a SubjectAccessReview status). Unlike Kubewarden's High-Risk Service Account Blocker,
+    /// which denies a workload whose ServiceAccount may make user-listed requests whether or
+    /// not a token is mounted, a workload whose Pods get a token is denied (one finding per
+    /// token and risk, at the token as above, level following `rbac_min_severity_to_deny`) and
+    /// one whose Pods get none is only warned, at `<pod spec>/serviceAccountName`. The message
+    /// names the risk, its severity, what an attacker does with it and the authorizer's reason,
+    /// which for the RBAC authorizer names the binding and the role (`RBAC: allowed by
+    /// RoleBinding "debug/shop" of Role "pod-debugger" to ServiceAccount "api/shop"`).
     ///
     /// Fix: set `automountServiceAccountToken: false` on Pods that do not call the API; give
     /// those that do a dedicated ServiceAccount whose Role lists only what they use; move the

@@ -369,6 +369,60 @@ fn lookup_secrets_reads_the_secret_a_pod_reads_from_the_cluster() {
 }
 
 #[test]
+fn failed_permission_reviews_follow_on_lookup_failure() {
+    let request = fixture("deployment-api.create");
+    let session = session("sar-api-forbidden");
+    let host_error = session.exchanges[1].response.clone().unwrap_err();
+    let review = |extra: Value| {
+        let mut settings = json!({"context_aware": true, "review_service_account_permissions": true});
+        settings.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+        only(&["SAG015"], settings)
+    };
+    let (response, calls) = evaluate_replay(&request, &review(json!({})), "sar-api-forbidden");
+    assert_eq!(calls.len(), 19, "every part of every risk is asked when none can be answered");
+    let message = response.status.as_ref().and_then(|s| s.message.clone()).unwrap();
+    assert!(
+        message.contains(&format!(
+            "[SAG015] Deployment shop/api /spec/template/spec/automountServiceAccountToken: Kubernetes mounts an API \
+             token (automountServiceAccountToken is not false) for it, and whether ServiceAccount shop/api holds \
+             these risks is unknown: the SubjectAccessReviews failed for impersonate (impersonate users \
+             cluster-wide: Host error: {host_error}), nodes-proxy ("
+        )),
+        "{message}"
+    );
+    assert_eq!(response.status.as_ref().map(|s| s.code), Some(Some(403)));
+    let (response, _) = evaluate_replay(&request, &review(json!({"on_lookup_failure": "warn"})), "sar-api-forbidden");
+    assert!(response.allowed);
+    assert_eq!(response.warnings.as_ref().map(Vec::len), Some(1));
+    let (response, _) = evaluate_replay(&request, &review(json!({"on_lookup_failure": "allow"})), "sar-api-forbidden");
+    assert_eq!(response, plain_accept("create-deployment-api"));
+}
+
+#[test]
+fn permission_reviews_past_the_budget_are_not_asked() {
+    let request = fixture("deployment-api.create");
+    let settings = only(
+        &["SAG015"],
+        json!({"context_aware": true, "review_service_account_permissions": true, "max_permission_reviews": 3,
+               "on_lookup_failure": "warn"}),
+    );
+    // The session's first three reviews, refused: the budget stops the policy there.
+    let mut replayed = session("sar-api-exec");
+    replayed.exchanges.truncate(4);
+    let replay = Arc::new(sa_guard_e2e::replay::Replay::new(replayed));
+    let (response, calls) = evaluate_with(&request, &settings, declared(replay.clone()));
+    assert_eq!((calls.len(), replay.leftovers()), (4, 0));
+    assert_eq!(
+        response.warnings.unwrap(),
+        ["[SAG015] Deployment shop/api /spec/template/spec/automountServiceAccountToken: Kubernetes mounts an API \
+          token (automountServiceAccountToken is not false) for it, and whether ServiceAccount shop/api holds these \
+          risks is unknown: webhook-config, create-pv, escalate, bind, token-request, read-secrets, \
+          create-workloads, exec, ephemeral-containers, modify-node, modify-namespace were not asked: \
+          max_permission_reviews (3) was spent"]
+    );
+}
+
+#[test]
 fn no_host_calls_unless_context_aware() {
     for name in ["deployment-api.create", "pod-default-sa.create", "rolebinding-pod-exec.create"] {
         let (_, calls) = evaluate_with(&fixture(name), &json!({}), Arc::new(NoCapabilities));
