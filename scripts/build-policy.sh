@@ -2,14 +2,14 @@
 # Builds the Kubewarden policy (crate sa-guard, feature `policy`) for wasm32-wasip1 and copies it
 # to policy.wasm at the repository root. Fails when the module is over the size budget or imports
 # anything but the waPC host functions and WASI.
-#   POLICY_SIZE_BUDGET_KB  size budget in KiB (default 400)
+#   POLICY_SIZE_BUDGET_KB  size budget in KiB (default 512)
 #   SA_GUARD_WASM_OPT=0    skip wasm-opt even when binaryen is installed
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
 cd "$SA_GUARD_ROOT"
 
-budget_kb="${POLICY_SIZE_BUDGET_KB:-400}"
+budget_kb="${POLICY_SIZE_BUDGET_KB:-512}"
 target=wasm32-wasip1
 
 # On the -Zbuild-std path (Debian's toolchain, RUSTC_BOOTSTRAP) std is compiled with the crate,
