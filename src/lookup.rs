@@ -150,9 +150,10 @@ mod tests {
             AccessAnswer::from_status(&json!({"allowed": true, "reason": reason})),
             AccessAnswer::Allowed { reason: Some(reason.into()) }
         );
-        assert_eq!(AccessAnswer::from_status(&json!({"allowed": true, "reason": ""})), AccessAnswer::Allowed {
-            reason: None
-        });
+        assert_eq!(
+            AccessAnswer::from_status(&json!({"allowed": true, "reason": ""})),
+            AccessAnswer::Allowed { reason: None }
+        );
         assert_eq!(AccessAnswer::from_status(&json!({"allowed": false, "denied": true})), AccessAnswer::NotAllowed);
         assert_eq!(
             AccessAnswer::from_status(&json!({"allowed": false, "evaluationError": "webhook: timeout"})),

@@ -65,7 +65,7 @@ pub struct Settings {
     pub rbac_min_severity_to_deny: Severity,
     /// With `context_aware`, run SAG015 at admission: ask the cluster's authorizer (SubjectAccessReviews through Kubewarden's `can_i` host capability, Kubewarden 1.27 and later) whether a workload's ServiceAccount holds a critical or high risk of the catalog (and `additional_risky_requests`). A workload whose Pods get an API token for it is denied; one whose Pods get none is warned.
     pub review_service_account_permissions: bool,
-    /// The most SubjectAccessReviews asked for one workload (1 to 64; the catalog needs 18, plus one per `additional_risky_requests` entry). Each is a call to the API server within the webhook's timeout; what is left unasked is one finding, at the level `on_lookup_failure` gives.
+    /// The most SubjectAccessReviews asked for one workload (1 to 64; the catalog needs at most 18, plus one per `additional_risky_requests` entry). Each is a call to the API server within the webhook's timeout; what is left unasked is one finding, at the level `on_lookup_failure` gives.
     pub max_permission_reviews: usize,
     /// Requests that count as risky besides the catalog's, for `review_service_account_permissions`: each `{verb, resource}` with optional `group` (`""`, the core group), `subresource`, `name`, `namespace` (absent: the workload's namespace; `""`: cluster-wide) and `severity` (`critical`, `high` — the default — or `medium`).
     pub additional_risky_requests: Vec<RiskyRequest>,
@@ -364,12 +364,10 @@ mod tests {
         assert_eq!(settings.additional_risky_requests[0].severity, Severity::High);
         assert_eq!(settings.additional_risky_requests[0].namespace, None);
         assert_eq!(settings.additional_risky_requests[1].namespace.as_deref(), Some(""));
-        let err = Settings::from_json(r#"{"additional_risky_requests": [{"verb": "create", "resource": "pods/exec"}]}"#)
-            .unwrap_err();
-        assert_eq!(
-            err,
-            "invalid settings: additional_risky_requests[0].resource must be a non-empty word without `/`"
-        );
+        let err =
+            Settings::from_json(r#"{"additional_risky_requests": [{"verb": "create", "resource": "pods/exec"}]}"#)
+                .unwrap_err();
+        assert_eq!(err, "invalid settings: additional_risky_requests[0].resource must be a non-empty word without `/`");
         let err = Settings::from_json(r#"{"additional_risky_requests": [{"verb": "create"}]}"#).unwrap_err();
         assert!(err.contains("missing field `resource`") && err.contains("additional_risky_requests[0]"), "{err}");
     }

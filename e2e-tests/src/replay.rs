@@ -178,7 +178,9 @@ pub fn as_recorded(request_type: &str, payload: Value) -> Result<Value, String> 
     let review = payload.get("subject_access_review").filter(|r| r.is_object());
     let attributes = review.and_then(|r| r.get("resource_attributes")).filter(|a| a.is_object());
     let (Some(review), Some(attributes)) = (review, attributes) else {
-        return Err("kubernetes/can_i: the payload is not a CanIRequest (subject_access_review.resource_attributes)".into());
+        return Err(
+            "kubernetes/can_i: the payload is not a CanIRequest (subject_access_review.resource_attributes)".into()
+        );
     };
     let mut resource_attributes = serde_json::Map::new();
     for field in ["group", "name", "namespace", "resource", "subresource", "verb", "version"] {
@@ -305,7 +307,10 @@ mod tests {
             .unwrap()
         };
         let replay = Replay::new(Session::parse(session).unwrap());
-        assert_eq!(replay.call("kubewarden", "kubernetes", "can_i", &payload("create")).unwrap(), br#"{"allowed":true}"#);
+        assert_eq!(
+            replay.call("kubewarden", "kubernetes", "can_i", &payload("create")).unwrap(),
+            br#"{"allowed":true}"#
+        );
         let replay = Replay::new(Session::parse(session).unwrap());
         let err = replay.call("kubewarden", "kubernetes", "can_i", &payload("get")).unwrap_err();
         assert!(err.starts_with("Replay error: unexpected request. Was expecting KubernetesCanI"), "{err}");

@@ -145,7 +145,10 @@ mod tests {
         assert_eq!(exec.reviews[0].user, "system:serviceaccount:shop:api");
         assert_eq!(exec.reviews[0].groups, service_account_groups("shop"));
         let impersonate = &questions[0];
-        assert_eq!((impersonate.severity, impersonate.reviews[0].describe().as_str()), (Severity::Critical, "impersonate users cluster-wide"));
+        assert_eq!(
+            (impersonate.severity, impersonate.reviews[0].describe().as_str()),
+            (Severity::Critical, "impersonate users cluster-wide")
+        );
         let namespace = questions.iter().find(|q| q.id == "modify-namespace").unwrap();
         assert_eq!(namespace.reviews[0].describe(), "update namespaces named shop in namespace shop");
         let bind = questions.iter().find(|q| q.id == "bind").unwrap();
@@ -171,16 +174,26 @@ mod tests {
         )
         .unwrap();
         let questions = questions(&settings, "shop", "api");
-        let added: Vec<(String, Severity, String)> = questions[14..]
-            .iter()
-            .map(|q| (q.id.clone(), q.severity, q.reviews[0].describe()))
-            .collect();
+        let added: Vec<(String, Severity, String)> =
+            questions[14..].iter().map(|q| (q.id.clone(), q.severity, q.reviews[0].describe())).collect();
         assert_eq!(
             added,
             [
-                ("additional_risky_requests[0]".into(), Severity::High, "delete deployments.apps in namespace shop".into()),
-                ("additional_risky_requests[1]".into(), Severity::Critical, "get configmaps named keys cluster-wide".into()),
-                ("additional_risky_requests[2]".into(), Severity::High, "create pods/portforward in namespace db".into()),
+                (
+                    "additional_risky_requests[0]".into(),
+                    Severity::High,
+                    "delete deployments.apps in namespace shop".into()
+                ),
+                (
+                    "additional_risky_requests[1]".into(),
+                    Severity::Critical,
+                    "get configmaps named keys cluster-wide".into()
+                ),
+                (
+                    "additional_risky_requests[2]".into(),
+                    Severity::High,
+                    "create pods/portforward in namespace db".into()
+                ),
             ]
         );
     }

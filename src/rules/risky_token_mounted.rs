@@ -539,10 +539,8 @@ mod tests {
 
         #[test]
         fn a_conjunctive_risk_holds_only_when_every_part_is_allowed() {
-            let bind_only = Authorizer {
-                allowed: vec![("bind roles.rbac.authorization.k8s.io", None)],
-                ..Authorizer::default()
-            };
+            let bind_only =
+                Authorizer { allowed: vec![("bind roles.rbac.authorization.k8s.io", None)], ..Authorizer::default() };
             assert!(admit("SAG015", with_token(), &reviewing(json!({})), &bind_only).is_empty());
             let both = Authorizer {
                 allowed: vec![

@@ -359,7 +359,8 @@ fn sag014_kubeconfig_that_skips_tls_verification_is_denied() {
 
 /// SAG015 at admission: the Deployment's ServiceAccount may exec into Pods (a RoleBinding the
 /// request does not show), as the cluster's authorizer answers in a recorded kwctl session.
-const SAG015_HOLDS_EXEC: &str = "holds exec (high): the cluster's authorizer allows create pods/exec in namespace shop \
+const SAG015_HOLDS_EXEC: &str =
+    "holds exec (high): the cluster's authorizer allows create pods/exec in namespace shop \
     (RBAC: allowed by RoleBinding \"debug/shop\" of Role \"pod-debugger\" to ServiceAccount \"api/shop\") \
     (SubjectAccessReview)";
 
@@ -408,7 +409,11 @@ fn sag015_without_a_token_the_same_service_account_is_a_warning() {
     );
     assert_eq!(
         response,
-        warned(&request, "Deployment shop/api", &[finding("SAG015", "/spec/template/spec/serviceAccountName", &message)])
+        warned(
+            &request,
+            "Deployment shop/api",
+            &[finding("SAG015", "/spec/template/spec/serviceAccountName", &message)]
+        )
     );
 }
 
