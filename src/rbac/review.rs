@@ -2,7 +2,7 @@
 //! the catalog: the cluster's authorizer answers for every binding, which one admission request
 //! cannot show. SAG015 asks them (`review_service_account_permissions`).
 
-use super::catalog::{Access, ResourceScope, Severity, RISKS};
+use super::catalog::{Access, ResourceScope, Risk, Severity, RISKS};
 use crate::lookup::AccessReview;
 use crate::settings::{RiskyRequest, Settings};
 
@@ -63,23 +63,26 @@ pub fn questions(settings: &Settings, namespace: &str, name: &str) -> Vec<RiskQu
             ResourceScope::OwnNamespace => review(verb, access.api_group, resource, Some(namespace), Some(namespace)),
         }
     };
-    let mut questions: Vec<RiskQuestion> = RISKS
-        .iter()
-        .filter(|risk| !risk.needs.is_empty())
-        .filter_map(|risk| {
-            let firsts: Vec<&Access> = risk.needs.iter().filter_map(|part| part.first()).collect();
-            let across_cluster = firsts.iter().any(|access| access.scope == ResourceScope::Cluster);
-            let severity = risk.severity_for(across_cluster)?;
-            (severity >= Severity::High).then(|| RiskQuestion {
-                id: risk.id.to_string(),
-                severity,
-                attack: risk.attack.to_string(),
-                reviews: firsts.into_iter().map(representative).collect(),
-            })
+    let question = |risk: &Risk| {
+        if risk.needs.is_empty() {
+            return None;
+        }
+        let firsts: Vec<&Access> = risk.needs.iter().filter_map(|part| part.first()).collect();
+        let across_cluster = firsts.iter().any(|access| access.scope == ResourceScope::Cluster);
+        let severity = risk.severity_for(across_cluster)?;
+        Some(RiskQuestion {
+            id: risk.id.to_string(),
+            severity,
+            attack: risk.attack.to_string(),
+            reviews: firsts.into_iter().map(representative).collect(),
         })
-        .collect();
-    // stable: the catalog's order within a severity
-    questions.sort_by(|a, b| b.severity.cmp(&a.severity));
+    };
+    // critical first, then high, each in the catalog's order (two passes: no sort code in
+    // policy.wasm)
+    let mut questions = Vec::new();
+    for wanted in [Severity::Critical, Severity::High] {
+        questions.extend(RISKS.iter().filter_map(question).filter(|q| q.severity == wanted));
+    }
     for (i, request) in settings.additional_risky_requests.iter().enumerate() {
         questions.push(addition(i, request, &review, namespace));
     }
