@@ -331,7 +331,8 @@ fn context_aware_reads_the_role_a_binding_grants() {
             &[finding(
                 "SAG009",
                 "/subjects/0",
-                "ServiceAccount shop/debugger is bound to Role pod-debugger in namespace shop: rules[1] grants create on pods/exec"
+                "ServiceAccount shop/debugger is bound to Role pod-debugger in namespace shop: rules[1] grants create on \
+                 pods/exec — exec (high): runs commands in running Pods and takes their ServiceAccount tokens"
             )]
         )
     );

@@ -31,10 +31,11 @@ fn summary(verdicts: &[ObjectVerdict]) -> Vec<(String, bool, Vec<String>, usize)
             Outcome::NotSent(reason) => panic!("{} not sent: {reason}", v.object),
             Outcome::Evaluated(r) => {
                 let message = r.status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default();
+                // one finding per line, `[SAG009] ...`; messages themselves may hold `rules[0]`
                 let mut rules: Vec<String> = message
-                    .split('[')
+                    .lines()
                     .skip(1)
-                    .filter_map(|s| s.split_once(']').map(|(id, _)| id.to_string()))
+                    .filter_map(|line| line.strip_prefix('[')?.split_once(']').map(|(id, _)| id.to_string()))
                     .collect();
                 rules.dedup();
                 let patch = r.patch_operations().unwrap().map(|p| p.as_array().unwrap().len()).unwrap_or(0);
