@@ -424,6 +424,37 @@ fn permission_reviews_past_the_budget_are_not_asked() {
 }
 
 #[test]
+fn malformed_subject_access_review_answers_are_failures_that_say_why() {
+    let request = fixture("deployment-api.create");
+    let settings = only(
+        &["SAG015"],
+        json!({"context_aware": true, "review_service_account_permissions": true, "on_lookup_failure": "warn"}),
+    );
+    // The recorded session with its first two answers spoilt: not JSON, and a status whose
+    // `allowed` is not a boolean. Each is its risk's failure; the other risks are still judged.
+    let mut spoilt = session("sar-api-exec");
+    spoilt.exchanges[1].response = Ok("<html>502 Bad Gateway</html>".into());
+    spoilt.exchanges[2].response = Ok(r#"{"allowed":"yes"}"#.into());
+    let replay = Arc::new(sa_guard_e2e::replay::Replay::new(spoilt));
+    let (response, _) = evaluate_with(&request, &settings, declared(replay.clone()));
+    assert_eq!(replay.leftovers(), 0);
+    // exec is still held (denied); on_lookup_failure: warn makes the failures a warning
+    let message = response.status.as_ref().and_then(|s| s.message.clone()).unwrap();
+    assert!(!response.allowed && message.contains("which holds exec (high)"), "{message}");
+    let warnings = response.warnings.unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].ends_with(
+            "the SubjectAccessReviews failed for impersonate (impersonate users cluster-wide: the SubjectAccessReview \
+             answer is not JSON: expected value at line 1 column 1), nodes-proxy (get nodes/proxy cluster-wide: the \
+             SubjectAccessReview status has allowed: \"yes\")"
+        ),
+        "{}",
+        warnings[0]
+    );
+}
+
+#[test]
 fn no_host_calls_unless_context_aware() {
     for name in ["deployment-api.create", "pod-default-sa.create", "rolebinding-pod-exec.create"] {
         let (_, calls) = evaluate_with(&fixture(name), &json!({}), Arc::new(NoCapabilities));
