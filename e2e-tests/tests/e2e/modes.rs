@@ -385,7 +385,7 @@ fn failed_permission_reviews_follow_on_lookup_failure() {
     assert!(
         message.contains(&format!(
             "[SAG015] Deployment shop/api /spec/template/spec/automountServiceAccountToken: Kubernetes mounts an API \
-             token (automountServiceAccountToken is not false) for it, and whether ServiceAccount shop/api holds \
+             token (automountServiceAccountToken is not false) for ServiceAccount shop/api, and whether it holds \
              these risks is unknown: the SubjectAccessReviews failed for impersonate (impersonate users \
              cluster-wide: Host error: {host_error}), nodes-proxy ("
         )),
@@ -416,7 +416,7 @@ fn permission_reviews_past_the_budget_are_not_asked() {
     assert_eq!(
         response.warnings.unwrap(),
         ["[SAG015] Deployment shop/api /spec/template/spec/automountServiceAccountToken: Kubernetes mounts an API \
-          token (automountServiceAccountToken is not false) for it, and whether ServiceAccount shop/api holds these \
+          token (automountServiceAccountToken is not false) for ServiceAccount shop/api, and whether it holds these \
           risks is unknown: webhook-config, create-pv, escalate, bind, token-request, read-secrets, \
           create-workloads, exec, ephemeral-containers, modify-node, modify-namespace were not asked: \
           max_permission_reviews (3) was spent"]
