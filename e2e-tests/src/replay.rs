@@ -20,28 +20,29 @@
 //! writes an enum (the variant as a local tag). Exchanges are replayed in order, and each one
 //! must match the request the policy makes, as in kwctl.
 //!
-//! Most variants carry the guest's payload fields as they are. `KubernetesCanI` does not: the
-//! guest sends the SDK's `CanIRequest` (`subject_access_review: {user, groups,
-//! resource_attributes}`), and policy-evaluator records the Kubernetes `SubjectAccessReview` it
-//! builds from it (the SDK's `From<SubjectAccessReview> for SubjectAccessReviewSpec`):
+//! Most variants carry the guest's payload fields as they are. `KubernetesCanI` (Kubewarden 1.27
+//! and later) carries the guest's whole request, the SDK's `CanIRequest`, under `request`, and
+//! its `disable_cache` once more beside it (policy-evaluator's "remove the kubernetes object
+//! wrapper" change, kubewarden/policy-evaluator#721):
 //!
 //! ```yaml
 //! - type: Exchange
 //!   request: |
 //!     !KubernetesCanI
-//!     subject_access_review:
-//!       apiVersion: authorization.k8s.io/v1
-//!       kind: SubjectAccessReview
-//!       metadata: {}
-//!       spec:
+//!     request:
+//!       subject_access_review:
 //!         groups: [system:serviceaccounts, system:serviceaccounts:shop, system:authenticated]
-//!         resourceAttributes: {group: '', namespace: shop, resource: pods, subresource: exec, verb: create}
+//!         resource_attributes: {group: '', name: null, namespace: shop, resource: pods,
+//!                               subresource: exec, verb: create, version: null}
 //!         user: system:serviceaccount:shop:api
+//!       disable_cache: false
 //!     disable_cache: false
 //!   response:
 //!     type: Success
 //!     payload: '{"allowed":true,"reason":"RBAC: allowed by RoleBinding ..."}'
 //! ```
+//!
+//! The response is the SubjectAccessReview's `status` as the API server returned it.
 
 use std::sync::Mutex;
 
@@ -175,35 +176,14 @@ pub fn as_recorded(request_type: &str, payload: Value) -> Result<Value, String> 
     if request_type != "KubernetesCanI" {
         return Ok(payload);
     }
-    let review = payload.get("subject_access_review").filter(|r| r.is_object());
-    let attributes = review.and_then(|r| r.get("resource_attributes")).filter(|a| a.is_object());
-    let (Some(review), Some(attributes)) = (review, attributes) else {
-        return Err(
-            "kubernetes/can_i: the payload is not a CanIRequest (subject_access_review.resource_attributes)".into()
-        );
+    let attributes = payload.pointer("/subject_access_review/resource_attributes").filter(|a| a.is_object());
+    let disable_cache = payload.get("disable_cache").and_then(Value::as_bool);
+    let (Some(_), Some(disable_cache)) = (attributes, disable_cache) else {
+        return Err("kubernetes/can_i: the payload is not a CanIRequest (subject_access_review.resource_attributes, \
+                    disable_cache)"
+            .into());
     };
-    let mut resource_attributes = serde_json::Map::new();
-    for field in ["group", "name", "namespace", "resource", "subresource", "verb", "version"] {
-        if let Some(value) = attributes.get(field).filter(|v| !v.is_null()) {
-            resource_attributes.insert(field.into(), value.clone());
-        }
-    }
-    let mut spec = serde_json::Map::new();
-    spec.insert("resourceAttributes".into(), Value::Object(resource_attributes));
-    for field in ["user", "groups"] {
-        if let Some(value) = review.get(field).filter(|v| !v.is_null()) {
-            spec.insert(field.into(), value.clone());
-        }
-    }
-    Ok(serde_json::json!({
-        "subject_access_review": {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SubjectAccessReview",
-            "metadata": {},
-            "spec": spec,
-        },
-        "disable_cache": payload.get("disable_cache").cloned().unwrap_or(Value::Bool(false)),
-    }))
+    Ok(serde_json::json!({"request": payload, "disable_cache": disable_cache}))
 }
 
 /// Absent and `null` fields mean the same `None` to serde, which is how kwctl compares.
@@ -281,19 +261,17 @@ mod tests {
     }
 
     #[test]
-    fn can_i_is_matched_as_the_subject_access_review_kwctl_records() {
+    fn can_i_is_matched_as_the_request_kwctl_records() {
         let session = r#"
 - type: Exchange
   request: |
     !KubernetesCanI
-    subject_access_review:
-      apiVersion: authorization.k8s.io/v1
-      kind: SubjectAccessReview
-      metadata: {}
-      spec:
+    request:
+      subject_access_review:
         groups: [system:serviceaccounts]
-        resourceAttributes: {group: '', namespace: shop, resource: pods, subresource: exec, verb: create}
+        resource_attributes: {group: '', name: null, namespace: shop, resource: pods, subresource: exec, verb: create, version: null}
         user: system:serviceaccount:shop:api
+      disable_cache: false
     disable_cache: false
   response:
     type: Success
