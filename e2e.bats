@@ -29,7 +29,7 @@ setup() {
 only() {
   jq -cn --arg on "$1" --argjson extra "${2:-{\}}" '
     ($on | split(",")) as $enabled
-    | [range(1; 15) | "SAG" + (tostring | ("000" + .)[-3:])]
+    | [range(1; 17) | "SAG" + (tostring | ("000" + .)[-3:])]
     | map(select(. as $id | $enabled | index($id) | not) | {(.): "off"}) | add
     | . as $off | $extra + {rules: ($off + ($extra.rules // {}))}'
 }
@@ -243,6 +243,28 @@ accepted_plain() {
   replay pod-reads-token-secret.create '{"context_aware": true, "lookup_secrets": true}' secret-order-api-sa-token
   denied_for "Pod production/order-report" SAG007 /spec/containers/0/env/0/valueFrom/secretKeyRef/name
   expect '.status.message | contains("Secret order-api-sa-token, a legacy token of ServiceAccount order-api-sa that never expires")'
+}
+
+@test "context-aware: SAG015 asks the cluster's authorizer about the workload's ServiceAccount" {
+  local reviews='{"context_aware": true, "review_service_account_permissions": true}'
+  # A RoleBinding lets shop/api exec into Pods, and its Pods get a token: denied, naming the binding.
+  replay deployment-api.create "$(only SAG015 "$reviews")" sar-api-exec
+  denied_for "Deployment shop/api" SAG015 /spec/template/spec/automountServiceAccountToken
+  expect '.status.message | contains("holds exec (high): the cluster'"'"'s authorizer allows create pods/exec in namespace shop (RBAC: allowed by RoleBinding \"debug/shop\" of Role \"pod-debugger\" to ServiceAccount \"api/shop\")")'
+  # The ServiceAccount turns automount off: its Pods cannot use the permission, a warning only.
+  replay deployment-api.create "$(only SAG015 "$reviews")" sar-api-exec-no-token
+  warned_for "Deployment shop/api" SAG015 /spec/template/spec/serviceAccountName
+}
+
+@test "context-aware: SubjectAccessReviews that fail follow on_lookup_failure" {
+  replay deployment-api.create "$(only SAG015 '{"context_aware": true, "review_service_account_permissions": true}')" sar-api-forbidden
+  denied_for "Deployment shop/api" SAG015 /spec/template/spec/automountServiceAccountToken
+  expect '.status.message | contains("the SubjectAccessReviews failed for impersonate (impersonate users cluster-wide: ")'
+  expect '.status.message | contains("subjectaccessreviews.authorization.k8s.io is forbidden")'
+  replay deployment-api.create "$(only SAG015 '{"context_aware": true, "review_service_account_permissions": true, "on_lookup_failure": "warn"}')" sar-api-forbidden
+  warned_for "Deployment shop/api" SAG015 /spec/template/spec/automountServiceAccountToken
+  replay deployment-api.create "$(only SAG015 '{"context_aware": true, "review_service_account_permissions": true, "on_lookup_failure": "allow"}')" sar-api-forbidden
+  accepted_plain
 }
 
 @test "invalid settings are refused, naming the field" {

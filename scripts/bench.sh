@@ -4,7 +4,7 @@
 # of plain env entries and one whose env entries all name Secrets (the decoder's worst case),
 # each next to a parse-only baseline module built the same way (e2e-tests/baseline-policy/);
 # prints the ratio (goal <= 1.5x), the 3 MB latency (goal < 10 ms, for the first two 3 MB shapes)
-# and policy.wasm's size (goal <= 512 KiB). A measurement, not a test: it exits 0 whether or not the goals are met.
+# and policy.wasm's size (goal <= 512 KiB, the budget scripts/build-policy.sh enforces). A measurement, not a test: it exits 0 whether or not the goals are met.
 # Extra arguments go to the benchmark (e.g. --iterations 1000 --settings-json '{"mutate":true}').
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::bundle::{Bundle, Obj};
 use crate::finding::{Finding, Level, ObjectRef};
 use crate::k8s;
-use crate::lookup::{ClusterLookup, Lookup};
+use crate::lookup::{AccessAnswer, AccessReview, ClusterLookup, Lookup};
 use crate::meta::{RuleMeta, Scope};
 use crate::rbac::model::{resolve_role, RoleLookup};
 use crate::rules::{self, Rule};
@@ -74,6 +74,17 @@ pub struct Cx<'a> {
     /// ServiceAccount or Role, and the host is asked once (recorded sessions replay one
     /// exchange per object).
     asked: RefCell<Vec<(Asked, Lookup<'static>)>>,
+    /// The authorizer's answers so far in this evaluation (SubjectAccessReviews), for the same
+    /// reason.
+    reviewed: RefCell<Vec<(AccessReview, AccessAnswer)>>,
+}
+
+/// An answer from [`Cx::review_access`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reviewed {
+    Answer(AccessAnswer),
+    /// Not asked: the caller's budget of reviews is spent.
+    OverBudget,
 }
 
 /// One cluster look-up: apiVersion, kind, namespace, name.
@@ -89,6 +100,7 @@ impl<'a> Cx<'a> {
             mode: Mode::Manifest,
             lookup: &crate::lookup::NoCluster,
             asked: RefCell::new(Vec::new()),
+            reviewed: RefCell::new(Vec::new()),
         }
     }
 
@@ -123,6 +135,30 @@ impl<'a> Cx<'a> {
     /// Whether [`Cx::cluster_secret`] asks the cluster, so it can answer with a Secret at all.
     pub fn looks_up_secrets(&self) -> bool {
         self.mode == Mode::Admission && self.settings.lookup_secrets && self.settings.context_aware
+    }
+
+    /// Asks the cluster's authorizer whether `review` is allowed (admission, with
+    /// `review_service_account_permissions`). An answer already given in this evaluation is
+    /// reused for free; a new review costs one of `budget`, and none is asked when it is spent.
+    pub fn review_access(&self, review: &AccessReview, budget: &mut usize) -> Reviewed {
+        if !self.reviews_permissions() {
+            return Reviewed::Answer(AccessAnswer::NotAvailable);
+        }
+        if let Some((_, answer)) = self.reviewed.borrow().iter().find(|(asked, _)| asked == review) {
+            return Reviewed::Answer(answer.clone());
+        }
+        if *budget == 0 {
+            return Reviewed::OverBudget;
+        }
+        *budget -= 1;
+        let answer = self.lookup.can_i(review);
+        self.reviewed.borrow_mut().push((review.clone(), answer.clone()));
+        Reviewed::Answer(answer)
+    }
+
+    /// Whether [`Cx::review_access`] asks the cluster's authorizer.
+    pub fn reviews_permissions(&self) -> bool {
+        self.mode == Mode::Admission && self.settings.review_service_account_permissions
     }
 
     fn find(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Lookup<'a> {
@@ -199,10 +235,17 @@ pub fn evaluate_part(objects: &[Value], subjects: Range<usize>, settings: &Setti
 /// [`evaluate`] over a bundle the caller built (with `options.default_namespace`) and reads
 /// again afterwards, e.g. for [`Bundle::duplicates`].
 pub fn evaluate_bundle(bundle: &Bundle<'_>, settings: &Settings, options: &Options<'_>) -> Report {
-    let cx = Cx { bundle, settings, mode: options.mode, lookup: options.lookup, asked: RefCell::new(Vec::new()) };
+    let cx = Cx {
+        bundle,
+        settings,
+        mode: options.mode,
+        lookup: options.lookup,
+        asked: RefCell::new(Vec::new()),
+        reviewed: RefCell::new(Vec::new()),
+    };
     let mut findings = Vec::new();
     for rule in rules::all() {
-        if !runs_in(rule, options.mode) {
+        if !runs_in(rule, options.mode, settings) {
             continue;
         }
         let level = settings.level(&rule.meta);
@@ -223,8 +266,12 @@ pub fn evaluate_bundle(bundle: &Bundle<'_>, settings: &Settings, options: &Optio
     report
 }
 
-fn runs_in(rule: &Rule, mode: Mode) -> bool {
-    rule.meta.scope == Scope::Object || mode == Mode::Manifest
+fn runs_in(rule: &Rule, mode: Mode, settings: &Settings) -> bool {
+    match rule.meta.scope {
+        Scope::Object => true,
+        Scope::Bundle => mode == Mode::Manifest,
+        Scope::BundleOrAuthorizer => mode == Mode::Manifest || settings.review_service_account_permissions,
+    }
 }
 
 fn apply_exemptions(bundle: &Bundle<'_>, settings: &Settings, findings: Vec<Finding>) -> Report {

@@ -40,6 +40,17 @@ pub enum Scope {
     Object,
     /// Needs the whole bundle (e.g. "is this ServiceAccount defined?"): manifests only.
     Bundle,
+    /// Reads the bundle's bindings on manifests; at admission, with
+    /// `review_service_account_permissions`, asks the cluster's authorizer instead
+    /// (SubjectAccessReviews).
+    BundleOrAuthorizer,
+}
+
+impl Scope {
+    /// Whether the rule can run in the Kubewarden policy (for some settings).
+    pub fn runs_at_admission(self) -> bool {
+        self != Scope::Bundle
+    }
 }
 
 /// Everything known about a rule, independent of any front-end.

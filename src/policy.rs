@@ -1,13 +1,15 @@
 //! The Kubewarden policy module: waPC entry points over [`crate::admission`], and cluster
 //! look-ups through the host's `kubernetes/get_resource` capability. No decisions are made here.
 
-use kubewarden_policy_sdk::host_capabilities::kubernetes::{get_resource, GetResourceRequest};
+use kubewarden_policy_sdk::host_capabilities::kubernetes::{
+    get_resource, CanIRequest, GetResourceRequest, ResourceAttributes, SubjectAccessReview,
+};
 use kubewarden_policy_sdk::protocol_version_guest;
-use kubewarden_policy_sdk::wapc_guest::{register_function, CallResult};
+use kubewarden_policy_sdk::wapc_guest::{self, register_function, CallResult};
 use serde_json::Value;
 
 use crate::admission;
-use crate::lookup::{ClusterLookup, Lookup};
+use crate::lookup::{AccessAnswer, AccessReview, ClusterLookup, Lookup};
 
 #[no_mangle]
 pub extern "C" fn wapc_init() {
@@ -43,6 +45,40 @@ impl ClusterLookup for HostCluster {
         match get_resource::<Value>(&request) {
             Ok(object) => Lookup::found(object),
             Err(error) => admission::lookup_from_host_error(&error.to_string()),
+        }
+    }
+
+    /// `kubernetes/can_i` with the SDK's request type (its wire format), but the answer read by
+    /// [`AccessAnswer::from_status`], so that a malformed status is a failure that says what
+    /// was wrong rather than a deserialization error.
+    fn can_i(&self, review: &AccessReview) -> AccessAnswer {
+        let request = CanIRequest {
+            subject_access_review: SubjectAccessReview {
+                groups: Some(review.groups.clone()),
+                resource_attributes: ResourceAttributes {
+                    group: Some(review.group.clone()),
+                    name: review.name.clone(),
+                    namespace: review.namespace.clone(),
+                    resource: review.resource.clone(),
+                    subresource: review.subresource.clone(),
+                    verb: review.verb.clone(),
+                    version: None,
+                },
+                user: review.user.clone(),
+            },
+            // The host's 5 s cache is fine: bindings change rarely.
+            disable_cache: false,
+        };
+        let payload = match serde_json::to_vec(&request) {
+            Ok(payload) => payload,
+            Err(error) => return AccessAnswer::Failed(format!("cannot encode the SubjectAccessReview: {error}")),
+        };
+        match wapc_guest::host_call("kubewarden", "kubernetes", "can_i", &payload) {
+            Ok(answer) => match serde_json::from_slice::<Value>(&answer) {
+                Ok(status) => AccessAnswer::from_status(&status),
+                Err(error) => AccessAnswer::Failed(format!("the SubjectAccessReview answer is not JSON: {error}")),
+            },
+            Err(error) => AccessAnswer::Failed(error.to_string()),
         }
     }
 }

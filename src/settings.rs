@@ -63,7 +63,42 @@ pub struct Settings {
     pub external_service_accounts: Vec<String>,
     /// The least severe RBAC risk (SAG009: `critical`, `high` or `medium`) reported at the rule's level; less severe risks are reported as warnings.
     pub rbac_min_severity_to_deny: Severity,
+    /// With `context_aware`, run SAG015 at admission: ask the cluster's authorizer (SubjectAccessReviews through Kubewarden's `can_i` host capability, Kubewarden 1.27 and later) whether a workload's ServiceAccount holds a critical or high risk of the catalog (and `additional_risky_requests`). A workload whose Pods get an API token for it is denied; one whose Pods get none is warned.
+    pub review_service_account_permissions: bool,
+    /// The most SubjectAccessReviews asked for one workload (1 to 64; the catalog needs at most 18, plus one per `additional_risky_requests` entry). Each is a call to the API server within the webhook's timeout; what is left unasked is one finding, at the level `on_lookup_failure` gives.
+    pub max_permission_reviews: usize,
+    /// Requests that count as risky besides the catalog's, for `review_service_account_permissions`: each `{verb, resource}` with optional `group` (`""`, the core group), `subresource`, `name`, `namespace` (absent: the workload's namespace; `""`: cluster-wide) and `severity` (`critical`, `high` — the default — or `medium`).
+    pub additional_risky_requests: Vec<RiskyRequest>,
 }
+
+/// A request that a workload's ServiceAccount must not be allowed to make
+/// (`additional_risky_requests`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskyRequest {
+    pub verb: String,
+    #[serde(default)]
+    pub group: String,
+    pub resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Absent: the workload's namespace; `""`: cluster-wide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default = "default_risky_request_severity")]
+    pub severity: Severity,
+}
+
+fn default_risky_request_severity() -> Severity {
+    Severity::High
+}
+
+/// The catalog's reviews (18) with room for a few additions.
+pub const DEFAULT_MAX_PERMISSION_REVIEWS: usize = 24;
+/// Past this, the reviews of one workload could hold the request past the webhook's timeout.
+pub const MAX_PERMISSION_REVIEWS: usize = 64;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -80,6 +115,9 @@ impl Default for Settings {
             on_lookup_failure: OnLookupFailure::Deny,
             external_service_accounts: Vec::new(),
             rbac_min_severity_to_deny: Severity::High,
+            review_service_account_permissions: false,
+            max_permission_reviews: DEFAULT_MAX_PERMISSION_REVIEWS,
+            additional_risky_requests: Vec::new(),
         }
     }
 }
@@ -156,6 +194,26 @@ impl Settings {
         }
         if self.lookup_secrets && !self.context_aware {
             return Err("invalid settings: lookup_secrets needs context_aware: true".into());
+        }
+        if self.review_service_account_permissions && !self.context_aware {
+            return Err("invalid settings: review_service_account_permissions needs context_aware: true".into());
+        }
+        if !(1..=MAX_PERMISSION_REVIEWS).contains(&self.max_permission_reviews) {
+            return Err(format!(
+                "invalid settings: max_permission_reviews: {} is not between 1 and {MAX_PERMISSION_REVIEWS}",
+                self.max_permission_reviews
+            ));
+        }
+        for (i, request) in self.additional_risky_requests.iter().enumerate() {
+            let empty = [("verb", Some(&request.verb)), ("resource", Some(&request.resource))]
+                .into_iter()
+                .chain([("subresource", request.subresource.as_ref()), ("name", request.name.as_ref())])
+                .find(|(_, value)| value.is_some_and(|v| v.is_empty() || v.contains('/')));
+            if let Some((field, _)) = empty {
+                return Err(format!(
+                    "invalid settings: additional_risky_requests[{i}].{field} must be a non-empty word without `/`"
+                ));
+            }
         }
         Ok(())
     }
@@ -286,6 +344,32 @@ mod tests {
             err,
             "invalid settings: invalid type: integer `2`, expected one of `off`, `warn`, `deny` (in `rules.SAG001`)"
         );
+    }
+
+    #[test]
+    fn permission_reviews_are_part_of_context_aware_mode_and_bounded() {
+        let err = Settings::from_json(r#"{"review_service_account_permissions": true}"#).unwrap_err();
+        assert_eq!(err, "invalid settings: review_service_account_permissions needs context_aware: true");
+        let on = r#""review_service_account_permissions": true, "context_aware": true"#;
+        assert!(Settings::from_json(&format!("{{{on}}}")).unwrap().review_service_account_permissions);
+        for bad in [0, 65] {
+            let err = Settings::from_json(&format!(r#"{{"max_permission_reviews": {bad}}}"#)).unwrap_err();
+            assert_eq!(err, format!("invalid settings: max_permission_reviews: {bad} is not between 1 and 64"));
+        }
+        let settings = Settings::from_json(
+            r#"{"additional_risky_requests": [{"verb": "delete", "group": "apps", "resource": "deployments"},
+                {"verb": "get", "resource": "configmaps", "name": "keys", "namespace": "", "severity": "critical"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(settings.additional_risky_requests[0].severity, Severity::High);
+        assert_eq!(settings.additional_risky_requests[0].namespace, None);
+        assert_eq!(settings.additional_risky_requests[1].namespace.as_deref(), Some(""));
+        let err =
+            Settings::from_json(r#"{"additional_risky_requests": [{"verb": "create", "resource": "pods/exec"}]}"#)
+                .unwrap_err();
+        assert_eq!(err, "invalid settings: additional_risky_requests[0].resource must be a non-empty word without `/`");
+        let err = Settings::from_json(r#"{"additional_risky_requests": [{"verb": "create"}]}"#).unwrap_err();
+        assert!(err.contains("missing field `resource`") && err.contains("additional_risky_requests[0]"), "{err}");
     }
 
     #[test]

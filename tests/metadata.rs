@@ -8,7 +8,7 @@ use std::path::Path;
 
 use sa_guard::admission;
 use sa_guard::lookup::{ClusterLookup, Lookup};
-use sa_guard::{rules, Scope, Settings};
+use sa_guard::{rules, Settings};
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
 use serde_json::{json, Value};
 
@@ -279,6 +279,8 @@ fn questions_are_one_per_settings_field_with_the_code_defaults() {
             "string" | "enum" => default.is_string(),
             "array[" => default.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
             "map[" => default.is_object(),
+            // a list of objects, each asked by `sequence_questions`
+            "sequence[" => default.as_array().is_some_and(Vec::is_empty) && question["sequence_questions"].is_array(),
             other => panic!("{variable}: unknown question type {other}"),
         };
         assert!(type_fits, "{variable}: default {default} does not fit type {kind}");
@@ -292,6 +294,11 @@ fn questions_are_one_per_settings_field_with_the_code_defaults() {
             let below = json!({variable: min.as_i64().unwrap() - 1});
             assert!(Settings::from_value(below).is_err(), "{variable}: min {min} is not the settings' minimum");
             Settings::from_value(json!({variable: min})).unwrap();
+        }
+        if let Some(max) = question.get("max") {
+            let above = json!({variable: max.as_i64().unwrap() + 1});
+            assert!(Settings::from_value(above).is_err(), "{variable}: max {max} is not the settings' maximum");
+            Settings::from_value(json!({variable: max})).unwrap();
         }
     }
 }
@@ -316,7 +323,7 @@ fn rule_questions_cover_the_rules_that_run_at_admission() {
     }
     let expected: BTreeMap<String, Value> = rules::all()
         .iter()
-        .filter(|r| r.meta.scope == Scope::Object)
+        .filter(|r| r.meta.scope.runs_at_admission())
         .map(|r| (r.meta.id.to_string(), json!(r.meta.default_level.as_str())))
         .collect();
     assert_eq!(asked, expected, "one sub-question per admission rule, defaulting to the rule's level");

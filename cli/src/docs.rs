@@ -73,6 +73,10 @@ fn scope_text(scope: Scope) -> &'static str {
     match scope {
         Scope::Object => "object: at admission (policy) and on manifests (CLI, playground)",
         Scope::Bundle => "bundle: on manifests only (CLI, playground); it needs the other objects of the bundle",
+        Scope::BundleOrAuthorizer => {
+            "bundle or authorizer: on manifests (CLI, playground) from the bundle's bindings; at admission (policy) \
+             with `review_service_account_permissions`, from the cluster's authorizer"
+        }
     }
 }
 
@@ -93,6 +97,7 @@ fn index_table(link_prefix: &str) -> String {
             match m.scope {
                 Scope::Object => "object",
                 Scope::Bundle => "bundle",
+                Scope::BundleOrAuthorizer => "bundle or authorizer",
             },
             yes_no(m.fixable),
         ));
@@ -147,7 +152,8 @@ pub fn rules_markdown() -> String {
          Do not edit by hand: tests fail when this file differs from the generator. -->\n\n",
     );
     out.push_str(
-        "Every rule runs in the Kubewarden policy (object-scoped rules), the CLI and the playground. \
+        "Every rule runs in the CLI and the playground; object-scoped rules also run in the Kubewarden policy, \
+         and SAG015 there with `review_service_account_permissions`. \
          Levels are `deny` (rejects at admission, exit code 1 in the CLI), `warn` (admission warning, \
          reported but exit code 0 unless `--fail-on warn`) and `off`.\n\n",
     );

@@ -19,6 +19,30 @@
 //! `request` is itself a YAML document: policy-evaluator's `CallbackRequestType` as serde_yaml
 //! writes an enum (the variant as a local tag). Exchanges are replayed in order, and each one
 //! must match the request the policy makes, as in kwctl.
+//!
+//! Most variants carry the guest's payload fields as they are. `KubernetesCanI` (Kubewarden 1.27
+//! and later) carries the guest's whole request, the SDK's `CanIRequest`, under `request`, and
+//! its `disable_cache` once more beside it (policy-evaluator's "remove the kubernetes object
+//! wrapper" change, kubewarden/policy-evaluator#721):
+//!
+//! ```yaml
+//! - type: Exchange
+//!   request: |
+//!     !KubernetesCanI
+//!     request:
+//!       subject_access_review:
+//!         groups: [system:serviceaccounts, system:serviceaccounts:shop, system:authenticated]
+//!         resource_attributes: {group: '', name: null, namespace: shop, resource: pods,
+//!                               subresource: exec, verb: create, version: null}
+//!         user: system:serviceaccount:shop:api
+//!       disable_cache: false
+//!     disable_cache: false
+//!   response:
+//!     type: Success
+//!     payload: '{"allowed":true,"reason":"RBAC: allowed by RoleBinding ..."}'
+//! ```
+//!
+//! The response is the SubjectAccessReview's `status` as the API server returned it.
 
 use std::sync::Mutex;
 
@@ -131,6 +155,7 @@ impl Capabilities for Replay {
             .ok_or_else(|| format!("unknown host capability {binding}/{namespace}/{operation}"))?;
         let got: Value = serde_json::from_slice(payload)
             .map_err(|e| format!("{namespace}/{operation}: payload is not JSON: {e}"))?;
+        let got = as_recorded(got_type, got)?;
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
         let Some(expected) = self.exchanges.get(*next) else {
             return Err("the list of recorded responses is empty".into());
@@ -144,6 +169,21 @@ impl Capabilities for Replay {
         }
         expected.response.clone().map(String::into_bytes)
     }
+}
+
+/// The request as kwctl records it, from the guest's payload (see the module's documentation).
+pub fn as_recorded(request_type: &str, payload: Value) -> Result<Value, String> {
+    if request_type != "KubernetesCanI" {
+        return Ok(payload);
+    }
+    let attributes = payload.pointer("/subject_access_review/resource_attributes").filter(|a| a.is_object());
+    let disable_cache = payload.get("disable_cache").and_then(Value::as_bool);
+    let (Some(_), Some(disable_cache)) = (attributes, disable_cache) else {
+        return Err("kubernetes/can_i: the payload is not a CanIRequest (subject_access_review.resource_attributes, \
+                    disable_cache)"
+            .into());
+    };
+    Ok(serde_json::json!({"request": payload, "disable_cache": disable_cache}))
 }
 
 /// Absent and `null` fields mean the same `None` to serde, which is how kwctl compares.
@@ -218,6 +258,42 @@ mod tests {
         let err = replay.call("kubewarden", "kubernetes", "list_resources_all", b"{}").unwrap_err();
         assert!(err.contains("got KubernetesListResourceAll {}"), "{err}");
         assert_eq!(replay.call("other", "x", "y", b"{}").unwrap_err(), "unknown host capability other/x/y");
+    }
+
+    #[test]
+    fn can_i_is_matched_as_the_request_kwctl_records() {
+        let session = r#"
+- type: Exchange
+  request: |
+    !KubernetesCanI
+    request:
+      subject_access_review:
+        groups: [system:serviceaccounts]
+        resource_attributes: {group: '', name: null, namespace: shop, resource: pods, subresource: exec, verb: create, version: null}
+        user: system:serviceaccount:shop:api
+      disable_cache: false
+    disable_cache: false
+  response:
+    type: Success
+    payload: '{"allowed":true}'
+"#;
+        let payload = |verb: &str| {
+            serde_json::to_vec(&json!({"subject_access_review": {"groups": ["system:serviceaccounts"],
+                "resource_attributes": {"group": "", "name": null, "namespace": "shop", "resource": "pods",
+                                        "subresource": "exec", "verb": verb, "version": null},
+                "user": "system:serviceaccount:shop:api"}, "disable_cache": false}))
+            .unwrap()
+        };
+        let replay = Replay::new(Session::parse(session).unwrap());
+        assert_eq!(
+            replay.call("kubewarden", "kubernetes", "can_i", &payload("create")).unwrap(),
+            br#"{"allowed":true}"#
+        );
+        let replay = Replay::new(Session::parse(session).unwrap());
+        let err = replay.call("kubewarden", "kubernetes", "can_i", &payload("get")).unwrap_err();
+        assert!(err.starts_with("Replay error: unexpected request. Was expecting KubernetesCanI"), "{err}");
+        let err = replay.call("kubewarden", "kubernetes", "can_i", b"{\"user\": \"x\"}").unwrap_err();
+        assert!(err.contains("not a CanIRequest"), "{err}");
     }
 
     #[test]

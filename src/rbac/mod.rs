@@ -7,6 +7,7 @@ pub mod access;
 pub mod bootstrap;
 pub mod catalog;
 pub mod model;
+pub mod review;
 pub mod rule;
 pub mod shape;
 

@@ -2,14 +2,16 @@ use std::collections::HashMap;
 
 use crate::bundle::Obj;
 use crate::declare_rule;
-use crate::engine::{Cx, Emitter};
+use crate::engine::{Cx, Emitter, Mode, Reviewed};
 use crate::finding::Level;
-use crate::k8s::{self, AUTOMOUNT};
+use crate::k8s::{self, PodSpec, AUTOMOUNT};
+use crate::lookup::AccessAnswer;
 use crate::meta::{Category, Scope};
 use crate::rbac::access::Identity;
 use crate::rbac::catalog::Severity;
 use crate::rbac::model::{self, Reach, RoleLookup};
-use crate::tokens::{api_tokens, describe_service_account, ApiToken};
+use crate::rbac::review::{questions, RiskQuestion};
+use crate::tokens::{api_tokens, describe_service_account, level_after_lookup_failure, ApiToken};
 
 declare_rule! {
     /// A ServiceAccount's danger is its token's exposure times its permissions. SAG009 judges
@@ -34,11 +36,30 @@ declare_rule! {
     /// Does not fire on: Pods that get no API token for their ServiceAccount (tokens with an
     /// audience of their own, like the lesson's payment-processor, cannot be used against the
     /// API), whatever the ServiceAccount may do — SAG009 reports the binding itself; medium
-    /// risks; ServiceAccounts whose bindings are not in the manifests. It runs on manifests
-    /// (CLI, playground), where the bindings are: at admission the policy sees one object at a
-    /// time, and a workload's ServiceAccount's bindings would need a SubjectAccessReview per
-    /// risk (Kubewarden's `can_i` host capability, Kubewarden 1.27 and later), which this
-    /// policy does not ask yet.
+    /// risks; ServiceAccounts whose bindings are not in the manifests.
+    ///
+    /// At admission the policy sees one object, not the bindings, so with
+    /// `review_service_account_permissions` (and `context_aware`) it asks the cluster's
+    /// authorizer instead: one SubjectAccessReview per request, through Kubewarden's `can_i` host
+    /// capability (Kubewarden 1.27 and later; policy-server's ServiceAccount must be allowed to
+    /// create SubjectAccessReviews), for `system:serviceaccount:<ns>:<name>` with the groups
+    /// every ServiceAccount is in. Each critical or high risk of the catalog is asked through a
+    /// representative request of each part it needs (`create pods/exec` for exec, `bind roles`
+    /// and `create rolebindings` for bind: a risk holds when every part is allowed); a
+    /// namespaced request is asked in the workload's namespace and proves the risk's
+    /// in-namespace severity, so create-secrets (medium there) is not asked. Then each entry of
+    /// `additional_risky_requests`. Critical risks first; each answer is asked once per request
+    /// and at most `max_permission_reviews` per workload (the catalog needs 18 at most); the
+    /// risks left unasked are one finding, at the level `on_lookup_failure` gives, as are
+    /// reviews that fail (a host error, an authorizer's `evaluationError`, an answer that is not
+    /// a SubjectAccessReview status). Unlike Kubewarden's High-Risk Service Account Blocker,
+    /// which denies a workload whose ServiceAccount may make user-listed requests whether or
+    /// not a token is mounted, a workload whose Pods get a token is denied (one finding per
+    /// token and risk, at the token as above, level following `rbac_min_severity_to_deny`) and
+    /// one whose Pods get none is only warned, at `<pod spec>/serviceAccountName`. The message
+    /// names the risk, its severity, what an attacker does with it and the authorizer's reason,
+    /// which for the RBAC authorizer names the binding and the role (`RBAC: allowed by
+    /// RoleBinding "debug/shop" of Role "pod-debugger" to ServiceAccount "api/shop"`).
     ///
     /// Fix: set `automountServiceAccountToken: false` on Pods that do not call the API; give
     /// those that do a dedicated ServiceAccount whose Role lists only what they use; move the
@@ -49,7 +70,7 @@ declare_rule! {
         title: "Pods get an API token for a ServiceAccount with a privilege-escalation path",
         category: Category::Rbac,
         default_level: Level::Deny,
-        scope: Scope::Bundle,
+        scope: Scope::BundleOrAuthorizer,
         fixable: false,
         remediation: "Set automountServiceAccountToken: false on Pods that never call the API; run those that do as \
             a dedicated ServiceAccount bound to a Role without the risky permission.",
@@ -77,6 +98,12 @@ struct RiskyBinding<'a> {
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
+    if cx.mode == Mode::Admission {
+        if cx.reviews_permissions() {
+            check_with_authorizer(cx, out);
+        }
+        return;
+    }
     let index = RiskIndex::build(cx);
     if index.is_empty() {
         return;
@@ -93,15 +120,7 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
         let account = describe_service_account(Some(namespace), sa_name);
         for risky in index.for_identity(&identity) {
             for token in &tokens {
-                let (path, how) = match token {
-                    ApiToken::Automounted(_) => (
-                        spec.pointer(AUTOMOUNT),
-                        "Kubernetes mounts an API token (automountServiceAccountToken is not false)".to_string(),
-                    ),
-                    ApiToken::Projected { volume, pointer } => {
-                        (pointer.clone(), format!("volume {volume} projects a token with the API server's audience"))
-                    }
-                };
+                let (path, how) = token_place(&spec, token);
                 let message = format!(
                     "{how} for {account}, which {} grants {} through {}: code execution in any of these Pods is \
                      enough to use them",
@@ -113,6 +132,131 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
                 out.report(obj, path, message).level = level;
             }
         }
+    }
+}
+
+/// Where a token reaches the Pods, and how, for messages.
+fn token_place(spec: &PodSpec<'_>, token: &ApiToken<'_>) -> (String, String) {
+    match token {
+        ApiToken::Automounted(_) => (
+            spec.pointer(AUTOMOUNT),
+            "Kubernetes mounts an API token (automountServiceAccountToken is not false)".to_string(),
+        ),
+        ApiToken::Projected { volume, pointer } => {
+            (pointer.clone(), format!("volume {volume} projects a token with the API server's audience"))
+        }
+    }
+}
+
+/// What the authorizer said about one risk.
+enum Outcome {
+    /// Every review allowed: the authorizer's reasons (the RBAC authorizer names the binding).
+    Held(Vec<String>),
+    NotHeld,
+    Failed(String),
+    /// Not (fully) asked: the budget was spent.
+    Unasked,
+}
+
+fn ask(cx: &Cx<'_>, question: &RiskQuestion, budget: &mut usize) -> Outcome {
+    let mut reasons = Vec::new();
+    let mut failure = None;
+    for review in &question.reviews {
+        match cx.review_access(review, budget) {
+            Reviewed::Answer(AccessAnswer::Allowed { reason }) => {
+                let asked = review.describe();
+                reasons.push(match reason {
+                    Some(reason) => format!("{asked} ({reason})"),
+                    None => asked,
+                });
+            }
+            // one part refused settles it, whatever the others say
+            Reviewed::Answer(AccessAnswer::NotAllowed) => return Outcome::NotHeld,
+            Reviewed::Answer(AccessAnswer::Failed(error)) => {
+                failure.get_or_insert(format!("{}: {error}", review.describe()));
+            }
+            Reviewed::Answer(AccessAnswer::NotAvailable) => {
+                failure.get_or_insert(format!("{}: the host offers no SubjectAccessReviews", review.describe()));
+            }
+            Reviewed::OverBudget => return failure.map_or(Outcome::Unasked, Outcome::Failed),
+        }
+    }
+    failure.map_or(Outcome::Held(reasons), Outcome::Failed)
+}
+
+/// At admission the bindings are not in the request: ask the cluster's authorizer about each
+/// risk for the workload's ServiceAccount.
+fn check_with_authorizer(cx: &Cx<'_>, out: &mut Emitter<'_>) {
+    for (obj, spec) in cx.bundle.workloads() {
+        let Some(namespace) = obj.namespace else { continue };
+        let (sa_name, _) = spec.service_account();
+        let account = describe_service_account(Some(namespace), sa_name);
+        let tokens = api_tokens(cx, obj, &spec);
+        // where the findings go: every token, or the ServiceAccount's name when there is none
+        let places: Vec<(String, String)> = if tokens.is_empty() {
+            vec![(spec.pointer("serviceAccountName"), format!("These Pods get no API token for {account}"))]
+        } else {
+            tokens.iter().map(|token| token_place(&spec, token)).collect()
+        };
+        // a risk held without a token is at most a warning: these Pods cannot use it
+        let ceiling = if tokens.is_empty() { Level::Warn } else { Level::Deny };
+        let mut budget = cx.settings.max_permission_reviews;
+        let (mut failed, mut unasked) = (Vec::new(), Vec::new());
+        for question in questions(cx.settings, namespace, sa_name) {
+            let reasons = match ask(cx, &question, &mut budget) {
+                Outcome::Held(reasons) => reasons,
+                Outcome::NotHeld => continue,
+                Outcome::Failed(error) => {
+                    failed.push(format!("{} ({error})", question.id));
+                    continue;
+                }
+                Outcome::Unasked => {
+                    unasked.push(question.id);
+                    continue;
+                }
+            };
+            let held = format!(
+                "holds {} ({}): the cluster's authorizer allows {} (SubjectAccessReview)",
+                question.id,
+                question.severity.as_str(),
+                reasons.join(" and ")
+            );
+            let level = cx.settings.level_for_risk(out.level(), question.severity).min(ceiling);
+            for (path, how) in &places {
+                let message = if tokens.is_empty() {
+                    format!(
+                        "{how}, so they cannot use its permissions; but it {held}, and any Pod that gets its token {}",
+                        question.attack
+                    )
+                } else {
+                    format!(
+                        "{how} for {account}, which {held}: an attacker with code execution in any of these Pods {}",
+                        question.attack
+                    )
+                };
+                out.report(obj, path.clone(), message).level = level;
+            }
+        }
+        let mut doubts = Vec::new();
+        if !failed.is_empty() {
+            doubts.push(format!("the SubjectAccessReviews failed for {}", failed.join(", ")));
+        }
+        if !unasked.is_empty() {
+            doubts.push(format!(
+                "{} {} not asked: max_permission_reviews ({}) was spent",
+                unasked.join(", "),
+                if unasked.len() == 1 { "was" } else { "were" },
+                cx.settings.max_permission_reviews
+            ));
+        }
+        if doubts.is_empty() {
+            continue;
+        }
+        let Some(level) = level_after_lookup_failure(cx, out.level().min(ceiling)) else { continue };
+        let (path, how) = &places[0];
+        let for_account = if tokens.is_empty() { String::new() } else { format!(" for {account}") };
+        let message = format!("{how}{for_account}, and whether it holds these risks is unknown: {}", doubts.join("; "));
+        out.report(obj, path.clone(), message).level = level;
     }
 }
 
@@ -264,5 +408,245 @@ mod tests {
         assert!(lint("SAG015", &[plain.clone(), binding("RoleBinding", sa("api"), "view")]).is_empty());
         // a risky binding of another ServiceAccount
         assert!(lint("SAG015", &[plain, binding("RoleBinding", sa("other"), "edit")]).is_empty());
+    }
+
+    mod at_admission {
+        use std::cell::RefCell;
+
+        use serde_json::{json, Value};
+
+        use crate::finding::{Finding, Level};
+        use crate::lookup::{AccessAnswer, AccessReview, ClusterLookup, Lookup};
+        use crate::rules::testing::{admit, located};
+        use crate::settings::{OnLookupFailure, Settings};
+
+        /// An authorizer that allows the listed requests (`create pods/exec` ...) in namespace
+        /// shop, refuses the rest, and counts what it is asked. Fails every review when
+        /// `failure` is set.
+        #[derive(Default)]
+        struct Authorizer {
+            allowed: Vec<(&'static str, Option<&'static str>)>,
+            failure: Option<AccessAnswer>,
+            service_account: Option<Value>,
+            asked: RefCell<Vec<String>>,
+        }
+
+        impl ClusterLookup for Authorizer {
+            fn get(&self, _: &str, _: &str, _: Option<&str>, _: &str) -> Lookup<'static> {
+                self.service_account.clone().map_or(Lookup::NotFound, Lookup::found)
+            }
+
+            fn can_i(&self, review: &AccessReview) -> AccessAnswer {
+                self.asked.borrow_mut().push(review.describe());
+                assert_eq!(review.user, "system:serviceaccount:shop:api");
+                if let Some(failure) = &self.failure {
+                    return failure.clone();
+                }
+                let held = self.allowed.iter().find(|(asked, _)| review.describe().starts_with(asked));
+                match held {
+                    Some((_, reason)) => AccessAnswer::Allowed { reason: reason.map(String::from) },
+                    None => AccessAnswer::NotAllowed,
+                }
+            }
+        }
+
+        fn reviewing(extra: Value) -> Settings {
+            let mut settings = json!({"context_aware": true, "review_service_account_permissions": true});
+            settings.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+            Settings::from_value(settings).unwrap()
+        }
+
+        fn deployment(spec: Value) -> Value {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "shop"},
+                   "spec": {"template": {"spec": spec}}})
+        }
+
+        fn with_token() -> Value {
+            deployment(json!({"serviceAccountName": "api", "containers": [{"name": "c", "image": "i"}]}))
+        }
+
+        const EXEC_REASON: &str =
+            r#"RBAC: allowed by RoleBinding "debug/shop" of Role "pod-debugger" to ServiceAccount "api/shop""#;
+
+        fn exec_allowed() -> Authorizer {
+            Authorizer { allowed: vec![("create pods/exec", Some(EXEC_REASON))], ..Authorizer::default() }
+        }
+
+        fn levels(findings: &[Finding]) -> Vec<Level> {
+            findings.iter().map(|f| f.level).collect()
+        }
+
+        #[test]
+        fn a_token_for_a_service_account_the_authorizer_lets_exec_is_denied() {
+            let cluster = exec_allowed();
+            let findings = admit("SAG015", with_token(), &reviewing(json!({})), &cluster);
+            assert_eq!(
+                located(&findings),
+                [(
+                    "/spec/template/spec/automountServiceAccountToken",
+                    "Kubernetes mounts an API token (automountServiceAccountToken is not false) for ServiceAccount \
+                     shop/api, which holds exec (high): the cluster's authorizer allows create pods/exec in namespace shop \
+                     (RBAC: allowed by RoleBinding \"debug/shop\" of Role \"pod-debugger\" to ServiceAccount \
+                     \"api/shop\") (SubjectAccessReview): an attacker with code execution in any of these Pods runs \
+                     commands in running Pods and takes their ServiceAccount tokens"
+                )]
+            );
+            assert_eq!(levels(&findings), [Level::Deny]);
+            // the whole catalog was asked, each review once; a refused first part of bind,
+            // escalate and approve-csr settles them (18 reviews at most)
+            assert_eq!(cluster.asked.borrow().len(), 14);
+        }
+
+        #[test]
+        fn without_a_token_it_is_a_warning_at_the_service_account_name() {
+            let no_token = deployment(json!({"serviceAccountName": "api", "automountServiceAccountToken": false,
+                "containers": [{"name": "c", "image": "i"}]}));
+            let findings = admit("SAG015", no_token, &reviewing(json!({})), &exec_allowed());
+            assert_eq!(
+                located(&findings),
+                [(
+                    "/spec/template/spec/serviceAccountName",
+                    "These Pods get no API token for ServiceAccount shop/api, so they cannot use its permissions; but \
+                     it holds exec (high): the cluster's authorizer allows create pods/exec in \
+                     namespace shop (RBAC: allowed by RoleBinding \"debug/shop\" of Role \"pod-debugger\" to \
+                     ServiceAccount \"api/shop\") (SubjectAccessReview), and any Pod that gets its token runs \
+                     commands in running Pods and takes their ServiceAccount tokens"
+                )]
+            );
+            assert_eq!(levels(&findings), [Level::Warn]);
+            // the ServiceAccount's own automountServiceAccountToken: false counts too
+            let quiet = Authorizer {
+                service_account: Some(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "api", "namespace": "shop"}, "automountServiceAccountToken": false})),
+                ..exec_allowed()
+            };
+            assert_eq!(levels(&admit("SAG015", with_token(), &reviewing(json!({})), &quiet)), [Level::Warn]);
+        }
+
+        #[test]
+        fn nothing_when_the_authorizer_refuses_everything_or_reviews_are_off() {
+            let cluster = Authorizer::default();
+            assert!(admit("SAG015", with_token(), &reviewing(json!({})), &cluster).is_empty());
+            assert_eq!(cluster.asked.borrow().len(), 14);
+            let off = Settings { context_aware: true, ..Settings::default() };
+            let cluster = exec_allowed();
+            assert!(admit("SAG015", with_token(), &off, &cluster).is_empty());
+            assert!(cluster.asked.borrow().is_empty(), "no review without the setting");
+        }
+
+        #[test]
+        fn a_conjunctive_risk_holds_only_when_every_part_is_allowed() {
+            let bind_only =
+                Authorizer { allowed: vec![("bind roles.rbac.authorization.k8s.io", None)], ..Authorizer::default() };
+            assert!(admit("SAG015", with_token(), &reviewing(json!({})), &bind_only).is_empty());
+            let both = Authorizer {
+                allowed: vec![
+                    ("bind roles.rbac.authorization.k8s.io", None),
+                    ("create rolebindings.rbac.authorization.k8s.io", None),
+                ],
+                ..Authorizer::default()
+            };
+            let findings = admit("SAG015", with_token(), &reviewing(json!({})), &both);
+            assert_eq!(findings.len(), 1);
+            assert!(
+                findings[0].message.contains(
+                    "holds bind (high): the cluster's authorizer allows bind roles.rbac.authorization.k8s.io in \
+                     namespace shop and create rolebindings.rbac.authorization.k8s.io in namespace shop \
+                     (SubjectAccessReview)"
+                ),
+                "{}",
+                findings[0].message
+            );
+        }
+
+        #[test]
+        fn each_review_is_asked_once_for_two_tokens() {
+            let two_tokens = deployment(json!({"serviceAccountName": "api",
+                "volumes": [{"name": "kube", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}],
+                "containers": [{"name": "a", "image": "i"}, {"name": "b", "image": "i"}]}));
+            let cluster = exec_allowed();
+            let findings = admit("SAG015", two_tokens, &reviewing(json!({})), &cluster);
+            let paths: Vec<&str> = findings.iter().map(|f| f.path.as_str()).collect();
+            assert_eq!(
+                paths,
+                [
+                    "/spec/template/spec/automountServiceAccountToken",
+                    "/spec/template/spec/volumes/0/projected/sources/0/serviceAccountToken"
+                ]
+            );
+            let asked = cluster.asked.borrow();
+            assert_eq!(asked.len(), 14);
+            assert_eq!(asked.iter().filter(|a| a.as_str() == "create pods/exec in namespace shop").count(), 1);
+        }
+
+        #[test]
+        fn failures_follow_on_lookup_failure() {
+            let failing = || Authorizer {
+                failure: Some(AccessAnswer::Failed("the authorizer could not decide: webhook timed out".into())),
+                ..Authorizer::default()
+            };
+            let findings = admit("SAG015", with_token(), &reviewing(json!({})), &failing());
+            assert_eq!(findings.len(), 1, "one finding for every failed review");
+            assert_eq!(findings[0].path, "/spec/template/spec/automountServiceAccountToken");
+            assert!(
+                findings[0].message.starts_with(
+                    "Kubernetes mounts an API token (automountServiceAccountToken is not false) for ServiceAccount \
+                     shop/api, and whether it holds these risks is unknown: the SubjectAccessReviews failed for \
+                     impersonate (impersonate users cluster-wide: the authorizer could not decide: webhook timed \
+                     out), nodes-proxy ("
+                ),
+                "{}",
+                findings[0].message
+            );
+            assert_eq!(levels(&findings), [Level::Deny]);
+            let warn = reviewing(json!({"on_lookup_failure": "warn"}));
+            assert_eq!(levels(&admit("SAG015", with_token(), &warn, &failing())), [Level::Warn]);
+            let allow = reviewing(json!({"on_lookup_failure": "allow"}));
+            assert!(admit("SAG015", with_token(), &allow, &failing()).is_empty());
+            // a host without SubjectAccessReviews is a failure too
+            let settings = reviewing(json!({}));
+            assert_eq!(settings.on_lookup_failure, OnLookupFailure::Deny);
+            let findings = admit("SAG015", with_token(), &settings, &crate::lookup::StaticCluster::default());
+            assert!(findings[0].message.contains("the host offers no SubjectAccessReviews"), "{}", findings[0].message);
+        }
+
+        #[test]
+        fn reviews_past_the_budget_are_one_finding_and_held_risks_are_still_reported() {
+            let settings = reviewing(json!({"max_permission_reviews": 10}));
+            let cluster = Authorizer { allowed: vec![("impersonate users", None)], ..Authorizer::default() };
+            let findings = admit("SAG015", with_token(), &settings, &cluster);
+            assert_eq!(cluster.asked.borrow().len(), 10);
+            assert_eq!(levels(&findings), [Level::Deny, Level::Deny]);
+            assert!(findings.iter().any(|f| f.message.contains("holds impersonate (critical)")));
+            let unasked = findings.iter().find(|f| f.message.contains("max_permission_reviews")).unwrap();
+            assert!(
+                unasked.message.ends_with(
+                    "whether it holds these risks is unknown: exec, ephemeral-containers, \
+                     modify-node, modify-namespace were not asked: max_permission_reviews (10) was spent"
+                ),
+                "{}",
+                unasked.message
+            );
+            let warn = reviewing(json!({"max_permission_reviews": 10, "on_lookup_failure": "warn"}));
+            let findings = admit("SAG015", with_token(), &warn, &cluster);
+            let level_of = |text: &str| findings.iter().find(|f| f.message.contains(text)).map(|f| f.level);
+            assert_eq!(level_of("max_permission_reviews"), Some(Level::Warn), "past the budget: on_lookup_failure");
+            assert_eq!(level_of("holds impersonate"), Some(Level::Deny), "a held risk keeps its level");
+        }
+
+        #[test]
+        fn additional_risky_requests_are_asked_after_the_catalog() {
+            let settings = reviewing(json!({"additional_risky_requests": [
+                {"verb": "delete", "group": "apps", "resource": "deployments", "severity": "medium"}]}));
+            let cluster = Authorizer { allowed: vec![("delete deployments.apps", None)], ..Authorizer::default() };
+            let findings = admit("SAG015", with_token(), &settings, &cluster);
+            assert_eq!(cluster.asked.borrow().len(), 15);
+            assert_eq!(levels(&findings), [Level::Warn], "medium is below rbac_min_severity_to_deny");
+            assert!(findings[0].message.contains(
+                "holds additional_risky_requests[0] (medium): the cluster's authorizer allows delete \
+                 deployments.apps in namespace shop (SubjectAccessReview): an attacker with code execution in any \
+                 of these Pods makes a request the policy's settings list as risky"
+            ));
+        }
     }
 }

@@ -97,7 +97,8 @@ fn sessions_only_look_up_declared_resources() {
         let path = entry.unwrap().path();
         let session = sa_guard_e2e::replay::Session::load(&path).unwrap();
         assert!(!session.exchanges.is_empty(), "{}", path.display());
-        for exchange in &session.exchanges {
+        // SubjectAccessReviews (`can_i`) read no resource: contextAwareResources does not apply
+        for exchange in session.exchanges.iter().filter(|e| e.request_type != "KubernetesCanI") {
             let api_version = exchange.request["api_version"].as_str().unwrap();
             let kind = exchange.request["kind"].as_str().unwrap();
             assert!(

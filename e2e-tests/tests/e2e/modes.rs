@@ -331,8 +331,8 @@ fn context_aware_reads_the_role_a_binding_grants() {
             &[finding(
                 "SAG009",
                 "/subjects/0",
-                "ServiceAccount shop/debugger is bound to Role pod-debugger in namespace shop: rules[1] grants create on pods/exec — \
-                 exec (high): runs commands in running Pods and takes their ServiceAccount tokens"
+                "ServiceAccount shop/debugger is bound to Role pod-debugger in namespace shop: rules[1] grants create on \
+                 pods/exec — exec (high): runs commands in running Pods and takes their ServiceAccount tokens"
             )]
         )
     );
@@ -366,6 +366,91 @@ fn lookup_secrets_reads_the_secret_a_pod_reads_from_the_cluster() {
                  audience and expirationSeconds instead"
             )]
         )
+    );
+}
+
+#[test]
+fn failed_permission_reviews_follow_on_lookup_failure() {
+    let request = fixture("deployment-api.create");
+    let session = session("sar-api-forbidden");
+    let host_error = session.exchanges[1].response.clone().unwrap_err();
+    let review = |extra: Value| {
+        let mut settings = json!({"context_aware": true, "review_service_account_permissions": true});
+        settings.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+        only(&["SAG015"], settings)
+    };
+    let (response, calls) = evaluate_replay(&request, &review(json!({})), "sar-api-forbidden");
+    assert_eq!(calls.len(), 19, "every part of every risk is asked when none can be answered");
+    let message = response.status.as_ref().and_then(|s| s.message.clone()).unwrap();
+    assert!(
+        message.contains(&format!(
+            "[SAG015] Deployment shop/api /spec/template/spec/automountServiceAccountToken: Kubernetes mounts an API \
+             token (automountServiceAccountToken is not false) for ServiceAccount shop/api, and whether it holds \
+             these risks is unknown: the SubjectAccessReviews failed for impersonate (impersonate users \
+             cluster-wide: Host error: {host_error}), nodes-proxy ("
+        )),
+        "{message}"
+    );
+    assert_eq!(response.status.as_ref().map(|s| s.code), Some(Some(403)));
+    let (response, _) = evaluate_replay(&request, &review(json!({"on_lookup_failure": "warn"})), "sar-api-forbidden");
+    assert!(response.allowed);
+    assert_eq!(response.warnings.as_ref().map(Vec::len), Some(1));
+    let (response, _) = evaluate_replay(&request, &review(json!({"on_lookup_failure": "allow"})), "sar-api-forbidden");
+    assert_eq!(response, plain_accept("create-deployment-api"));
+}
+
+#[test]
+fn permission_reviews_past_the_budget_are_not_asked() {
+    let request = fixture("deployment-api.create");
+    let settings = only(
+        &["SAG015"],
+        json!({"context_aware": true, "review_service_account_permissions": true, "max_permission_reviews": 3,
+               "on_lookup_failure": "warn"}),
+    );
+    // The session's first three reviews, refused: the budget stops the policy there.
+    let mut replayed = session("sar-api-exec");
+    replayed.exchanges.truncate(4);
+    let replay = Arc::new(sa_guard_e2e::replay::Replay::new(replayed));
+    let (response, calls) = evaluate_with(&request, &settings, declared(replay.clone()));
+    assert_eq!((calls.len(), replay.leftovers()), (4, 0));
+    assert_eq!(
+        response.warnings.unwrap(),
+        ["[SAG015] Deployment shop/api /spec/template/spec/automountServiceAccountToken: Kubernetes mounts an API \
+          token (automountServiceAccountToken is not false) for ServiceAccount shop/api, and whether it holds these \
+          risks is unknown: webhook-config, create-pv, escalate, bind, token-request, read-secrets, \
+          create-workloads, exec, ephemeral-containers, modify-node, modify-namespace were not asked: \
+          max_permission_reviews (3) was spent"]
+    );
+}
+
+#[test]
+fn malformed_subject_access_review_answers_are_failures_that_say_why() {
+    let request = fixture("deployment-api.create");
+    let settings = only(
+        &["SAG015"],
+        json!({"context_aware": true, "review_service_account_permissions": true, "on_lookup_failure": "warn"}),
+    );
+    // The recorded session with its first two answers spoilt: not JSON, and a status whose
+    // `allowed` is not a boolean. Each is its risk's failure; the other risks are still judged.
+    let mut spoilt = session("sar-api-exec");
+    spoilt.exchanges[1].response = Ok("<html>502 Bad Gateway</html>".into());
+    spoilt.exchanges[2].response = Ok(r#"{"allowed":"yes"}"#.into());
+    let replay = Arc::new(sa_guard_e2e::replay::Replay::new(spoilt));
+    let (response, _) = evaluate_with(&request, &settings, declared(replay.clone()));
+    assert_eq!(replay.leftovers(), 0);
+    // exec is still held (denied); on_lookup_failure: warn makes the failures a warning
+    let message = response.status.as_ref().and_then(|s| s.message.clone()).unwrap();
+    assert!(!response.allowed && message.contains("which holds exec (high)"), "{message}");
+    let warnings = response.warnings.unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].ends_with(
+            "the SubjectAccessReviews failed for impersonate (impersonate users cluster-wide: the SubjectAccessReview \
+             answer is not JSON: expected value at line 1 column 1), nodes-proxy (get nodes/proxy cluster-wide: the \
+             SubjectAccessReview status has allowed: \"yes\")"
+        ),
+        "{}",
+        warnings[0]
     );
 }
 

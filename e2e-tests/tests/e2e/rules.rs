@@ -398,6 +398,66 @@ fn sag014_kubeconfig_that_skips_tls_verification_is_denied() {
     assert_eq!(evaluate(&settings, &only(&["SAG014"], json!({}))), plain_accept("create-configmap-app-settings"));
 }
 
+/// SAG015 at admission: the Deployment's ServiceAccount may exec into Pods (a RoleBinding the
+/// request does not show), as the cluster's authorizer answers in a recorded kwctl session.
+const SAG015_HOLDS_EXEC: &str =
+    "holds exec (high): the cluster's authorizer allows create pods/exec in namespace shop \
+    (RBAC: allowed by RoleBinding \"debug/shop\" of Role \"pod-debugger\" to ServiceAccount \"api/shop\") \
+    (SubjectAccessReview)";
+
+#[test]
+fn sag015_a_token_for_a_service_account_that_may_exec_is_denied() {
+    let request = fixture("deployment-api.create");
+    let settings = only(&["SAG015"], json!({"context_aware": true, "review_service_account_permissions": true}));
+    // Off by default: no SubjectAccessReview, nothing to say.
+    assert_eq!(evaluate(&request, &only(&["SAG015"], json!({}))), plain_accept("create-deployment-api"));
+    let (response, calls) = evaluate_replay(&request, &settings, "sar-api-exec");
+    assert_eq!(calls.iter().filter(|c| c.operation == "can_i").count(), 14);
+    assert_eq!(
+        calls[11].payload,
+        json!({"subject_access_review": {
+                   "groups": ["system:serviceaccounts", "system:serviceaccounts:shop", "system:authenticated"],
+                   "resource_attributes": {"group": "", "name": null, "namespace": "shop", "resource": "pods",
+                                           "subresource": "exec", "verb": "create", "version": null},
+                   "user": "system:serviceaccount:shop:api"},
+               "disable_cache": false}),
+        "the SDK's CanIRequest, with the ServiceAccount's groups"
+    );
+    let message = format!(
+        "Kubernetes mounts an API token (automountServiceAccountToken is not false) for ServiceAccount shop/api, \
+         which {SAG015_HOLDS_EXEC}: an attacker with code execution in any of these Pods runs commands in running \
+         Pods and takes their ServiceAccount tokens"
+    );
+    assert_eq!(
+        response,
+        denied(
+            &request,
+            "Deployment shop/api",
+            &[finding("SAG015", "/spec/template/spec/automountServiceAccountToken", &message)]
+        )
+    );
+}
+
+#[test]
+fn sag015_without_a_token_the_same_service_account_is_a_warning() {
+    let request = fixture("deployment-api.create");
+    let settings = only(&["SAG015"], json!({"context_aware": true, "review_service_account_permissions": true}));
+    let (response, _) = evaluate_replay(&request, &settings, "sar-api-exec-no-token");
+    let message = format!(
+        "These Pods get no API token for ServiceAccount shop/api, so they cannot use its permissions; but it \
+         {SAG015_HOLDS_EXEC}, and any Pod that gets its token runs commands in running Pods and takes their \
+         ServiceAccount tokens"
+    );
+    assert_eq!(
+        response,
+        warned(
+            &request,
+            "Deployment shop/api",
+            &[finding("SAG015", "/spec/template/spec/serviceAccountName", &message)]
+        )
+    );
+}
+
 /// Like kube-linter's check-has-e2e gate: every rule that runs at admission has a test above
 /// whose name carries its id. (Bundle-scope rules need several objects at once and run in the
 /// CLI and the playground; their end-to-end tests are the CLI's fixture trees.)
@@ -408,7 +468,7 @@ fn every_admission_rule_has_an_end_to_end_test_here() {
         source.split("#[test]\nfn ").skip(1).filter_map(|rest| rest.split_once('(').map(|(name, _)| name)).collect();
     let missing: Vec<&str> = sa_guard::rules::all()
         .iter()
-        .filter(|rule| rule.meta.scope == sa_guard::Scope::Object)
+        .filter(|rule| rule.meta.scope.runs_at_admission())
         .map(|rule| rule.meta.id)
         .filter(|id| !tests.iter().any(|name| name.split('_').any(|word| word == id.to_ascii_lowercase())))
         .collect();

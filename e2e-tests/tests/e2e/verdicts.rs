@@ -31,9 +31,10 @@ fn summary(verdicts: &[ObjectVerdict]) -> Vec<(String, bool, Vec<String>, usize)
             Outcome::NotSent(reason) => panic!("{} not sent: {reason}", v.object),
             Outcome::Evaluated(r) => {
                 let message = r.status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default();
-                // One line per finding, `[SAG009] ...`; a message may hold `rules[0]` too.
+                // one finding per line, `[SAG009] ...`; messages themselves may hold `rules[0]`
                 let mut rules: Vec<String> = message
                     .lines()
+                    .skip(1)
                     .filter_map(|line| line.strip_prefix('[')?.split_once(']').map(|(id, _)| id.to_string()))
                     .collect();
                 rules.dedup();
