@@ -6,7 +6,7 @@ use sa_guard::inventory::{self, Inventory, ServiceAccountRow};
 use sa_guard::rbac::catalog::Severity;
 
 use crate::input;
-use crate::lint::write_stdout;
+use crate::lint::{first_few, write_stdout, PLACES_SHOWN};
 use crate::{InputArgs, EXIT_INPUT_ERROR};
 
 /// The JSON output's schema version; bumped on any change that is not an added field.
@@ -53,6 +53,9 @@ pub fn run(args: &InputArgs, filters: &Filters, format: InventoryFormat) -> u8 {
     let inputs = input::load(&paths, args.jobs());
     for error in &inputs.errors {
         eprintln!("{error}");
+    }
+    for (file, span, message) in crate::lint::pod_spec_notes(&inputs, args.namespace.as_deref()) {
+        eprintln!("{file}:{}:{}: note: {message}", span.line, span.column);
     }
     let (inventory, _) = inventory::of_objects(&inputs.objects, &settings, args.namespace.as_deref());
     let inventory = filter(inventory, filters);
@@ -172,7 +175,12 @@ fn text(inventory: &Inventory) -> String {
             out.push_str("  workloads: none in these manifests (unused)\n");
         }
         for w in &row.workloads {
-            let owned = if w.owned.is_empty() { String::new() } else { format!(" (with {})", w.owned.join(", ")) };
+            let owned = if w.owned.is_empty() {
+                String::new()
+            } else {
+                let shown = &w.owned[..w.owned.len().min(PLACES_SHOWN)];
+                format!(" (with {})", first_few(shown, w.owned.len()))
+            };
             out.push_str(&format!(
                 "  workload {}/{}{owned}: token {} ({})\n",
                 w.kind,
