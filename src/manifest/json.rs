@@ -29,13 +29,13 @@ pub(super) fn read(text: &str, limits: &Limits, first_line: usize) -> Option<Man
     let max_depth = limits.max_depth - 2;
     // The root's entries, each kept as its text: the items of a List are decoded one by one.
     let mut de = serde_json::Deserializer::from_str(text);
-    let root = RawEntries.deserialize(&mut de).ok()?;
+    let (root, raw_items) = RawEntries.deserialize(&mut de).ok()?;
     de.end().ok()?;
     let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
     let kind = root.iter().find(|(key, _)| key == "kind").map(|(_, raw)| raw.get());
-    let items = root.iter().find(|(key, _)| key == "items").map(|(_, raw)| raw.get());
+    let has_items = root.iter().any(|(key, _)| key == "items");
     let is_list = kind.and_then(|k| serde_json::from_str::<String>(k).ok()).is_some_and(|k| k.ends_with("List"))
-        && items.is_some_and(|items| items.starts_with('[') || items == "null");
+        && has_items;
     let mut objects = Vec::new();
     let mut ranges = Vec::new();
     if is_list {
@@ -45,9 +45,7 @@ pub(super) fn read(text: &str, limits: &Limits, first_line: usize) -> Option<Man
                 Strict { depth: 1, max_depth }.deserialize(&mut serde_json::Deserializer::from_str(raw.get())).ok()?;
             }
         }
-        let items = items.expect("checked above");
-        if items != "null" {
-            let raw_items: Vec<&RawValue> = serde_json::from_str(items).ok()?;
+        if let Some(raw_items) = raw_items {
             for (i, raw) in raw_items.into_iter().enumerate() {
                 let value =
                     Strict { depth: 2, max_depth }.deserialize(&mut serde_json::Deserializer::from_str(raw.get())).ok()?;
@@ -68,11 +66,14 @@ pub(super) fn read(text: &str, limits: &Limits, first_line: usize) -> Option<Man
     Some(Manifests::read_as_json(objects, ranges, Source::new(text, first_line), *limits))
 }
 
-/// The root object's entries, in order, as raw JSON texts; a duplicate key fails.
+/// The root object's entries, in order, as raw JSON texts (a duplicate key fails), and when its
+/// `items` is a sequence, each item's raw text, read in the same pass.
 struct RawEntries;
 
+type Root<'de> = (Vec<(String, &'de RawValue)>, Option<Vec<&'de RawValue>>);
+
 impl<'de> DeserializeSeed<'de> for RawEntries {
-    type Value = Vec<(String, &'de RawValue)>;
+    type Value = Root<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -80,7 +81,7 @@ impl<'de> DeserializeSeed<'de> for RawEntries {
 }
 
 impl<'de> Visitor<'de> for RawEntries {
-    type Value = Vec<(String, &'de RawValue)>;
+    type Value = Root<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -88,13 +89,22 @@ impl<'de> Visitor<'de> for RawEntries {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut entries: Vec<(String, &'de RawValue)> = Vec::new();
+        let mut items = None;
         while let Some(key) = map.next_key::<String>()? {
             if entries.iter().any(|(k, _)| *k == key) {
                 return Err(de::Error::custom("duplicate key"));
             }
+            if key == "items" {
+                // A sequence (what a List has) or null; anything else fails, for the YAML path.
+                let raw: Option<Vec<&'de RawValue>> = map.next_value()?;
+                // Kept in `entries` too, by its place: the whole sequence's text is not needed.
+                entries.push((key, RawValue::NULL));
+                items = raw;
+                continue;
+            }
             entries.push((key, map.next_value()?));
         }
-        Ok(entries)
+        Ok((entries, items))
     }
 }
 

@@ -313,11 +313,19 @@ impl<'s> Builder<'s> {
         if self.errors.last().is_some_and(|last| last.document == Some(document)) {
             self.errors.pop();
         }
-        self.errors.push(ParseError {
-            document: Some(document),
-            position: self.source.position(at, at),
-            message: format!("YAML syntax error: {}", error.info()),
-        });
+        let mut message = format!("YAML syntax error: {}", error.info());
+        if error.info() == QUOTED_INDENTATION {
+            // kubectl (go-yaml, from libyaml) reads such a scalar; saphyr does not. Say exactly
+            // what is skipped and how to make it readable.
+            let what = describe_document(&self.source.text[failed_start.min(at)..at]);
+            message.push_str(&format!(
+                "; document {}{what} is skipped (the other documents are checked). `kubectl apply` accepts a \
+                 quoted scalar whose continuation lines are indented less than its first line; indent them at \
+                 least as far as the line that starts it to have this document checked",
+                document + 1
+            ));
+        }
+        self.errors.push(ParseError { document: Some(document), position: self.source.position(at, at), message });
         let first = self.source.line_of(at).max(self.source.line_of(failed_start) + 1);
         let mut line = first;
         loop {
@@ -564,6 +572,40 @@ impl<'s> Builder<'s> {
                 });
             }
         }
+    }
+}
+
+/// saphyr's message for a quoted scalar's continuation line indented less than its block.
+const QUOTED_INDENTATION: &str = "invalid indentation in quoted scalar";
+
+/// " (Pod shop/web)" from a document's top-level `kind:` and `metadata:` `name:`/`namespace:`
+/// lines, as far as they are written before `text` ends (the text up to a syntax error); empty
+/// when there is no kind.
+fn describe_document(text: &str) -> String {
+    let value = |line: &str, key: &str| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        let rest = rest.split(" #").next().unwrap_or_default().trim().trim_matches(['"', '\'']);
+        (!rest.is_empty()).then(|| rest.to_string())
+    };
+    let (mut kind, mut name, mut namespace, mut in_metadata) = (None, None, None, false);
+    for line in text.lines() {
+        if !line.starts_with([' ', '\t', '-', '#']) && !line.is_empty() {
+            in_metadata = line.trim_end() == "metadata:";
+            kind = kind.or_else(|| value(line, "kind"));
+        } else if in_metadata {
+            // the first key's indentation is metadata's
+            let trimmed = line.trim_start_matches(' ');
+            if line.len() - trimmed.len() == 2 {
+                name = name.or_else(|| value(trimmed, "name"));
+                namespace = namespace.or_else(|| value(trimmed, "namespace"));
+            }
+        }
+    }
+    match (kind, name, namespace) {
+        (None, _, _) => String::new(),
+        (Some(kind), None, _) => format!(" ({kind})"),
+        (Some(kind), Some(name), None) => format!(" ({kind} {name})"),
+        (Some(kind), Some(name), Some(ns)) => format!(" ({kind} {ns}/{name})"),
     }
 }
 

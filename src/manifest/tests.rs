@@ -1107,3 +1107,33 @@ fn json_the_yaml_path_must_judge_is_left_to_it() {
     let limits = Limits { max_bytes: 10, ..Limits::default() };
     assert!(!parse(r#"{"kind": "Pod", "a": "long enough"}"#, &limits).read_as_json_only());
 }
+
+/// A double-quoted scalar whose continuation line is indented less than its block (libyaml, and
+/// so kubectl, read it; saphyr does not): the other documents are read, and the error names the
+/// skipped document, its kind and name, and what to change.
+#[test]
+fn a_quoted_scalar_indented_as_kubectl_accepts_names_the_skipped_document() {
+    let text = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  \
+                name: p\n  namespace: shop\nspec:\n  containers:\n  - name: c\n    args:\n    - \"--flag=a\n  b\"\n---\n\
+                apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: z\n";
+    let m = parse(text, &Limits::default());
+    assert_eq!(m.objects.iter().map(|o| o.value["metadata"]["name"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "z"]);
+    assert_eq!(
+        messages(&m),
+        [(
+            Some(1),
+            15,
+            7,
+            "YAML syntax error: invalid indentation in quoted scalar; document 2 (Pod shop/p) is skipped (the other \
+             documents are checked). `kubectl apply` accepts a quoted scalar whose continuation lines are indented \
+             less than its first line; indent them at least as far as the line that starts it to have this document \
+             checked"
+        )]
+    );
+    // Indented as far as the `- ` entry, it reads as kubectl reads it.
+    let m = parse_ok(&text.replace("\n  b\"", "\n    b\""));
+    assert_eq!(m.objects[1].value["spec"]["containers"][0]["args"], json!(["--flag=a b"]));
+    // Another syntax error keeps its message.
+    let m = parse(&text.replace("\n  b\"", "\n    b\"").replace("name: z", "name: [z"), &Limits::default());
+    assert!(!messages(&m)[0].3.contains("skipped"), "{:?}", messages(&m));
+}
