@@ -1296,9 +1296,11 @@ mod tests {
             "spec": {"jobTemplate": {"spec": {"template": [1]}}}});
         let verdict = run("UPDATE", object, json!({}));
         assert_eq!(verdict.code, Some(400));
-        assert!(verdict.message.as_deref().unwrap_or_default().starts_with(
-            "CronJob ci/c cannot be read: /spec/jobTemplate/spec/template is a sequence, not a mapping"
-        ));
+        assert!(verdict
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("CronJob ci/c cannot be read: /spec/jobTemplate/spec/template is a sequence, not a mapping"));
     }
 
     #[test]

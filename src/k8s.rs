@@ -459,9 +459,14 @@ mod tests {
 
     #[test]
     fn a_pod_spec_way_that_is_not_a_mapping_is_named() {
-        let deployment = |template: Value| json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop"}, "spec": {"template": template}});
-        assert_eq!(pod_spec_not_a_mapping(&deployment(json!({"spec": "x"}))), Some(("/spec/template/spec", "a string")));
+        let deployment = |template: Value| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"}, "spec": {"template": template}})
+        };
+        assert_eq!(
+            pod_spec_not_a_mapping(&deployment(json!({"spec": "x"}))),
+            Some(("/spec/template/spec", "a string"))
+        );
         assert_eq!(pod_spec_not_a_mapping(&deployment(json!([1]))), Some(("/spec/template", "a sequence")));
         assert_eq!(pod_spec_not_a_mapping(&deployment(json!({"spec": {}}))), None);
         assert_eq!(pod_spec_not_a_mapping(&deployment(json!({"spec": null}))), None);

@@ -225,7 +225,8 @@ fn deployment(g: &mut Gen, ns: &str, name: &str, sa: &str, automount: Option<boo
     let image = format!("registry.example.com/{ns}/{name}:1.{}.{}", i % 7, i % 13);
     let labels = json!({"app": name});
     let spec = template_spec(sa, &image, automount, i);
-    let fields = json!({"f:spec": {"f:replicas": {}, "f:selector": {}, "f:template": {"f:spec": {"f:containers": {}}}}});
+    let fields =
+        json!({"f:spec": {"f:replicas": {}, "f:selector": {}, "f:template": {"f:spec": {"f:containers": {}}}}});
     let meta = g.metadata(name, Some(ns), labels.clone(), "kubectl-client-side-apply", fields);
     let deploy_uid = meta["uid"].as_str().unwrap_or_default().to_string();
     let mut meta = meta;
@@ -335,7 +336,8 @@ fn role(g: &mut Gen, ns: &str, name: &str, i: u64) {
         _ => json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]}]),
     };
     let meta = g.metadata(name, Some(ns), json!({}), "kubectl-client-side-apply", json!({"f:rules": {}}));
-    g.items.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules}));
+    g.items
+        .push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules}));
 }
 
 fn binding(g: &mut Gen, kind: &str, ns: Option<&str>, name: &str, role: (&str, &str), subjects: Value, system: bool) {
@@ -352,7 +354,9 @@ fn binding(g: &mut Gen, kind: &str, ns: Option<&str>, name: &str, role: (&str, &
 
 fn cluster_role(g: &mut Gen, name: &str, shape: &str) {
     let rules = match shape {
-        "*" => json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"], "verbs": ["*"]}]),
+        "*" => {
+            json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"], "verbs": ["*"]}])
+        }
         "aggregate" => json!([{"apiGroups": [""], "resources": ["pods", "services", "configmaps"],
             "verbs": ["get", "list", "watch"]}]),
         "nonresource" => json!([{"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"],
@@ -370,7 +374,9 @@ fn cluster_role(g: &mut Gen, name: &str, shape: &str) {
         json!({"f:rules": {}}),
     );
     meta["annotations"] = json!({"rbac.authorization.kubernetes.io/autoupdate": "true"});
-    g.items.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": meta, "rules": rules}));
+    g.items.push(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": meta, "rules": rules}),
+    );
 }
 
 /// The cluster-scoped and system objects every cluster has.
@@ -380,29 +386,78 @@ fn system_objects(g: &mut Gen) {
     }
     let group = |name: &str| json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": name}]);
     let sa = |ns: &str, name: &str| json!([{"kind": "ServiceAccount", "name": name, "namespace": ns}]);
-    binding(g, "ClusterRoleBinding", None, "cluster-admin", ("ClusterRole", "cluster-admin"), group("system:masters"), true);
-    binding(g, "ClusterRoleBinding", None, "system:basic-user", ("ClusterRole", "system:basic-user"),
-        group("system:authenticated"), true);
-    binding(g, "ClusterRoleBinding", None, "system:discovery", ("ClusterRole", "system:discovery"),
-        group("system:authenticated"), true);
-    binding(g, "ClusterRoleBinding", None, "system:public-info-viewer", ("ClusterRole", "system:public-info-viewer"),
-        group("system:unauthenticated"), true);
-    binding(g, "ClusterRoleBinding", None, "system:node-proxier", ("ClusterRole", "system:node-proxier"),
-        json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "system:kube-proxy"}]), true);
-    for controller in ["replicaset-controller", "deployment-controller", "job-controller", "namespace-controller",
-        "token-cleaner"]
+    binding(
+        g,
+        "ClusterRoleBinding",
+        None,
+        "cluster-admin",
+        ("ClusterRole", "cluster-admin"),
+        group("system:masters"),
+        true,
+    );
+    binding(
+        g,
+        "ClusterRoleBinding",
+        None,
+        "system:basic-user",
+        ("ClusterRole", "system:basic-user"),
+        group("system:authenticated"),
+        true,
+    );
+    binding(
+        g,
+        "ClusterRoleBinding",
+        None,
+        "system:discovery",
+        ("ClusterRole", "system:discovery"),
+        group("system:authenticated"),
+        true,
+    );
+    binding(
+        g,
+        "ClusterRoleBinding",
+        None,
+        "system:public-info-viewer",
+        ("ClusterRole", "system:public-info-viewer"),
+        group("system:unauthenticated"),
+        true,
+    );
+    binding(
+        g,
+        "ClusterRoleBinding",
+        None,
+        "system:node-proxier",
+        ("ClusterRole", "system:node-proxier"),
+        json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "system:kube-proxy"}]),
+        true,
+    );
+    for controller in
+        ["replicaset-controller", "deployment-controller", "job-controller", "namespace-controller", "token-cleaner"]
     {
         let name = format!("system:controller:{controller}");
         binding(g, "ClusterRoleBinding", None, &name, ("ClusterRole", &name), sa("kube-system", controller), true);
     }
-    binding(g, "ClusterRoleBinding", None, "system:coredns", ("ClusterRole", "system:coredns"),
-        sa("kube-system", "coredns"), false);
+    binding(
+        g,
+        "ClusterRoleBinding",
+        None,
+        "system:coredns",
+        ("ClusterRole", "system:coredns"),
+        sa("kube-system", "coredns"),
+        false,
+    );
     for ns in ["kube-system", "kube-public", "kube-node-lease", "default"] {
         service_account(g, ns, "default", None, None);
     }
-    for controller in ["replicaset-controller", "deployment-controller", "job-controller", "namespace-controller",
-        "token-cleaner", "coredns", "kube-proxy"]
-    {
+    for controller in [
+        "replicaset-controller",
+        "deployment-controller",
+        "job-controller",
+        "namespace-controller",
+        "token-cleaner",
+        "coredns",
+        "kube-proxy",
+    ] {
         service_account(g, "kube-system", controller, None, None);
     }
     deployment(g, "kube-system", "coredns", "coredns", None, 2, 1);
@@ -426,22 +481,37 @@ pub fn items(objects: usize) -> Vec<Value> {
             4 => Some(true),
             _ => None,
         };
-        let annotations = (r == 7).then(|| json!({"eks.amazonaws.com/role-arn": format!("arn:aws:iam::123456789012:role/{name}")}));
+        let annotations =
+            (r == 7).then(|| json!({"eks.amazonaws.com/role-arn": format!("arn:aws:iam::123456789012:role/{name}")}));
         service_account(&mut g, &ns, &sa, automount, annotations);
         // Some workloads run as the namespace's default ServiceAccount.
         let runs_as = if r == 9 { "default" } else { sa.as_str() };
         deployment(&mut g, &ns, &name, runs_as, None, 2, app + 100);
         role(&mut g, &ns, &format!("{name}-role"), app);
         let subjects = json!([{"kind": "ServiceAccount", "name": sa, "namespace": ns}]);
-        binding(&mut g, "RoleBinding", Some(&ns), &format!("{name}-binding"), ("Role", &format!("{name}-role")), subjects,
-            false);
+        binding(
+            &mut g,
+            "RoleBinding",
+            Some(&ns),
+            &format!("{name}-binding"),
+            ("Role", &format!("{name}-role")),
+            subjects,
+            false,
+        );
         if app % 5 == 0 {
             token_secret(&mut g, &ns, &sa);
         }
         if app % 50 == 7 {
             let subjects = json!([{"kind": "ServiceAccount", "name": sa, "namespace": ns}]);
-            binding(&mut g, "ClusterRoleBinding", None, &format!("{name}-admin"), ("ClusterRole", "cluster-admin"),
-                subjects, false);
+            binding(
+                &mut g,
+                "ClusterRoleBinding",
+                None,
+                &format!("{name}-admin"),
+                ("ClusterRole", "cluster-admin"),
+                subjects,
+                false,
+            );
         }
         app += 1;
     }

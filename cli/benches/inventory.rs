@@ -48,11 +48,7 @@ fn run_cli(bin: &Path, args: &[&str], file: &Path) -> (Duration, u64) {
     assert!(libc::WIFEXITED(status), "{} {args:?} did not exit normally", bin.display());
     let code = libc::WEXITSTATUS(status);
     // inventory: 0; lint: 0 or 1 (findings). 2 would be an input error: the dump must read whole.
-    assert!(
-        code == 0 || (code == 1 && args.first() == Some(&"lint")),
-        "{} {args:?} exited with {code}",
-        bin.display()
-    );
+    assert!(code == 0 || (code == 1 && args.first() == Some(&"lint")), "{} {args:?} exited with {code}", bin.display());
     std::mem::forget(child); // already reaped by wait4
     let cpu = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     (cpu(usage.ru_utime) + cpu(usage.ru_stime), usage.ru_maxrss as u64 * 1024)

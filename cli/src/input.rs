@@ -175,10 +175,7 @@ fn parse_all(texts: Vec<String>, jobs: usize) -> Vec<Manifests> {
     let parse = |text: String| manifest::parse(&text, &limits());
     if texts.len() == 1 && jobs > 1 {
         // One large text (`helm template … | sa-guard lint -`): its documents in pieces.
-        return texts
-            .iter()
-            .map(|text| manifest::parse_in_parallel(text, &limits(), jobs))
-            .collect();
+        return texts.iter().map(|text| manifest::parse_in_parallel(text, &limits(), jobs)).collect();
     }
     let jobs = jobs.clamp(1, texts.len().max(1));
     if jobs == 1 {

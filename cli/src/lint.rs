@@ -161,7 +161,11 @@ impl Evaluation {
             findings,
             exemptions,
             errors: &self.inputs.errors,
-            notes: self.duplicate_notes().into_iter().chain(pod_spec_notes(&self.inputs, self.namespace.as_deref())).collect(),
+            notes: self
+                .duplicate_notes()
+                .into_iter()
+                .chain(pod_spec_notes(&self.inputs, self.namespace.as_deref()))
+                .collect(),
             files: self.inputs.sources.len() + self.inputs.unreadable,
             objects: self.inputs.objects.len(),
         }

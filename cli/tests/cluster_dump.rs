@@ -60,10 +60,13 @@ fn a_dump_of_ten_thousand_objects_reads_the_same_as_json_and_as_yaml() {
     let own = bindings.iter().find(|b| b["role"] == "ClusterRole system:controller:namespace-controller").unwrap();
     assert_eq!((own["via"].as_str(), own["system"].as_bool()), (Some("ServiceAccount"), Some(true)));
     // and the groups every ServiceAccount is in (system:authenticated, through system:basic-user)
-    assert!(bindings.iter().any(|b| b["role"] == "ClusterRole system:basic-user" && b["via"] == "system:authenticated"));
+    assert!(bindings
+        .iter()
+        .any(|b| b["role"] == "ClusterRole system:basic-user" && b["via"] == "system:authenticated"));
     // A row per ServiceAccount of the dump (every one a workload or binding names is defined).
     let system = ["kube-system", "kube-public", "kube-node-lease"];
-    let defined: Vec<&Value> = list["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "ServiceAccount").collect();
+    let defined: Vec<&Value> =
+        list["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "ServiceAccount").collect();
     assert_eq!(rows.len(), defined.len());
     let users = defined.iter().filter(|sa| !system.contains(&sa["metadata"]["namespace"].as_str().unwrap())).count();
     assert_eq!(rows.iter().filter(|r| r["system"] == false).count(), users);
@@ -93,7 +96,11 @@ fn an_object_defined_many_times_is_noted_with_its_first_places_and_a_count() {
     // Six definitions: five places and one more.
     std::fs::write(dir.path().join("six.yaml"), document.repeat(6)).unwrap();
     let r = run_in(dir.path(), &["lint", "six.yaml"]);
-    assert!(r.stderr.ends_with("(also at six.yaml:1, six.yaml:7, six.yaml:13, six.yaml:19, six.yaml:25)\n"), "{}", r.stderr);
+    assert!(
+        r.stderr.ends_with("(also at six.yaml:1, six.yaml:7, six.yaml:13, six.yaml:19, six.yaml:25)\n"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

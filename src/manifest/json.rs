@@ -34,8 +34,8 @@ pub(super) fn read(text: &str, limits: &Limits, first_line: usize) -> Option<Man
     let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
     let kind = root.iter().find(|(key, _)| key == "kind").map(|(_, raw)| raw.get());
     let has_items = root.iter().any(|(key, _)| key == "items");
-    let is_list = kind.and_then(|k| serde_json::from_str::<String>(k).ok()).is_some_and(|k| k.ends_with("List"))
-        && has_items;
+    let is_list =
+        kind.and_then(|k| serde_json::from_str::<String>(k).ok()).is_some_and(|k| k.ends_with("List")) && has_items;
     let mut objects = Vec::new();
     let mut ranges = Vec::new();
     if is_list {
@@ -47,8 +47,9 @@ pub(super) fn read(text: &str, limits: &Limits, first_line: usize) -> Option<Man
         }
         if let Some(raw_items) = raw_items {
             for (i, raw) in raw_items.into_iter().enumerate() {
-                let value =
-                    Strict { depth: 2, max_depth }.deserialize(&mut serde_json::Deserializer::from_str(raw.get())).ok()?;
+                let value = Strict { depth: 2, max_depth }
+                    .deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+                    .ok()?;
                 if !value.is_object() {
                     return None;
                 }

@@ -1069,12 +1069,17 @@ fn json_is_read_as_the_yaml_path_reads_it() {
     assert_eq!(fast.objects[1].value["spec"]["terminationGracePeriodSeconds"], json!(30));
     assert_eq!(fast.objects[1].value["spec"]["priority"], json!(0));
     assert_eq!(fast.objects[2].value["items"], json!([{"kind": "ConfigMap"}]), "an item is not split again");
-    assert_eq!(fast.position(0, "/metadata/name"), parse::parse_yaml(&pretty, &Limits::default(), 0).position(0, "/metadata/name"));
+    assert_eq!(
+        fast.position(0, "/metadata/name"),
+        parse::parse_yaml(&pretty, &Limits::default(), 0).position(0, "/metadata/name")
+    );
     // A fix on a text read as JSON is planned on the YAML path's tree and verified.
     let fix = Fix {
         description: "test".into(),
-        patch: serde_json::from_value(json!([{"op": "replace", "path": "/automountServiceAccountToken", "value": true}]))
-            .unwrap(),
+        patch: serde_json::from_value(
+            json!([{"op": "replace", "path": "/automountServiceAccountToken", "value": true}]),
+        )
+        .unwrap(),
     };
     let fixed = apply_fixes(&pretty, &fast, &[(0, &fix)]).unwrap();
     assert_eq!(parse(&fixed, &Limits::default()).objects[0].value["automountServiceAccountToken"], json!(true));
