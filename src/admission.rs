@@ -396,6 +396,11 @@ fn decide(request: &AdmissionPayload, lookup: &dyn ClusterLookup) -> Verdict {
     if !problems.is_empty() {
         return Verdict::bad_request(crate::rbac::shape::describe(object, &problems));
     }
+    // Likewise a workload whose Pod spec is not a mapping: the API server cannot decode it, and
+    // accepting it would let Pods through that no rule has read.
+    if let Some(message) = crate::k8s::pod_spec_shape_message(object, None) {
+        return Verdict::bad_request(message);
+    }
 
     let settings = &request.settings;
     let options = Options { mode: Mode::Admission, default_namespace: request.namespace.as_deref(), lookup };
@@ -1275,6 +1280,30 @@ mod tests {
     }
 
     #[test]
+    fn a_workload_whose_pod_spec_is_not_a_mapping_is_rejected_with_400() {
+        let object = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web",
+            "namespace": "shop"}, "spec": {"template": {"spec": "containers: []"}}});
+        let verdict = run("CREATE", object, json!({}));
+        assert_eq!(verdict.code, Some(400));
+        assert_eq!(
+            verdict.message.as_deref(),
+            Some(
+                "Deployment shop/web cannot be read: /spec/template/spec is a string, not a mapping, so it has no Pod \
+                 spec at /spec/template/spec (the API server would reject it) and its Pods are not checked"
+            )
+        );
+        let object = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "ci"},
+            "spec": {"jobTemplate": {"spec": {"template": [1]}}}});
+        let verdict = run("UPDATE", object, json!({}));
+        assert_eq!(verdict.code, Some(400));
+        assert!(verdict
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("CronJob ci/c cannot be read: /spec/jobTemplate/spec/template is a sequence, not a mapping"));
+    }
+
+    #[test]
     fn odd_shapes_never_panic() {
         let other_kinds =
             ["ServiceAccount", "Secret", "ConfigMap", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
@@ -1318,8 +1347,16 @@ mod tests {
                                 .as_deref()
                                 .is_some_and(|m| m.contains(" is not valid RBAC and the API server would reject it: "))
                             && crate::rbac::shape::problems(&object).len() > 0;
+                        // so are workloads whose Pod spec is not a mapping
+                        let refused_shape = verdict.code == Some(400)
+                            && verdict.message == crate::k8s::pod_spec_shape_message(&object, None);
+                        assert_eq!(
+                            refused_shape,
+                            crate::k8s::pod_spec_not_a_mapping(&object).is_some(),
+                            "{kind} {field}={odd}: {verdict:?}"
+                        );
                         assert!(
-                            matches!(verdict.code, None | Some(403)) || refused_rbac,
+                            matches!(verdict.code, None | Some(403)) || refused_rbac || refused_shape,
                             "{kind} {field}={odd}: {verdict:?}"
                         );
                     }

@@ -176,6 +176,53 @@ pub fn pod_spec(obj: &Value) -> Option<PodSpec<'_>> {
     Some(PodSpec { spec, location, metadata: at(obj, location.metadata_keys) })
 }
 
+/// Where a pod-bearing object's Pod spec belongs but something other than a mapping is written:
+/// the first field on the way (`/spec`, `/spec/template`, `/spec/template/spec`, ...) that holds
+/// a string, number, boolean or sequence, and what it holds ("a string"). The API server cannot
+/// decode such an object, and no rule can read its Pods: front-ends say so rather than stay
+/// silent. `None` for other kinds, and when the way is mappings, or stops at a missing or null
+/// field (which the API server reads as absent).
+pub fn pod_spec_not_a_mapping(obj: &Value) -> Option<(&'static str, &'static str)> {
+    let location = pod_spec_location(kind(obj))?;
+    let mut value = obj;
+    for (depth, key) in location.spec_keys.iter().enumerate() {
+        value = match value.get(key)? {
+            Value::Null => return None,
+            next @ Value::Object(_) => next,
+            other => {
+                // The pointer up to this key: a prefix of the constant pointer.
+                let end = location.spec.match_indices('/').nth(depth + 1).map_or(location.spec.len(), |(at, _)| at);
+                return Some((&location.spec[..end], json_type(other)));
+            }
+        };
+    }
+    None
+}
+
+/// "a string", "a sequence", ... for messages.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// "Deployment shop/web: /spec/template/spec is a string, not a mapping; ..." (see
+/// [`pod_spec_not_a_mapping`]), naming the object with `namespace` when it sets none.
+pub fn pod_spec_shape_message(obj: &Value, namespace: Option<&str>) -> Option<String> {
+    let (pointer, found) = pod_spec_not_a_mapping(obj)?;
+    let spec = pod_spec_location(kind(obj))?.spec;
+    Some(format!(
+        "{} cannot be read: {pointer} is {found}, not a mapping, so it has no Pod spec at {spec} (the API server \
+         would reject it) and its Pods are not checked",
+        object_ref(obj, self::namespace(obj).or(namespace))
+    ))
+}
+
 /// (Manifests only: at admission there are no parts, and policy.wasm stays within its budget.)
 ///
 /// What another part of a bundle sees of `obj`, a workload: its kind, name, namespace and
@@ -408,6 +455,44 @@ mod tests {
         );
         assert_eq!(with_only_service_account_fields(&json!({"kind": "Pod", "spec": "none"})), None);
         assert_eq!(with_only_service_account_fields(&json!({"kind": "ServiceAccount"})), None);
+    }
+
+    #[test]
+    fn a_pod_spec_way_that_is_not_a_mapping_is_named() {
+        let deployment = |template: Value| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"}, "spec": {"template": template}})
+        };
+        assert_eq!(
+            pod_spec_not_a_mapping(&deployment(json!({"spec": "x"}))),
+            Some(("/spec/template/spec", "a string"))
+        );
+        assert_eq!(pod_spec_not_a_mapping(&deployment(json!([1]))), Some(("/spec/template", "a sequence")));
+        assert_eq!(pod_spec_not_a_mapping(&deployment(json!({"spec": {}}))), None);
+        assert_eq!(pod_spec_not_a_mapping(&deployment(json!({"spec": null}))), None);
+        assert_eq!(pod_spec_not_a_mapping(&deployment(json!({}))), None);
+        let pod = json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": 7});
+        assert_eq!(pod_spec_not_a_mapping(&pod), Some(("/spec", "a number")));
+        let cron = json!({"kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": true}}}}});
+        assert_eq!(pod_spec_not_a_mapping(&cron), Some(("/spec/jobTemplate/spec/template/spec", "a boolean")));
+        let cron = json!({"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": "x"}});
+        assert_eq!(pod_spec_not_a_mapping(&cron), Some(("/spec/jobTemplate", "a string")));
+        assert_eq!(pod_spec_not_a_mapping(&json!({"kind": "ConfigMap", "spec": "x"})), None);
+        assert_eq!(
+            pod_spec_shape_message(&deployment(json!({"spec": "x"})), None).as_deref(),
+            Some(
+                "Deployment shop/web cannot be read: /spec/template/spec is a string, not a mapping, so it has no Pod \
+                 spec at /spec/template/spec (the API server would reject it) and its Pods are not checked"
+            )
+        );
+        assert_eq!(
+            pod_spec_shape_message(&pod, Some("dev")).as_deref(),
+            Some(
+                "Pod dev/p cannot be read: /spec is a number, not a mapping, so it has no Pod spec at /spec (the API \
+                 server would reject it) and its Pods are not checked"
+            )
+        );
     }
 
     #[test]

@@ -17,6 +17,13 @@ pub const STDIN_LABEL: &str = "<stdin>";
 /// Extensions read when walking a directory. Files named explicitly are read whatever their name.
 const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
+/// The bounds of the CLI's reading: the core's, but files up to 512 MiB. The core's 64 MiB
+/// suits what the playground is pasted; a cluster's dump is larger (`kubectl get ... -A -o json`
+/// of 20 000 objects is about 100 MB) and is the user's own data, on their own machine.
+pub fn limits() -> manifest::Limits {
+    manifest::Limits { max_bytes: 512 << 20, ..manifest::Limits::default() }
+}
+
 /// One input file and what was parsed from it.
 pub struct Source {
     /// The path as shown in reports (as given, joined with directory entries), or `<stdin>`.
@@ -172,13 +179,10 @@ pub fn load(paths: &[String], jobs: usize) -> Inputs {
 /// Every text parsed, in order, on up to `jobs` threads: the files at once, or the pieces of a
 /// single text (each text is dropped once parsed: the manifests keep their own copy).
 fn parse_all(texts: Vec<String>, jobs: usize) -> Vec<Manifests> {
-    let parse = |text: String| manifest::parse(&text, &manifest::Limits::default());
+    let parse = |text: String| manifest::parse(&text, &limits());
     if texts.len() == 1 && jobs > 1 {
         // One large text (`helm template … | sa-guard lint -`): its documents in pieces.
-        return texts
-            .iter()
-            .map(|text| manifest::parse_in_parallel(text, &manifest::Limits::default(), jobs))
-            .collect();
+        return texts.iter().map(|text| manifest::parse_in_parallel(text, &limits(), jobs)).collect();
     }
     let jobs = jobs.clamp(1, texts.len().max(1));
     if jobs == 1 {

@@ -7,7 +7,7 @@ use sa_guard::inventory::table::{self, Cells};
 use sa_guard::inventory::{self, Inventory};
 
 use crate::input;
-use crate::lint::write_stdout;
+use crate::lint::{first_few, write_stdout, PLACES_SHOWN};
 use crate::{InputArgs, EXIT_INPUT_ERROR};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,10 +45,15 @@ pub fn run(args: &InputArgs, filters: &Filters, format: InventoryFormat) -> u8 {
     for error in &inputs.errors {
         eprintln!("{error}");
     }
+    for (file, span, message) in crate::lint::pod_spec_notes(&inputs, args.namespace.as_deref()) {
+        eprintln!("{file}:{}:{}: note: {message}", span.line, span.column);
+    }
     let (inventory, _) = inventory::of_objects(&inputs.objects, &settings, args.namespace.as_deref());
     let inventory = inventory.filtered(filters);
     let text = render(&inventory, format);
     let code = if inputs.errors.is_empty() { 0 } else { EXIT_INPUT_ERROR };
+    // The process ends right after: freeing a cluster's objects one by one would only cost time.
+    std::mem::forget(inputs);
     match write_stdout(&text) {
         Ok(()) => code,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
@@ -106,7 +111,12 @@ fn text(inventory: &Inventory) -> String {
             out.push_str("  workloads: none in these manifests (unused)\n");
         }
         for w in &row.workloads {
-            let owned = if w.owned.is_empty() { String::new() } else { format!(" (with {})", w.owned.join(", ")) };
+            let owned = if w.owned.is_empty() {
+                String::new()
+            } else {
+                let shown = &w.owned[..w.owned.len().min(PLACES_SHOWN)];
+                format!(" (with {})", first_few(shown, w.owned.len()))
+            };
             out.push_str(&format!(
                 "  workload {}/{}{owned}: token {} ({})\n",
                 w.kind,

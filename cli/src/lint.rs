@@ -26,7 +26,8 @@ pub struct Outcome<'a> {
     pub findings: Vec<Located<'a>>,
     pub exemptions: Vec<LocatedExemption<'a>>,
     pub errors: &'a [InputError],
-    /// Notes that are not findings: objects defined more than once (file, place, text).
+    /// Notes that are not findings: objects defined more than once, workloads whose Pod spec is
+    /// not a mapping (file, place, text).
     pub notes: Vec<(String, Span, String)>,
     pub files: usize,
     pub objects: usize,
@@ -50,6 +51,8 @@ pub struct Evaluation {
     /// Objects defined more than once: each one's name and the indices of its definitions, in
     /// order (the last counts).
     pub duplicates: Vec<(String, Vec<usize>)>,
+    /// `--namespace`: the namespace of objects that set none.
+    pub namespace: Option<String>,
 }
 
 /// Settings first (a bad settings file is a usage error), then every path.
@@ -70,7 +73,35 @@ pub fn evaluate_paths(paths: &[String], settings: &Settings, namespace: Option<&
         .iter()
         .map(|group| (group[0].object_ref().to_string(), group.iter().map(|obj| obj.index).collect()))
         .collect();
-    Evaluation { inputs, findings: report.findings, exemptions: report.exemptions, duplicates }
+    let namespace = namespace.map(String::from);
+    Evaluation { inputs, findings: report.findings, exemptions: report.exemptions, duplicates, namespace }
+}
+
+/// One note per workload whose Pod spec is not a mapping (`spec: "..."`, `template: [...]`): no
+/// rule can read its Pods, so it must not pass silently. At the field that is not a mapping.
+pub fn pod_spec_notes(inputs: &Inputs, namespace: Option<&str>) -> Vec<(String, Span, String)> {
+    inputs
+        .objects
+        .iter()
+        .enumerate()
+        .filter_map(|(index, value)| {
+            let (pointer, _) = sa_guard::k8s::pod_spec_not_a_mapping(value)?;
+            let message = sa_guard::k8s::pod_spec_shape_message(value, namespace)?;
+            let (source, span) = inputs.locate(index, pointer);
+            Some((source.label.clone(), span, message))
+        })
+        .collect()
+}
+
+/// How many places a note names before it counts the rest ("and 1 495 more").
+pub const PLACES_SHOWN: usize = 5;
+
+/// `shown` (the first of `total` things) joined, then "and N more" for those not shown.
+pub fn first_few(shown: &[String], total: usize) -> String {
+    match total.saturating_sub(shown.len()) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
 }
 
 impl Evaluation {
@@ -85,13 +116,18 @@ impl Evaluation {
                 };
                 let (last, earlier) = group.split_last().expect("groups have two or more objects");
                 let (file, span) = place(*last);
-                let earlier: Vec<String> =
-                    earlier.iter().map(|&i| place(i)).map(|(file, span)| format!("{file}:{}", span.line)).collect();
+                // A dump can define one object hundreds of times: the first few places and a count.
+                let earlier: Vec<String> = earlier
+                    .iter()
+                    .take(PLACES_SHOWN)
+                    .map(|&i| place(i))
+                    .map(|(file, span)| format!("{file}:{}", span.line))
+                    .collect();
                 let message = format!(
                     "{object} is defined {} times; only this last definition is checked, as `kubectl apply` would \
                      keep it (also at {})",
                     group.len(),
-                    earlier.join(", ")
+                    first_few(&earlier, group.len() - 1)
                 );
                 (file, span, message)
             })
@@ -125,7 +161,11 @@ impl Evaluation {
             findings,
             exemptions,
             errors: &self.inputs.errors,
-            notes: self.duplicate_notes(),
+            notes: self
+                .duplicate_notes()
+                .into_iter()
+                .chain(pod_spec_notes(&self.inputs, self.namespace.as_deref()))
+                .collect(),
             files: self.inputs.sources.len() + self.inputs.unreadable,
             objects: self.inputs.objects.len(),
         }

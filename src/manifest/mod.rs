@@ -40,6 +40,7 @@
 //! Builds for `wasm32-unknown-unknown`: no file system, threads or clocks.
 
 mod fix;
+mod json;
 mod parse;
 mod scalar;
 mod source;
@@ -125,8 +126,13 @@ impl std::fmt::Display for ParseError {
 pub struct Manifests {
     pub objects: Vec<SourceObject>,
     pub errors: Vec<ParseError>,
-    /// `nodes[i]` is the tree of `objects[i]`.
+    /// `nodes[i]` is the tree of `objects[i]`; empty when the text was read as JSON.
     nodes: Vec<Node>,
+    /// When the text was read as JSON (`json`): the byte range of each object, whose tree is
+    /// built when a position is asked for ([`Manifests::with_tree`]).
+    json_ranges: Vec<(usize, usize)>,
+    /// The last tree built from `json_ranges` (a finding's neighbours are often asked for next).
+    tree_cache: TreeCache,
     source: Source,
     limits: Limits,
     /// Byte range of each document read without error, by document index: lets a fix be
@@ -136,6 +142,30 @@ pub struct Manifests {
     document_count: usize,
     /// Nodes that alias expansion created.
     alias_nodes: usize,
+}
+
+/// The last object tree built from a JSON text's object range: one object, as long as it is
+/// asked for. Not part of what the manifests are: clones start empty, and it never makes two
+/// manifests differ.
+#[derive(Default)]
+struct TreeCache(std::sync::Mutex<Option<(usize, std::sync::Arc<Node>)>>);
+
+impl Clone for TreeCache {
+    fn clone(&self) -> Self {
+        TreeCache::default()
+    }
+}
+
+impl PartialEq for TreeCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for TreeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TreeCache")
+    }
 }
 
 /// How a text cut at document markers read as one part of it (see [`parse_part`]): where the
@@ -257,9 +287,57 @@ impl Manifests {
     /// it belongs). The objects' values are built from the same tree, so this is whether the
     /// pointer resolves in the value.
     pub fn locate_field(&self, object_index: usize, pointer: &str) -> (Position, bool) {
-        let Some(root) = self.nodes.get(object_index) else { return (self.source.position(0, 0), false) };
-        let (start, end, found) = self.locate(root, pointer);
-        (self.source.position(start, end), found)
+        self.with_tree(object_index, |root| {
+            let (start, end, found) = self.locate(root, pointer);
+            (self.source.position(start, end), found)
+        })
+        .unwrap_or_else(|| (self.source.position(0, 0), false))
+    }
+
+    /// Manifests read by the JSON fast path, from a JSON object or List.
+    fn read_as_json(objects: Vec<SourceObject>, ranges: Vec<(usize, usize)>, source: Source, limits: Limits) -> Self {
+        Manifests {
+            objects,
+            errors: Vec::new(),
+            nodes: Vec::new(),
+            json_ranges: ranges,
+            tree_cache: TreeCache::default(),
+            source,
+            limits,
+            // What the YAML path records of the one document is only needed to verify fixes,
+            // which read such a text again with the YAML path (`fix::apply_fixes`).
+            documents: Vec::new(),
+            document_count: 1,
+            alias_nodes: 0,
+        }
+    }
+
+    /// Whether the text was read by the JSON fast path (its trees are built when asked for).
+    fn read_as_json_only(&self) -> bool {
+        !self.json_ranges.is_empty()
+    }
+
+    /// `f` of object `object_index`'s tree: the one parsed with the text, or, for a text read
+    /// as JSON, the one built from the object's range (the same tree: a test compares them).
+    fn with_tree<T>(&self, object_index: usize, f: impl FnOnce(&Node) -> T) -> Option<T> {
+        if let Some(root) = self.nodes.get(object_index) {
+            return Some(f(root));
+        }
+        let &(start, end) = self.json_ranges.get(object_index)?;
+        let mut cache = self.tree_cache.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tree = match cache.as_ref() {
+            Some((index, tree)) if *index == object_index => tree.clone(),
+            _ => {
+                let mut tree = parse::tree_at(&self.source, &self.limits, start, end)?;
+                // As in the YAML path: the values live in `objects`, the tree keeps ranges and keys.
+                tree.take_value();
+                let tree = std::sync::Arc::new(tree);
+                *cache = Some((object_index, tree.clone()));
+                tree
+            }
+        };
+        drop(cache);
+        Some(f(&tree))
     }
 
     /// Byte range for [`Manifests::position`], and whether the pointer was found whole.

@@ -14,9 +14,29 @@ use serde_json::Value;
 use super::scalar;
 use super::source::{CharCursor, Source};
 use super::tree::{Entry, Kind, Node};
-use super::{parts_read_as_whole, Limits, Manifests, ParseError, PartShape, SourceObject};
+use super::{parts_read_as_whole, Limits, Manifests, ParseError, PartShape, SourceObject, TreeCache};
 
+/// A JSON object (or List) is read by serde_json (`super::json`); anything else, and any JSON
+/// the two could read differently, by the YAML path.
 pub(super) fn parse(text: &str, limits: &Limits, first_line: usize) -> Manifests {
+    super::json::read(text, limits, first_line).unwrap_or_else(|| parse_yaml(text, limits, first_line))
+}
+
+/// The tree of the one object written at `source.text[start..end]` (a JSON object the fast path
+/// read, one item of a List), with the whole text's byte offsets: what [`parse_yaml`] builds for
+/// that object. `None` when the range does not read as one mapping.
+pub(super) fn tree_at(source: &Source, limits: &Limits, start: usize, end: usize) -> Option<Node> {
+    let mut builder = Builder::new(source, limits, end);
+    builder.whole_roots = true;
+    builder.run(start).ok()?;
+    if !builder.errors.is_empty() || builder.nodes.len() != 1 {
+        return None;
+    }
+    builder.nodes.pop()
+}
+
+/// The YAML path: saphyr's events into the position-aware tree and the objects' values.
+pub(super) fn parse_yaml(text: &str, limits: &Limits, first_line: usize) -> Manifests {
     let source = Source::new(text, first_line);
     let mut builder = Builder::new(&source, limits, text.len());
     if text.len() > limits.max_bytes {
@@ -30,7 +50,18 @@ pub(super) fn parse(text: &str, limits: &Limits, first_line: usize) -> Manifests
     }
     let alias_nodes = builder.alias_nodes();
     let Builder { objects, nodes, errors, documents, next_document, .. } = builder;
-    Manifests { objects, errors, nodes, source, limits: *limits, documents, document_count: next_document, alias_nodes }
+    Manifests {
+        objects,
+        errors,
+        nodes,
+        json_ranges: Vec::new(),
+        tree_cache: TreeCache::default(),
+        source,
+        limits: *limits,
+        documents,
+        document_count: next_document,
+        alias_nodes,
+    }
 }
 
 /// [`parse`] on up to `jobs` threads: the text is cut at document markers (`---` at the start
@@ -106,6 +137,8 @@ fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Manifests {
         objects: Vec::new(),
         errors: Vec::new(),
         nodes: Vec::new(),
+        json_ranges: Vec::new(),
+        tree_cache: TreeCache::default(),
         source,
         limits: *limits,
         documents: Vec::new(),
@@ -181,6 +214,8 @@ struct Builder<'s> {
     doc: Option<Document>,
     /// Byte range of each document that was read without error, by document index.
     documents: Vec<Option<(usize, usize)>>,
+    /// Each document's root mapping is one object, even a `List` ([`tree_at`]).
+    whole_roots: bool,
 }
 
 /// The document being built.
@@ -221,6 +256,7 @@ impl<'s> Builder<'s> {
             next_document: 0,
             doc: None,
             documents: Vec::new(),
+            whole_roots: false,
         }
     }
 
@@ -277,11 +313,19 @@ impl<'s> Builder<'s> {
         if self.errors.last().is_some_and(|last| last.document == Some(document)) {
             self.errors.pop();
         }
-        self.errors.push(ParseError {
-            document: Some(document),
-            position: self.source.position(at, at),
-            message: format!("YAML syntax error: {}", error.info()),
-        });
+        let mut message = format!("YAML syntax error: {}", error.info());
+        if error.info() == QUOTED_INDENTATION {
+            // kubectl (go-yaml, from libyaml) reads such a scalar; saphyr does not. Say exactly
+            // what is skipped and how to make it readable.
+            let what = describe_document(&self.source.text[failed_start.min(at)..at]);
+            message.push_str(&format!(
+                "; document {}{what} is skipped (the other documents are checked). `kubectl apply` accepts a \
+                 quoted scalar whose continuation lines are indented less than its first line; indent them at \
+                 least as far as the line that starts it to have this document checked",
+                document + 1
+            ));
+        }
+        self.errors.push(ParseError { document: Some(document), position: self.source.position(at, at), message });
         let first = self.source.line_of(at).max(self.source.line_of(failed_start) + 1);
         let mut line = first;
         loop {
@@ -499,6 +543,7 @@ impl<'s> Builder<'s> {
                 _ => None,
             })
             .unwrap_or(false)
+            && !self.whole_roots
             && root
                 .entry("items")
                 .is_some_and(|e| matches!(e.value.kind, Kind::Seq { .. } | Kind::Scalar { value: Value::Null, .. }));
@@ -527,6 +572,40 @@ impl<'s> Builder<'s> {
                 });
             }
         }
+    }
+}
+
+/// saphyr's message for a quoted scalar's continuation line indented less than its block.
+const QUOTED_INDENTATION: &str = "invalid indentation in quoted scalar";
+
+/// " (Pod shop/web)" from a document's top-level `kind:` and `metadata:` `name:`/`namespace:`
+/// lines, as far as they are written before `text` ends (the text up to a syntax error); empty
+/// when there is no kind.
+fn describe_document(text: &str) -> String {
+    let value = |line: &str, key: &str| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        let rest = rest.split(" #").next().unwrap_or_default().trim().trim_matches(['"', '\'']);
+        (!rest.is_empty()).then(|| rest.to_string())
+    };
+    let (mut kind, mut name, mut namespace, mut in_metadata) = (None, None, None, false);
+    for line in text.lines() {
+        if !line.starts_with([' ', '\t', '-', '#']) && !line.is_empty() {
+            in_metadata = line.trim_end() == "metadata:";
+            kind = kind.or_else(|| value(line, "kind"));
+        } else if in_metadata {
+            // the first key's indentation is metadata's
+            let trimmed = line.trim_start_matches(' ');
+            if line.len() - trimmed.len() == 2 {
+                name = name.or_else(|| value(trimmed, "name"));
+                namespace = namespace.or_else(|| value(trimmed, "namespace"));
+            }
+        }
+    }
+    match (kind, name, namespace) {
+        (None, _, _) => String::new(),
+        (Some(kind), None, _) => format!(" ({kind})"),
+        (Some(kind), Some(name), None) => format!(" ({kind} {name})"),
+        (Some(kind), Some(name), Some(ns)) => format!(" ({kind} {ns}/{name})"),
     }
 }
 

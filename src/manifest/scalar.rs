@@ -107,7 +107,7 @@ fn float_value(text: &str, f: f64) -> Result<Value, String> {
 
 /// Go's JSON encoder writes integral floats without a fraction (`8`, not `8.0`), and Kubernetes
 /// then reads them back as integers: do the same so that `3600.0` compares equal to `3600`.
-fn float_as_json(f: f64) -> Option<Number> {
+pub(super) fn float_as_json(f: f64) -> Option<Number> {
     if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e21 && f >= i64::MIN as f64 && f <= i64::MAX as f64 {
         return Some(Number::from(f as i64));
     }

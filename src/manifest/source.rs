@@ -40,6 +40,11 @@ impl Source {
         Source { line_starts: line_starts(text), text: text.to_owned(), first_line }
     }
 
+    /// Lines before the text (see [`Source::new`]).
+    pub fn first_line(&self) -> usize {
+        self.first_line
+    }
+
     pub fn line_starts(&self) -> &[usize] {
         &self.line_starts
     }

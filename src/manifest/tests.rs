@@ -1027,3 +1027,118 @@ fn locate_field_finds_what_the_value_has() {
     }
     assert!(checked > 5000, "{checked}");
 }
+
+/// The JSON fast path (`json.rs`) reads what the YAML path reads: the same objects, and for each
+/// object the same tree (positions, fixes), built from the object's range when asked for.
+#[test]
+fn json_is_read_as_the_yaml_path_reads_it() {
+    let list = json!({
+        "apiVersion": "v1",
+        "items": [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "n",
+                "annotations": {"x/y": "caf\u{e9} \"quoted\"\t\\"}}, "automountServiceAccountToken": false},
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "managedFields": [{"fieldsV1":
+                {"f:spec": {"k:{\"name\":\"app\"}": {".": {}}}}}]}, "spec": {"containers": [{"name": "app",
+                "image": "i", "args": ["--a=1", "", "yes", "0x10"]}], "terminationGracePeriodSeconds": 30.0,
+                "priority": -0.0, "overhead": 1.5, "big": 9007199254740993i64, "none": null, "empty": {}, "e": []}},
+            {"apiVersion": "v1", "kind": "ConfigMapList", "items": [{"kind": "ConfigMap"}]},
+        ],
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+    });
+    let compact = serde_json::to_string(&list).unwrap();
+    let pretty = serde_json::to_string_pretty(&list).unwrap();
+    let single = serde_json::to_string_pretty(&list["items"][1]).unwrap();
+    let texts = [compact.clone(), format!("\n  {pretty}\n\n"), single, "{}".into()];
+    for text in &texts {
+        let fast = parse(text, &Limits::default());
+        assert!(fast.read_as_json_only(), "{text}");
+        let yaml = parse::parse_yaml(text, &Limits::default(), 0);
+        assert_eq!(fast.errors, yaml.errors);
+        assert_eq!(fast.objects, yaml.objects, "{text}");
+        assert_eq!(fast.part_shape(), yaml.part_shape());
+        for (i, node) in yaml.nodes.iter().enumerate() {
+            assert_eq!(fast.with_tree(i, |tree| tree.clone()).as_ref(), Some(node), "{text}: object {i}");
+        }
+        assert_eq!(fast.with_tree(yaml.nodes.len(), |_| ()), None);
+    }
+    // A List's items and the numbers as Kubernetes reads them.
+    let fast = parse(&pretty, &Limits::default());
+    assert_eq!(fast.objects.len(), 3);
+    assert_eq!(fast.objects[1].base_pointer, "/items/1");
+    assert_eq!(fast.objects[1].value["spec"]["terminationGracePeriodSeconds"], json!(30));
+    assert_eq!(fast.objects[1].value["spec"]["priority"], json!(0));
+    assert_eq!(fast.objects[2].value["items"], json!([{"kind": "ConfigMap"}]), "an item is not split again");
+    assert_eq!(
+        fast.position(0, "/metadata/name"),
+        parse::parse_yaml(&pretty, &Limits::default(), 0).position(0, "/metadata/name")
+    );
+    // A fix on a text read as JSON is planned on the YAML path's tree and verified.
+    let fix = Fix {
+        description: "test".into(),
+        patch: serde_json::from_value(
+            json!([{"op": "replace", "path": "/automountServiceAccountToken", "value": true}]),
+        )
+        .unwrap(),
+    };
+    let fixed = apply_fixes(&pretty, &fast, &[(0, &fix)]).unwrap();
+    assert_eq!(parse(&fixed, &Limits::default()).objects[0].value["automountServiceAccountToken"], json!(true));
+}
+
+/// JSON the two paths might read differently, or that the YAML path reports, is left to it.
+#[test]
+fn json_the_yaml_path_must_judge_is_left_to_it() {
+    let texts = [
+        r#"{"kind": "Pod", "metadata": {"name": "a", "name": "b"}}"#,
+        r#"{"kind": "Pod", "kind": "Pod"}"#,
+        r#"{"kind": "List", "items": [{"kind": "Pod"}, "text"]}"#,
+        r#"{"kind": "List", "metadata": {"a": 1, "a": 2}, "items": []}"#,
+        r#"{"kind": "Pod", "n": 18446744073709551615}"#,
+        r#"{"kind": "Pod"} {"kind": "Pod"}"#,
+        "{\"kind\": \"Pod\"}\n---\nkind: Pod\n",
+        r#"{"kind": "Pod", "n": 1e999}"#,
+        r#"{"kind": "Pod""#,
+        r#"[{"kind": "Pod"}]"#,
+    ];
+    for text in texts {
+        let manifests = parse(text, &Limits::default());
+        assert!(!manifests.read_as_json_only(), "{text}");
+        assert_eq!(manifests, parse::parse_yaml(text, &Limits::default(), 0), "{text}");
+    }
+    let deep = format!("{}{}", "{\"a\": ".repeat(10), "1".to_string() + &"}".repeat(10));
+    let limits = Limits { max_depth: 8, ..Limits::default() };
+    assert!(!parse(&deep, &limits).read_as_json_only());
+    assert!(!parse(&deep, &limits).errors.is_empty());
+    let limits = Limits { max_bytes: 10, ..Limits::default() };
+    assert!(!parse(r#"{"kind": "Pod", "a": "long enough"}"#, &limits).read_as_json_only());
+}
+
+/// A double-quoted scalar whose continuation line is indented less than its block (libyaml, and
+/// so kubectl, read it; saphyr does not): the other documents are read, and the error names the
+/// skipped document, its kind and name, and what to change.
+#[test]
+fn a_quoted_scalar_indented_as_kubectl_accepts_names_the_skipped_document() {
+    let text = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  \
+                name: p\n  namespace: shop\nspec:\n  containers:\n  - name: c\n    args:\n    - \"--flag=a\n  b\"\n---\n\
+                apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: z\n";
+    let m = parse(text, &Limits::default());
+    assert_eq!(m.objects.iter().map(|o| o.value["metadata"]["name"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "z"]);
+    assert_eq!(
+        messages(&m),
+        [(
+            Some(1),
+            15,
+            7,
+            "YAML syntax error: invalid indentation in quoted scalar; document 2 (Pod shop/p) is skipped (the other \
+             documents are checked). `kubectl apply` accepts a quoted scalar whose continuation lines are indented \
+             less than its first line; indent them at least as far as the line that starts it to have this document \
+             checked"
+        )]
+    );
+    // Indented as far as the `- ` entry, it reads as kubectl reads it.
+    let m = parse_ok(&text.replace("\n  b\"", "\n    b\""));
+    assert_eq!(m.objects[1].value["spec"]["containers"][0]["args"], json!(["--flag=a b"]));
+    // Another syntax error keeps its message.
+    let m = parse(&text.replace("\n  b\"", "\n    b\"").replace("name: z", "name: [z"), &Limits::default());
+    assert!(!messages(&m)[0].3.contains("skipped"), "{:?}", messages(&m));
+}
