@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::engine::{evaluate, Mode, Options, Report};
 use crate::finding::{Finding, Level};
+use crate::k8s::json_type;
 use crate::lookup::ClusterLookup;
 use crate::projection::ObjectForRules;
 use crate::settings::Settings;
@@ -362,17 +363,6 @@ fn with_kind_from_request(mut object: Value, request_kind: Option<&Value>) -> Va
         }
     }
     object
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn decide(request: &AdmissionPayload, lookup: &dyn ClusterLookup) -> Verdict {

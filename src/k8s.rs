@@ -192,22 +192,31 @@ pub fn pod_spec_not_a_mapping(obj: &Value) -> Option<(&'static str, &'static str
             other => {
                 // The pointer up to this key: a prefix of the constant pointer.
                 let end = location.spec.match_indices('/').nth(depth + 1).map_or(location.spec.len(), |(at, _)| at);
-                return Some((&location.spec[..end], json_type(other)));
+                return Some((&location.spec[..end], yaml_type(other)));
             }
         };
     }
     None
 }
 
-/// "a string", "a sequence", ... for messages.
+/// "a string", "a sequence", ... for messages to manifest authors (YAML's words).
+pub fn yaml_type(value: &Value) -> &'static str {
+    match value {
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a mapping",
+        other => json_type(other),
+    }
+}
+
+/// "a string", "an array", ... for messages about JSON payloads, settings and API fields.
 pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
-        Value::Array(_) => "a sequence",
-        Value::Object(_) => "a mapping",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Level;
-use crate::k8s::glob_match;
+use crate::k8s::{glob_match, json_type};
 use crate::rbac::catalog::Severity;
 use crate::rules;
 
@@ -259,17 +259,6 @@ fn field_error(error: serde_path_to_error::Error<serde_json::Error>) -> String {
         format!("invalid settings: {message}")
     } else {
         format!("invalid settings: {message} (in `{path}`)")
-    }
-}
-
-fn json_type(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
     }
 }
 

@@ -11,6 +11,8 @@
 
 use serde_json::Value;
 
+use crate::k8s::json_type;
+
 /// A resource request's attributes, as the API server's request info hands them to the
 /// authorizer. `subresource` and `name` are empty when the request has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,17 +197,6 @@ impl<'a> PolicyRule<'a> {
 
 fn verb_matches(verbs: &[&str], verb: &str) -> bool {
     !verb.is_empty() && verbs.iter().any(|&v| v == "*" || v == verb)
-}
-
-pub fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

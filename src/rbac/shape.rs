@@ -5,8 +5,9 @@
 
 use serde_json::Value;
 
-use super::rule::{json_type, PolicyRule};
+use super::rule::PolicyRule;
 use crate::k8s;
+use crate::k8s::json_type;
 
 /// What is wrong, and where (a JSON pointer into the object).
 #[derive(Debug, Clone, PartialEq, Eq)]
