@@ -200,7 +200,7 @@ function renderSummary(result) {
   const chips = [
     ['deny', s.deny, 'deny'],
     ['warn', s.warn, 'warn'],
-    ['yaml', s.parseErrors, s.parseErrors === 1 ? 'YAML error' : 'YAML errors'],
+    ['yaml', s.parseErrors, s.parseErrors === 1 ? 'input problem' : 'input problems'],
     ['exempt', s.exempted, 'exempted'],
   ];
   const summary = $('#summary');

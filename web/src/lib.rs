@@ -348,6 +348,21 @@ impl Linted<'_> {
         (if found { Anchor::Field } else { Anchor::Parent }, self.span(position))
     }
 
+    /// Objects whose Pod spec is not a mapping: the API server would refuse them and no rule can
+    /// read their Pods, so they are input problems at the field, as the CLI's notes are.
+    fn pod_spec_notes(&self) -> impl Iterator<Item = ParseErrorOut> + '_ {
+        self.evaluated.manifests.objects.iter().enumerate().filter_map(|(local, object)| {
+            let (pointer, _) = sa_guard::k8s::pod_spec_not_a_mapping(&object.value)?;
+            let message = sa_guard::k8s::pod_spec_shape_message(&object.value, None)?;
+            let (position, _) = self.evaluated.manifests.locate_field(local, pointer);
+            Some(ParseErrorOut {
+                document: Some(self.evaluated.place.documents + object.document),
+                message,
+                span: self.span(position),
+            })
+        })
+    }
+
     fn document(&self, object_index: usize) -> usize {
         self.evaluated.place.documents + self.evaluated.manifests.objects[self.local(object_index)].document
     }
@@ -485,7 +500,7 @@ impl Linted<'_> {
                 span: self.object_span(e.object_index, &e.path).1,
             })
             .collect();
-        let parse_errors = self
+        let parse_errors: Vec<ParseErrorOut> = self
             .evaluated
             .manifests
             .errors
@@ -495,7 +510,9 @@ impl Linted<'_> {
                 message: e.message.clone(),
                 span: self.span(e.position),
             })
+            .chain(self.pod_spec_notes())
             .collect();
+        summary.parse_errors = parse_errors.len();
         let objects = self
             .evaluated
             .manifests

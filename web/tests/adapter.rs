@@ -870,3 +870,27 @@ fn the_inventory_export_speaks_json() {
     assert_eq!(output["spans"]["6"]["line"], 118);
     assert_eq!(output["columns"][1], json!({"kind": "sa", "title": "ServiceAccounts"}));
 }
+
+#[test]
+fn a_pod_spec_that_is_not_a_mapping_is_an_input_problem_at_its_field() {
+    let text = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: shop
+spec:
+  template:
+    spec: \"containers: []\"
+";
+    let output = lint_report(text, "");
+    assert_eq!(output.parse_errors.len(), 1, "{:?}", output.parse_errors);
+    let note = &output.parse_errors[0];
+    assert_eq!((note.document, note.span.line, note.span.column), (Some(0), 8, 5));
+    assert_eq!(
+        note.message,
+        "Deployment shop/api cannot be read: /spec/template/spec is a string, not a mapping, so it has no Pod spec \
+         at /spec/template/spec (the API server would reject it) and its Pods are not checked"
+    );
+    assert_eq!(output.summary.parse_errors, 1);
+}
