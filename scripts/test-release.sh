@@ -34,8 +34,18 @@ step "pre-commit hook"
 bash scripts/test-pre-commit.sh
 
 step "cargo package sa-guard sa-guard-cli (with the verify build)"
+# cargo verifies the CLI against the packaged core as if it came from a registry: unpacked into
+# $CARGO_HOME/registry/src/-<id>/ and compiled once per version, never again while the version
+# stays the same. So the copies and builds of the previous run go first, or the CLI would be
+# verified against an older core. The verify build has a target directory of its own, so this
+# does not touch the workspace's build.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+rm -rf "$cargo_home"/registry/src/-*/sa-guard-[0-9]* "$cargo_home"/registry/src/-*/sa-guard-cli-[0-9]*
+verify_dir="$CARGO_TARGET_DIR/package-verify"
+CARGO_TARGET_DIR="$verify_dir" "$CARGO" clean --quiet -p sa-guard -p sa-guard-cli
 # --allow-dirty: a check of what would be published, also before committing.
-"$CARGO" package --locked --allow-dirty -p sa-guard -p sa-guard-cli 2>&1 | grep -vE '^ +(Compiling|Downloaded)|^warning: ignoring (test|benchmark)'
+CARGO_TARGET_DIR="$verify_dir" "$CARGO" package --locked --allow-dirty -p sa-guard -p sa-guard-cli 2>&1 |
+  grep -vE '^ +(Compiling|Downloaded)|^warning: ignoring (test|benchmark)'
 
 step "make bump on a copy"
 copy="$(mktemp -d)"
