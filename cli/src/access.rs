@@ -10,7 +10,7 @@ use sa_guard::rbac::rule::ResourceRequest;
 use serde_json::{json, Value};
 
 use crate::input::{self, Inputs};
-use crate::lint::write_stdout;
+use crate::lint::print_answer;
 use crate::{InputArgs, EXIT_FINDINGS, EXIT_INPUT_ERROR};
 
 /// What is asked: the request and the namespace it is made in.
@@ -150,17 +150,6 @@ fn grant_line(inputs: &Inputs, grant: &Grant<'_>) -> String {
     format!("{} ({file}:{line}) → {role}: {}", grant.binding.object_ref(), rules.join(", "))
 }
 
-fn finish(text: String, code: u8) -> u8 {
-    match write_stdout(&text) {
-        Ok(()) => code,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
-        Err(e) => {
-            eprintln!("sa-guard: cannot write the answer: {e}");
-            EXIT_INPUT_ERROR
-        }
-    }
-}
-
 pub fn can_i(question: &Question, who: &str, groups: &[String], args: &InputArgs, format: AccessFormat) -> u8 {
     let answer = (|| -> Result<(Identity, Parsed, Inputs), String> {
         let identity = Identity::parse(who, groups)?;
@@ -194,7 +183,7 @@ pub fn can_i(question: &Question, who: &str, groups: &[String], args: &InputArgs
             out
         }
     };
-    finish(text, code)
+    print_answer(&text, code, "answer")
 }
 
 pub fn who_can(question: &Question, args: &InputArgs, format: AccessFormat) -> u8 {
@@ -231,5 +220,5 @@ pub fn who_can(question: &Question, args: &InputArgs, format: AccessFormat) -> u
             out
         }
     };
-    finish(text, code)
+    print_answer(&text, code, "answer")
 }

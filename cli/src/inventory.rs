@@ -7,7 +7,7 @@ use sa_guard::inventory::table::{self, Cells};
 use sa_guard::inventory::{self, Inventory};
 
 use crate::input;
-use crate::lint::{first_few, write_stdout, PLACES_SHOWN};
+use crate::lint::{first_few, print_answer, PLACES_SHOWN};
 use crate::{InputArgs, EXIT_INPUT_ERROR};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -54,14 +54,7 @@ pub fn run(args: &InputArgs, filters: &Filters, format: InventoryFormat) -> u8 {
     let code = if inputs.errors.is_empty() { 0 } else { EXIT_INPUT_ERROR };
     // The process ends right after: freeing a cluster's objects one by one would only cost time.
     std::mem::forget(inputs);
-    match write_stdout(&text) {
-        Ok(()) => code,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
-        Err(e) => {
-            eprintln!("sa-guard: cannot write the inventory: {e}");
-            EXIT_INPUT_ERROR
-        }
-    }
+    print_answer(&text, code, "inventory")
 }
 
 pub fn render(inventory: &Inventory, format: InventoryFormat) -> String {

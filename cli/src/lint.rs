@@ -220,6 +220,19 @@ pub fn exit_code(outcome: &Outcome<'_>, fail_on: Level) -> u8 {
     }
 }
 
+/// Writes an answer (`can-i`, `who-can`, `inventory`) and exits with `code`: a closed pipe
+/// (`| head`) still answers `code`, another write failure is an input error naming `what`.
+pub fn print_answer(text: &str, code: u8, what: &str) -> u8 {
+    match write_stdout(text) {
+        Ok(()) => code,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+        Err(e) => {
+            eprintln!("sa-guard: cannot write the {what}: {e}");
+            EXIT_INPUT_ERROR
+        }
+    }
+}
+
 pub fn write_stdout(text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
