@@ -81,7 +81,7 @@ fn parse(question: &Question, default_namespace: Option<&str>) -> Result<Parsed,
 
 fn load(args: &InputArgs) -> Result<Inputs, String> {
     let paths = input::effective_paths(&args.paths)?;
-    let inputs = input::load(&paths, args.jobs());
+    let inputs = input::load_values(&paths, args.jobs());
     for error in &inputs.errors {
         eprintln!("{error}");
     }

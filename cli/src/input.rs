@@ -105,8 +105,27 @@ pub fn effective_paths(paths: &[String]) -> Result<Vec<String>, String> {
 }
 
 /// Read and parse every path, parsing files on up to `jobs` threads. Problems are collected,
-/// not fatal.
+/// not fatal. Every object keeps its position-aware tree: for `lint` and `fix`, which ask a
+/// position for every finding and edit the text.
 pub fn load(paths: &[String], jobs: usize) -> Inputs {
+    load_as(paths, jobs, Reading::Trees)
+}
+
+/// [`load`], keeping only the objects' values: a position is found by reading the object's
+/// document again when asked for (`manifest::read_values`). For the inventory, `can-i` and
+/// `who-can`, which ask few positions of what may be a whole cluster's dump.
+pub fn load_values(paths: &[String], jobs: usize) -> Inputs {
+    load_as(paths, jobs, Reading::Values)
+}
+
+/// Whether the objects' trees are kept ([`load`]) or built when asked for ([`load_values`]).
+#[derive(Clone, Copy)]
+enum Reading {
+    Trees,
+    Values,
+}
+
+fn load_as(paths: &[String], jobs: usize, reading: Reading) -> Inputs {
     let mut inputs =
         Inputs { sources: Vec::new(), objects: Vec::new(), owners: Vec::new(), errors: Vec::new(), unreadable: 0 };
     let mut files = Vec::new();
@@ -163,7 +182,7 @@ pub fn load(paths: &[String], jobs: usize) -> Inputs {
             Err((span, message)) => read.push(Err(InputError { file: label, span, message })),
         }
     }
-    let mut parsed = parse_all(texts, jobs).into_iter();
+    let mut parsed = parse_all(texts, jobs, reading).into_iter();
     for file in read {
         match file {
             Ok((label, path)) => add_source(&mut inputs, label, path, parsed.next().expect("one per text")),
@@ -178,11 +197,18 @@ pub fn load(paths: &[String], jobs: usize) -> Inputs {
 
 /// Every text parsed, in order, on up to `jobs` threads: the files at once, or the pieces of a
 /// single text (each text is dropped once parsed: the manifests keep their own copy).
-fn parse_all(texts: Vec<String>, jobs: usize) -> Vec<Manifests> {
-    let parse = |text: String| manifest::parse(&text, &limits());
+fn parse_all(texts: Vec<String>, jobs: usize, reading: Reading) -> Vec<Manifests> {
+    let parse = |text: String| match reading {
+        Reading::Trees => manifest::parse(&text, &limits()),
+        Reading::Values => manifest::read_values(text, &limits()),
+    };
     if texts.len() == 1 && jobs > 1 {
         // One large text (`helm template … | sa-guard lint -`): its documents in pieces.
-        return texts.iter().map(|text| manifest::parse_in_parallel(text, &limits(), jobs)).collect();
+        let parse_in_parallel = |text: String| match reading {
+            Reading::Trees => manifest::parse_in_parallel(&text, &limits(), jobs),
+            Reading::Values => manifest::read_values_in_parallel(text, &limits(), jobs),
+        };
+        return texts.into_iter().map(parse_in_parallel).collect();
     }
     let jobs = jobs.clamp(1, texts.len().max(1));
     if jobs == 1 {

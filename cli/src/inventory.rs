@@ -41,7 +41,7 @@ pub fn run(args: &InputArgs, filters: &Filters, format: InventoryFormat) -> u8 {
             return EXIT_INPUT_ERROR;
         }
     };
-    let inputs = input::load(&paths, args.jobs());
+    let inputs = input::load_values(&paths, args.jobs());
     for error in &inputs.errors {
         eprintln!("{error}");
     }

@@ -77,9 +77,9 @@ pub fn apply_fixes(text: &str, manifests: &Manifests, fixes: &[(usize, &Fix)]) -
     if text != source.text {
         return Err(FixError::TextChanged);
     }
-    if manifests.read_as_json_only() {
-        // Read by the JSON fast path: edit against the YAML path's whole tree, which it builds
-        // from the same text (the same objects, and the document ranges the check below needs).
+    if manifests.trees_on_demand() {
+        // Read by the JSON fast path or without trees: edit against the YAML path's whole tree,
+        // built from the same text (the same objects, and the document ranges the check below needs).
         let full = super::parse::parse_yaml(text, &manifests.limits, manifests.source.first_line());
         return apply_fixes(text, &full, fixes);
     }

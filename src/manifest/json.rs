@@ -16,12 +16,11 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::source::Source;
-use super::{Limits, Manifests, SourceObject};
+use super::{Limits, SourceObject};
 
 /// The objects of `text` when it is a single JSON object (or a List of them) that reads exactly
-/// as the YAML path would read it; `None` otherwise.
-pub(super) fn read(text: &str, limits: &Limits, first_line: usize) -> Option<Manifests> {
+/// as the YAML path would read it, with each object's byte range; `None` otherwise.
+pub(super) fn read(text: &str, limits: &Limits) -> Option<(Vec<SourceObject>, Vec<(usize, usize)>)> {
     let body = text.trim_start_matches([' ', '\t', '\r', '\n']);
     if !body.starts_with('{') || text.len() > limits.max_bytes || limits.max_depth < 4 {
         return None;
@@ -64,7 +63,7 @@ pub(super) fn read(text: &str, limits: &Limits, first_line: usize) -> Option<Man
         ranges.push((start, text.trim_end_matches([' ', '\t', '\r', '\n']).len()));
         objects.push(SourceObject { value, document: 0, base_pointer: String::new() });
     }
-    Some(Manifests::read_as_json(objects, ranges, Source::new(text, first_line), *limits))
+    Some((objects, ranges))
 }
 
 /// The root object's entries, in order, as raw JSON texts (a duplicate key fails), and when its

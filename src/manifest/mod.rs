@@ -57,6 +57,16 @@ pub use source::line_starts;
 use source::Source;
 use tree::{Kind, Node};
 
+/// Whether a reading keeps each object's position-aware tree (positions and fixes need it) or
+/// only its value, building the tree again from the text when a position is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trees {
+    /// [`parse`]: every finding needs a position, and `fix` needs the trees.
+    Kept,
+    /// [`read_values`]: few positions are asked for, and a cluster's dump is large.
+    OnDemand,
+}
+
 /// Resource bounds for [`parse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -131,7 +141,11 @@ pub struct Manifests {
     /// When the text was read as JSON (`json`): the byte range of each object, whose tree is
     /// built when a position is asked for ([`Manifests::with_tree`]).
     json_ranges: Vec<(usize, usize)>,
-    /// The last tree built from `json_ranges` (a finding's neighbours are often asked for next).
+    /// Whether the YAML path kept the objects' trees in `nodes`, or builds an object's tree
+    /// from its document's range when a position is asked for.
+    trees: Trees,
+    /// The last tree built on demand, by the byte offset it starts at: a JSON object's, or a
+    /// YAML document's (a finding's neighbours are often asked for next).
     tree_cache: TreeCache,
     source: Source,
     limits: Limits,
@@ -144,7 +158,7 @@ pub struct Manifests {
     alias_nodes: usize,
 }
 
-/// The last object tree built from a JSON text's object range: one object, as long as it is
+/// The last tree built on demand (a JSON object's, or a YAML document's), as long as it is
 /// asked for. Not part of what the manifests are: clones start empty, and it never makes two
 /// manifests differ.
 #[derive(Default)]
@@ -227,20 +241,34 @@ pub fn count_yaml_events(text: &str) -> Option<usize> {
 /// Parses multi-document YAML (or JSON) into Kubernetes objects. Never panics and never fails
 /// as a whole: problems are reported per document in [`Manifests::errors`].
 pub fn parse(text: &str, limits: &Limits) -> Manifests {
-    parse::parse(text, limits, 0)
+    parse::parse(Cow::Borrowed(text), limits, 0, Trees::Kept)
+}
+
+/// [`parse`], keeping only the objects' values: an object's position-aware tree is built again
+/// from its document's text when a position is asked for ([`Manifests::position`], the same
+/// positions), and [`apply_fixes`] reads the text again whole. For what asks few positions of a
+/// large text (an inventory of a cluster's dump): the trees are most of [`parse`]'s memory and
+/// time. The manifests keep `text` itself, not a copy.
+pub fn read_values(text: String, limits: &Limits) -> Manifests {
+    parse::parse(Cow::Owned(text), limits, 0, Trees::OnDemand)
+}
+
+/// [`read_values`] on up to `jobs` threads, as [`parse_in_parallel`].
+pub fn read_values_in_parallel(text: String, limits: &Limits, jobs: usize) -> Manifests {
+    parse::parse_in_parallel(Cow::Owned(text), limits, jobs, Trees::OnDemand)
 }
 
 /// [`parse`] of a part of a larger text (one of [`part_starts`]' parts) that starts at line
 /// `first_line + 1`: positions and messages give lines of the whole text; object and document
 /// indices count within the part.
 pub fn parse_part(text: &str, limits: &Limits, first_line: usize) -> Manifests {
-    parse::parse(text, limits, first_line)
+    parse::parse(Cow::Borrowed(text), limits, first_line, Trees::Kept)
 }
 
 /// [`parse`] on up to `jobs` threads, for one large text (`helm template` output): the same
 /// result, pieces of the text parsed at once. Needs threads: not for the browser.
 pub fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Manifests {
-    parse::parse_in_parallel(text, limits, jobs)
+    parse::parse_in_parallel(Cow::Borrowed(text), limits, jobs, Trees::Kept)
 }
 
 impl Manifests {
@@ -277,10 +305,8 @@ impl Manifests {
     /// Where the whole object `object_index` is written: from its first line to the end of its
     /// last value (line 1, column 1 for an unknown object).
     pub fn object_position(&self, object_index: usize) -> Position {
-        match self.nodes.get(object_index) {
-            Some(root) => self.source.position(root.start, root.end),
-            None => self.source.position(0, 0),
-        }
+        self.with_tree(object_index, |root| self.source.position(root.start, root.end))
+            .unwrap_or_else(|| self.source.position(0, 0))
     }
 
     /// [`Manifests::position`], and whether the field is there (`false`: the position is where
@@ -301,6 +327,7 @@ impl Manifests {
             errors: Vec::new(),
             nodes: Vec::new(),
             json_ranges: ranges,
+            trees: Trees::OnDemand,
             tree_cache: TreeCache::default(),
             source,
             limits,
@@ -317,27 +344,59 @@ impl Manifests {
         !self.json_ranges.is_empty()
     }
 
-    /// `f` of object `object_index`'s tree: the one parsed with the text, or, for a text read
-    /// as JSON, the one built from the object's range (the same tree: a test compares them).
+    /// Whether the objects' trees are built when asked for (read as JSON, or by [`read_values`]).
+    fn trees_on_demand(&self) -> bool {
+        self.read_as_json_only() || self.trees == Trees::OnDemand
+    }
+
+    /// `f` of object `object_index`'s tree: the one parsed with the text, or one built again
+    /// from the text: for a text read as JSON, from the object's range; for YAML read by
+    /// [`read_values`], from its document's range (anchors and merge keys are per document),
+    /// then the List item. The same tree either way: tests compare them.
     fn with_tree<T>(&self, object_index: usize, f: impl FnOnce(&Node) -> T) -> Option<T> {
         if let Some(root) = self.nodes.get(object_index) {
             return Some(f(root));
         }
-        let &(start, end) = self.json_ranges.get(object_index)?;
+        let (start, end, item) = match self.json_ranges.get(object_index) {
+            Some(&(start, end)) => (start, end, None),
+            None if self.trees == Trees::OnDemand => {
+                let object = self.objects.get(object_index)?;
+                let (start, end) = (*self.documents.get(object.document)?)?;
+                // From its line's start: a root written indented reads as it did in the whole text.
+                let line_start = self.source.line_start(self.source.line_of(start));
+                let start = if self.source.text[line_start..start].trim_start_matches([' ', '\t']).is_empty() {
+                    line_start
+                } else {
+                    start
+                };
+                let item = match object.base_pointer.strip_prefix("/items/") {
+                    Some(index) => Some(index.parse::<usize>().ok()?),
+                    None => None,
+                };
+                (start, end, item)
+            }
+            None => return None,
+        };
         let mut cache = self.tree_cache.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tree = match cache.as_ref() {
-            Some((index, tree)) if *index == object_index => tree.clone(),
+            Some((at, tree)) if *at == start => tree.clone(),
             _ => {
                 let mut tree = parse::tree_at(&self.source, &self.limits, start, end)?;
                 // As in the YAML path: the values live in `objects`, the tree keeps ranges and keys.
                 tree.take_value();
                 let tree = std::sync::Arc::new(tree);
-                *cache = Some((object_index, tree.clone()));
+                *cache = Some((start, tree.clone()));
                 tree
             }
         };
         drop(cache);
-        Some(f(&tree))
+        match item {
+            None => Some(f(&tree)),
+            Some(index) => match &tree.entry_written(&self.source.text, "items")?.value.kind {
+                Kind::Seq { items, .. } => Some(f(items.get(index)?)),
+                _ => None,
+            },
+        }
     }
 
     /// Byte range for [`Manifests::position`], and whether the pointer was found whole.

@@ -6,6 +6,7 @@
 //! poisons only its document. A syntax error stops saphyr's parser for good, so the parse is
 //! resumed on a fresh parser at the next `---` line after the error.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
@@ -14,12 +15,21 @@ use serde_json::Value;
 use super::scalar;
 use super::source::{CharCursor, Source};
 use super::tree::{Entry, Kind, Node};
-use super::{parts_read_as_whole, Limits, Manifests, ParseError, PartShape, SourceObject, TreeCache};
+use super::{parts_read_as_whole, Limits, Manifests, ParseError, PartShape, SourceObject, TreeCache, Trees};
 
 /// A JSON object (or List) is read by serde_json (`super::json`); anything else, and any JSON
-/// the two could read differently, by the YAML path.
-pub(super) fn parse(text: &str, limits: &Limits, first_line: usize) -> Manifests {
-    super::json::read(text, limits, first_line).unwrap_or_else(|| parse_yaml(text, limits, first_line))
+/// the two could read differently, by the YAML path. The JSON path always builds trees on
+/// demand; `trees` says whether the YAML path keeps them.
+///
+/// The manifests keep the text: given a `String`, they keep that one rather than a copy (a
+/// cluster's dump is large).
+pub(super) fn parse(text: Cow<'_, str>, limits: &Limits, first_line: usize, trees: Trees) -> Manifests {
+    match super::json::read(&text, limits) {
+        Some((objects, ranges)) => {
+            Manifests::read_as_json(objects, ranges, Source::new(text.into_owned(), first_line), *limits)
+        }
+        None => read_yaml(text, limits, first_line, trees),
+    }
 }
 
 /// The tree of the one object written at `source.text[start..end]` (a JSON object the fast path
@@ -37,8 +47,15 @@ pub(super) fn tree_at(source: &Source, limits: &Limits, start: usize, end: usize
 
 /// The YAML path: saphyr's events into the position-aware tree and the objects' values.
 pub(super) fn parse_yaml(text: &str, limits: &Limits, first_line: usize) -> Manifests {
-    let source = Source::new(text, first_line);
+    read_yaml(Cow::Borrowed(text), limits, first_line, Trees::Kept)
+}
+
+/// The YAML path, keeping each object's tree or only its value ([`Trees`]).
+fn read_yaml(text: Cow<'_, str>, limits: &Limits, first_line: usize, trees: Trees) -> Manifests {
+    let source = Source::new(text.into_owned(), first_line);
+    let text = source.text.as_str();
     let mut builder = Builder::new(&source, limits, text.len());
+    builder.trees = trees;
     if text.len() > limits.max_bytes {
         builder.errors.push(ParseError {
             document: None,
@@ -55,6 +72,7 @@ pub(super) fn parse_yaml(text: &str, limits: &Limits, first_line: usize) -> Mani
         errors,
         nodes,
         json_ranges: Vec::new(),
+        trees,
         tree_cache: TreeCache::default(),
         source,
         limits: *limits,
@@ -69,29 +87,29 @@ pub(super) fn parse_yaml(text: &str, limits: &Limits, first_line: usize) -> Mani
 /// own over the same source, and the results joined in order. Anything the pieces might read
 /// differently from the whole (a syntax or semantic error, a directive, alias copies beyond the
 /// budget of the whole text) is parsed again as a whole, so the result is always [`parse`]'s.
-pub(super) fn parse_in_parallel(text: &str, limits: &Limits, jobs: usize) -> Manifests {
-    let starts = part_starts(text, jobs);
-    if starts.len() < 2 || !can_cut(text, limits) {
-        return parse(text, limits, 0);
+pub(super) fn parse_in_parallel(text: Cow<'_, str>, limits: &Limits, jobs: usize, trees: Trees) -> Manifests {
+    let starts = part_starts(&text, jobs);
+    if starts.len() < 2 || !can_cut(&text, limits) {
+        return parse(text, limits, 0, trees);
     }
-    let source = Source::new(text, 0);
-    let ends: Vec<usize> = starts.iter().skip(1).copied().chain([text.len()]).collect();
+    let source = Source::new(text.into_owned(), 0);
+    let ends: Vec<usize> = starts.iter().skip(1).copied().chain([source.text.len()]).collect();
     let pieces: Vec<Option<Piece>> = std::thread::scope(|scope| {
         let workers: Vec<_> = starts
             .iter()
             .zip(&ends)
             .map(|(&start, &end)| {
                 let source = &source;
-                scope.spawn(move || read_piece(source, limits, start, end))
+                scope.spawn(move || read_piece(source, limits, start, end, trees))
             })
             .collect();
         workers.into_iter().map(|worker| worker.join().expect("the parser does not panic")).collect()
     });
     match pieces.into_iter().collect::<Option<Vec<Piece>>>() {
         Some(pieces) if parts_read_as_whole(&pieces.iter().map(Piece::shape).collect::<Vec<_>>(), limits) => {
-            join(source, limits, pieces)
+            join(source, limits, pieces, trees)
         }
-        _ => parse(text, limits, 0),
+        _ => parse(Cow::Owned(source.text), limits, 0, trees),
     }
 }
 
@@ -124,20 +142,22 @@ impl Piece {
 
 /// `source.text[start..end]` parsed on its own; `None` when it has an error (which may depend on
 /// what comes before it, so the caller parses the whole text).
-fn read_piece(source: &Source, limits: &Limits, start: usize, end: usize) -> Option<Piece> {
+fn read_piece(source: &Source, limits: &Limits, start: usize, end: usize, trees: Trees) -> Option<Piece> {
     let mut builder = Builder::new(source, limits, end);
+    builder.trees = trees;
     builder.run(start).ok()?;
     builder.into_piece()
 }
 
 /// The pieces' results in order, as [`parse`] gives them, when they read as the whole
 /// ([`parts_read_as_whole`]).
-fn join(source: Source, limits: &Limits, pieces: Vec<Piece>) -> Manifests {
+fn join(source: Source, limits: &Limits, pieces: Vec<Piece>, trees: Trees) -> Manifests {
     let mut manifests = Manifests {
         objects: Vec::new(),
         errors: Vec::new(),
         nodes: Vec::new(),
         json_ranges: Vec::new(),
+        trees,
         tree_cache: TreeCache::default(),
         source,
         limits: *limits,
@@ -216,6 +236,10 @@ struct Builder<'s> {
     documents: Vec<Option<(usize, usize)>>,
     /// Each document's root mapping is one object, even a `List` ([`tree_at`]).
     whole_roots: bool,
+    /// With [`Trees::OnDemand`], only values are kept: each object's tree is dropped once its
+    /// value is built, and the items of a document's top-level `items` sequence become values
+    /// as soon as each is read, so a cluster's dump (one `List` document) is never whole as a tree.
+    trees: Trees,
 }
 
 /// The document being built.
@@ -257,6 +281,7 @@ impl<'s> Builder<'s> {
             doc: None,
             documents: Vec::new(),
             whole_roots: false,
+            trees: Trees::Kept,
         }
     }
 
@@ -494,13 +519,18 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn push(&mut self, node: Node, anchor: usize) -> Result<(), Failure> {
+    fn push(&mut self, mut node: Node, anchor: usize) -> Result<(), Failure> {
         let doc = self.doc.as_mut().expect("events belong to a document");
         if anchor != 0 {
             // Alias copies are bounded by the budget, so measuring may stop early: an anchor
             // bigger than the whole budget can never be used.
             let (size, height) = node.measure(self.alias_budget).unwrap_or((usize::MAX, 0));
             doc.anchors.insert(anchor, Anchor { node: node.clone(), size, height });
+        }
+        if self.trees == Trees::OnDemand && matches!(node.kind, Kind::Map { .. }) && is_top_level_item(&doc.stack) {
+            // Perhaps an object of a List: keep its value only (its range stays, for messages).
+            let value = node.take_value();
+            node.kind = Kind::Scalar { value, merge_key: false };
         }
         match doc.stack.last_mut() {
             None => doc.root = Some(node),
@@ -550,20 +580,30 @@ impl<'s> Builder<'s> {
         if !is_list {
             let mut root = root;
             self.objects.push(SourceObject { value: root.take_value(), document, base_pointer: String::new() });
-            self.nodes.push(root);
+            if self.trees == Trees::Kept {
+                self.nodes.push(root);
+            }
             return;
         }
         let Kind::Map { entries, .. } = root.kind else { unreachable!("checked above") };
         let Some(items) = entries.into_iter().find(|e| e.key == "items") else { return };
         let Kind::Seq { items, .. } = items.value.kind else { return }; // `items: null`: an empty list
         for (i, mut item) in items.into_iter().enumerate() {
-            if matches!(item.kind, Kind::Map { .. }) {
+            // With trees on demand, an item that was a mapping is already its value (`push`).
+            let is_object = match &item.kind {
+                Kind::Map { .. } => true,
+                Kind::Scalar { value, .. } => self.trees == Trees::OnDemand && value.is_object(),
+                Kind::Seq { .. } => false,
+            };
+            if is_object {
                 self.objects.push(SourceObject {
                     value: item.take_value(),
                     document,
                     base_pointer: format!("/items/{i}"),
                 });
-                self.nodes.push(item);
+                if self.trees == Trees::Kept {
+                    self.nodes.push(item);
+                }
             } else {
                 self.errors.push(ParseError {
                     document: Some(document),
@@ -572,6 +612,17 @@ impl<'s> Builder<'s> {
                 });
             }
         }
+    }
+}
+
+/// Whether a node pushed now is an item of the sequence under the document's top-level `items`
+/// key: an object when the document is a `List`.
+fn is_top_level_item(stack: &[Frame]) -> bool {
+    match stack {
+        [Frame::Map { key: Some(key), .. }, Frame::Seq { .. }] => {
+            matches!(&key.kind, Kind::Scalar { value: Value::String(name), merge_key: false } if name == "items")
+        }
+        _ => false,
     }
 }
 

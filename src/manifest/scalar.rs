@@ -26,9 +26,9 @@ pub(super) fn core_tag(tag: Option<&Tag>) -> Option<&str> {
 pub(super) fn resolve(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     match core_tag(tag) {
         // A non-specific `!` or a custom tag: go-yaml keeps the text.
-        Some("") | Some("str") | Some("binary") => Ok(Value::String(text.into_owned())),
-        None if style != ScalarStyle::Plain => Ok(Value::String(text.into_owned())),
-        None => Ok(resolve_plain_typed(&text)?.unwrap_or_else(|| Value::String(text.into_owned()))),
+        Some("") | Some("str") | Some("binary") => Ok(Value::String(exact(text))),
+        None if style != ScalarStyle::Plain => Ok(Value::String(exact(text))),
+        None => Ok(resolve_plain_typed(&text)?.unwrap_or_else(|| Value::String(exact(text)))),
         Some(wanted @ ("bool" | "int" | "float" | "null" | "timestamp" | "merge")) => {
             let resolved = resolve_plain(&text)?;
             let matches = match (wanted, &resolved) {
@@ -49,6 +49,14 @@ pub(super) fn resolve(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>)
         }
         Some(other) => Err(format!("a scalar cannot have the tag !!{other}")),
     }
+}
+
+/// The scalar's text as a string of its own size: saphyr builds most scalars character by
+/// character, with up to twice the room they need, and a cluster's dump keeps millions of them.
+fn exact(text: Cow<'_, str>) -> String {
+    let mut text = text.into_owned();
+    text.shrink_to_fit();
+    text
 }
 
 /// go-yaml v2's `resolve` for an untagged plain scalar, then the JSON conversion.

@@ -5,14 +5,22 @@
 use super::Position;
 use crate::byte_words::{each_byte, word_at};
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Source {
     pub text: String,
     /// Byte offset of the start of each line. Line breaks are `\n`, `\r\n` and a lone `\r`, as
-    /// in YAML (and saphyr's line numbers).
-    line_starts: Vec<usize>,
+    /// in YAML (and saphyr's line numbers). Built when a position is first asked for: reading a
+    /// cluster's dump for its values may ask none (it is 8 bytes a line).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
     /// Lines before the text, when it is a part of a larger one: positions count from there.
     first_line: usize,
+}
+
+impl PartialEq for Source {
+    /// The line index is derived from the text, built or not.
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text && self.first_line == other.first_line
+    }
 }
 
 /// Byte offset of the start of each line: 0, then after each `\n`, `\r\n` and lone `\r` (YAML's
@@ -36,8 +44,8 @@ pub fn line_starts(text: &str) -> Vec<usize> {
 
 impl Source {
     /// `text`, whose first line is line `first_line + 1` of the text it is a part of.
-    pub fn new(text: &str, first_line: usize) -> Source {
-        Source { line_starts: line_starts(text), text: text.to_owned(), first_line }
+    pub fn new(text: impl Into<String>, first_line: usize) -> Source {
+        Source { line_starts: std::sync::OnceLock::new(), text: text.into(), first_line }
     }
 
     /// Lines before the text (see [`Source::new`]).
@@ -46,16 +54,16 @@ impl Source {
     }
 
     pub fn line_starts(&self) -> &[usize] {
-        &self.line_starts
+        self.line_starts.get_or_init(|| line_starts(&self.text))
     }
 
     /// 0-based line index of a byte offset.
     pub fn line_of(&self, byte: usize) -> usize {
-        self.line_starts.partition_point(|&start| start <= byte).saturating_sub(1)
+        self.line_starts().partition_point(|&start| start <= byte).saturating_sub(1)
     }
 
     pub fn line_start(&self, line: usize) -> usize {
-        self.line_starts.get(line).copied().unwrap_or(self.text.len())
+        self.line_starts().get(line).copied().unwrap_or(self.text.len())
     }
 
     /// 1-based (line, column), lines counted from [`Source::first_line`]; columns count
@@ -63,7 +71,7 @@ impl Source {
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
         let byte = floor_char_boundary(&self.text, byte.min(self.text.len()));
         let line = self.line_of(byte);
-        let start = self.line_starts[line];
+        let start = self.line_starts()[line];
         let column = self.text[start..byte].chars().filter(|&c| c != '\u{FEFF}').count();
         (self.first_line + line + 1, column + 1)
     }
@@ -77,11 +85,11 @@ impl Source {
     /// Byte offset of the line break ending the line that contains `byte` (or the text's end).
     pub fn line_end(&self, byte: usize) -> usize {
         let line = self.line_of(byte);
-        match self.line_starts.get(line + 1) {
+        match self.line_starts().get(line + 1) {
             Some(&next) => {
                 let bytes = self.text.as_bytes();
                 let mut end = next;
-                while end > self.line_starts[line] && matches!(bytes[end - 1], b'\n' | b'\r') {
+                while end > self.line_starts()[line] && matches!(bytes[end - 1], b'\n' | b'\r') {
                     end -= 1;
                 }
                 end
@@ -97,14 +105,14 @@ impl Source {
 
     /// Whether only blanks precede `byte` on its line.
     pub fn starts_line(&self, byte: usize) -> bool {
-        let start = self.line_starts[self.line_of(byte)];
+        let start = self.line_starts()[self.line_of(byte)];
         self.text[start..byte].bytes().all(|b| b == b' ' || b == b'\t')
     }
 
     /// Spaces up to the column of `byte`: the indentation of something written there. (A tab
     /// or `- ` before it counts as one column per character, as saphyr counts columns.)
     pub fn indent_before(&self, byte: usize) -> String {
-        let start = self.line_starts[self.line_of(byte)];
+        let start = self.line_starts()[self.line_of(byte)];
         " ".repeat(self.text[start..byte].chars().filter(|&c| c != '\u{FEFF}').count())
     }
 

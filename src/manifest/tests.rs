@@ -1142,3 +1142,73 @@ fn a_quoted_scalar_indented_as_kubectl_accepts_names_the_skipped_document() {
     let m = parse(&text.replace("\n  b\"", "\n    b\"").replace("name: z", "name: [z"), &Limits::default());
     assert!(!messages(&m)[0].3.contains("skipped"), "{:?}", messages(&m));
 }
+
+/// What a reading gives besides its trees: objects, errors, shape and document ranges.
+fn without_trees(m: &Manifests) -> (Vec<SourceObject>, Vec<ParseError>, PartShape, Vec<Option<(usize, usize)>>) {
+    (m.objects.clone(), m.errors.clone(), m.part_shape(), m.documents.clone())
+}
+
+/// `read_values` keeps no trees, yet gives `parse`'s objects and errors, and the same tree (so
+/// the same positions) for every object when one is asked for: from the object's document,
+/// read again, and its List item.
+#[test]
+fn reading_values_gives_what_parsing_gives_and_the_same_trees_on_demand() {
+    let limits = Limits::default();
+    let mut cases = texts_to_cut();
+    let list_with_anchors =
+        "apiVersion: v1\nitems:\n- &sa\n  kind: ServiceAccount\n  metadata: {name: a, namespace: n}\n\
+        - <<: *sa\n  metadata:\n    name: b\n- 3\n- kind: Pod\n  spec:\n    containers: [{name: c}]\nkind: List\n";
+    cases.push((
+        "a List with an anchored item, a merge and an item that is not an object".into(),
+        list_with_anchors.into(),
+    ));
+    cases.push(("an indented root".into(), "---\n  kind: Pod\n  metadata:\n    name: p\n---\n  kind: Job\n".into()));
+    cases.push(("items on an object that is not a List".into(), "kind: Thing\nitems:\n- {a: 1}\n- b: [2]\n".into()));
+    cases.push(("a List as -o yaml prints it, after a document".into(), format!("kind: A\n---\n{list_with_anchors}")));
+    for (name, text) in &cases {
+        let trees = parse(text, &limits);
+        let values = read_values(text.clone(), &limits);
+        assert!(values.nodes.is_empty() || values.read_as_json_only(), "{name}: no trees kept");
+        assert_eq!(without_trees(&values), without_trees(&trees), "{name}");
+        for i in 0..trees.objects.len() {
+            let expected = trees.with_tree(i, |tree| tree.clone());
+            assert_eq!(values.with_tree(i, |tree| tree.clone()), expected, "{name}: object {i}");
+            assert_eq!(values.object_position(i), trees.object_position(i), "{name}: object {i}");
+        }
+        for jobs in [2, 5] {
+            assert_eq!(
+                without_trees(&read_values_in_parallel(text.clone(), &limits, jobs)),
+                without_trees(&trees),
+                "{name}"
+            );
+        }
+    }
+    // Positions of every field, present or absent, of a List read without trees.
+    let values = read_values(list_with_anchors.into(), &limits);
+    let trees = parse(list_with_anchors, &limits);
+    assert_eq!(values.objects.len(), 3);
+    assert_eq!(values.objects[1].value["metadata"], json!({"name": "b"}));
+    assert_eq!(values.position(1, "/kind"), pos(4, 3, 4, 23), "a merged key: where its text is, in the anchor");
+    for (pointer, object) in [("/metadata/name", 0), ("/metadata/name", 1), ("/spec/containers/0/name", 2), ("/x", 2)] {
+        assert_eq!(values.locate_field(object, pointer), trees.locate_field(object, pointer), "{pointer}");
+    }
+    // A fix is planned on the whole text's trees, read again.
+    let fix = Fix {
+        description: "test".into(),
+        patch: serde_json::from_value(json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}]))
+            .unwrap(),
+    };
+    let fixed = apply_fixes(list_with_anchors, &values, &[(2, &fix)]).unwrap();
+    assert_eq!(fixed, apply_fixes(list_with_anchors, &trees, &[(2, &fix)]).unwrap());
+    assert_eq!(parse(&fixed, &limits).objects[2].value["automountServiceAccountToken"], json!(false));
+}
+
+/// An item made a value at once (`read_values`) costs alias copies as much as its tree would.
+#[test]
+fn reading_values_keeps_the_alias_budget() {
+    let item = format!("{{a: [{}]}}", vec!["x"; 50].join(", "));
+    let text = format!("kind: List\nitems: &all\n- {item}\ncopies: [{}]\n", vec!["*all"; 30].join(", "));
+    let small = Limits { max_nodes: 1000, ..Limits::default() };
+    assert_eq!(messages(&read_values(text.clone(), &small)), messages(&parse(&text, &small)));
+    assert!(!parse(&text, &small).errors.is_empty(), "the copies exceed the budget");
+}

@@ -67,15 +67,18 @@ impl Node {
         match &mut self.kind {
             Kind::Scalar { value, .. } => std::mem::take(value),
             Kind::Seq { items, .. } => Value::Array(items.iter_mut().map(Node::take_value).collect()),
-            Kind::Map { entries, .. } => {
-                let mut map = Map::new();
-                for entry in entries {
-                    // A key written as is stays readable from the source: move it, do not copy it.
-                    let key = if entry.key_as_written { std::mem::take(&mut entry.key) } else { entry.key.clone() };
-                    map.insert(key, entry.value.take_value());
-                }
-                Value::Object(map)
-            }
+            // Keys are unique (the parser refuses duplicates), so collecting is inserting, and
+            // builds the map in one pass rather than a search per key.
+            Kind::Map { entries, .. } => Value::Object(
+                entries
+                    .iter_mut()
+                    .map(|entry| {
+                        // A key written as is stays readable from the source: move it, do not copy it.
+                        let key = if entry.key_as_written { std::mem::take(&mut entry.key) } else { entry.key.clone() };
+                        (key, entry.value.take_value())
+                    })
+                    .collect::<Map<String, Value>>(),
+            ),
         }
     }
 
@@ -83,6 +86,14 @@ impl Node {
     pub fn entry(&self, key: &str) -> Option<&Entry> {
         match &self.kind {
             Kind::Map { entries, .. } => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    /// The entry of `key`, after [`Node::take_value`] too (`text`: the source).
+    pub fn entry_written(&self, text: &str, key: &str) -> Option<&Entry> {
+        match &self.kind {
+            Kind::Map { entries, .. } => entries.iter().find(|e| e.key_text(text) == key),
             _ => None,
         }
     }
@@ -101,6 +112,12 @@ impl Node {
         }
         let mut deepest = 0;
         match &self.kind {
+            // A mapping already made its value (`Trees::OnDemand`) counts as the tree it was:
+            // alias copies of it cost as much.
+            Kind::Scalar { value: value @ (Value::Object(_) | Value::Array(_)), .. } => {
+                *count -= 1;
+                return measure_value(value, count, budget);
+            }
             Kind::Scalar { .. } => {}
             Kind::Seq { items, .. } => {
                 for item in items {
@@ -116,4 +133,29 @@ impl Node {
         }
         Some(deepest + usize::from(!matches!(self.kind, Kind::Scalar { .. })))
     }
+}
+
+/// [`Node::measure_into`] for a value: its nodes (keys counted, as a tree's entries are) are
+/// added to `count`, and its height returned; `None` past `budget`.
+fn measure_value(value: &Value, count: &mut usize, budget: usize) -> Option<usize> {
+    *count += 1;
+    if *count > budget {
+        return None;
+    }
+    let mut deepest = 0;
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                deepest = deepest.max(measure_value(item, count, budget)?);
+            }
+        }
+        Value::Object(map) => {
+            for item in map.values() {
+                *count += 1; // the key
+                deepest = deepest.max(measure_value(item, count, budget)?);
+            }
+        }
+        _ => return Some(0),
+    }
+    Some(deepest + 1)
 }

@@ -263,14 +263,14 @@ fn check_with_authorizer(cx: &Cx<'_>, out: &mut Emitter<'_>) {
 /// The bundle's bindings that grant a critical or high risk, by who they name.
 struct RiskIndex<'a> {
     risky: Vec<RiskyBinding<'a>>,
-    /// Subjects of each risky binding: (index in `risky`, subject).
-    subjects: Vec<(usize, &'a serde_json::Value)>,
+    /// Group subjects of each risky binding: (index in `risky`, subject).
+    groups: Vec<(usize, &'a serde_json::Value)>,
     by_service_account: HashMap<(&'a str, &'a str), Vec<usize>>,
 }
 
 impl<'a> RiskIndex<'a> {
     fn build(cx: &Cx<'a>) -> RiskIndex<'a> {
-        let mut index = RiskIndex { risky: Vec::new(), subjects: Vec::new(), by_service_account: HashMap::new() };
+        let mut index = RiskIndex { risky: Vec::new(), groups: Vec::new(), by_service_account: HashMap::new() };
         for binding in cx.bundle.bindings() {
             let Some((kind, name)) = k8s::role_ref(binding.value) else { continue };
             let Some(reach) = Reach::of_binding(binding.kind, binding.namespace) else { continue };
@@ -281,9 +281,13 @@ impl<'a> RiskIndex<'a> {
             let risks = model::summarize(&hits).expect("hits are not empty");
             let at = index.risky.len();
             index.risky.push(RiskyBinding { binding, role: role.describe(), risks, severity });
+            // ServiceAccount subjects (either spelling) are indexed below; only groups are read
+            // per identity, and they are few.
             let subjects = binding.value.get("subjects").and_then(serde_json::Value::as_array);
             for subject in subjects.into_iter().flatten() {
-                index.subjects.push((at, subject));
+                if subject.get("kind").and_then(serde_json::Value::as_str) == Some("Group") {
+                    index.groups.push((at, subject));
+                }
             }
             for sa in k8s::service_account_subjects(binding.value, binding.namespace) {
                 if let Some(ns) = sa.namespace {
@@ -303,11 +307,8 @@ impl<'a> RiskIndex<'a> {
         let (ns, name) = identity.service_account.as_ref().expect("a ServiceAccount");
         let mut found: Vec<usize> =
             self.by_service_account.get(&(ns.as_str(), name.as_str())).cloned().unwrap_or_default();
-        for (at, subject) in &self.subjects {
-            // direct subjects are indexed; groups are few, and read here
-            if subject.get("kind").and_then(serde_json::Value::as_str) == Some("Group")
-                && identity.is_named_by(subject, self.risky[*at].binding.namespace)
-            {
+        for (at, subject) in &self.groups {
+            if identity.is_named_by(subject, self.risky[*at].binding.namespace) {
                 found.push(*at);
             }
         }

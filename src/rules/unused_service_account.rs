@@ -1,5 +1,6 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use crate::bundle::Obj;
 use crate::declare_rule;
 use crate::engine::{Cx, Emitter};
 use crate::finding::Level;
@@ -59,20 +60,28 @@ fn check(cx: &Cx<'_>, out: &mut Emitter<'_>) {
     let used: HashSet<(&str, &str)> =
         cx.bundle.every_workload().filter_map(|(obj, spec)| Some((obj.namespace?, spec.service_account().0))).collect();
     let is_external = |ns: &str, name: &str| cx.settings.is_external_service_account(Some(ns), name);
+    // The bindings that name each ServiceAccount, each once and in bundle order: built once, as
+    // a cluster's dump has thousands of ServiceAccounts and bindings.
+    let mut bound_by: HashMap<(&str, &str), Vec<&Obj<'_>>> = HashMap::new();
+    for binding in cx.bundle.bindings() {
+        for subject in k8s::service_account_subjects(binding.value, binding.namespace) {
+            let Some(ns) = subject.namespace else { continue };
+            let named = bound_by.entry((ns, subject.name)).or_default();
+            if !named.last().is_some_and(|last| std::ptr::eq(*last, binding)) {
+                named.push(binding);
+            }
+        }
+    }
 
     for sa in cx.bundle.of_kind("ServiceAccount") {
         let Some(ns) = sa.namespace else { continue };
         if used.contains(&(ns, sa.name)) || is_external(ns, sa.name) {
             continue;
         }
-        let bindings: Vec<String> = cx
-            .bundle
-            .bindings()
-            .filter(|binding| {
-                k8s::service_account_subjects(binding.value, binding.namespace)
-                    .iter()
-                    .any(|s| s.namespace == Some(ns) && s.name == sa.name)
-            })
+        let bindings: Vec<String> = bound_by
+            .get(&(ns, sa.name))
+            .into_iter()
+            .flatten()
             .map(|binding| format!("{} ({})", binding.object_ref(), rbac::describe_role_ref(binding.value)))
             .collect();
         if bindings.is_empty() {
