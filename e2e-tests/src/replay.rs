@@ -20,29 +20,69 @@
 //! writes an enum (the variant as a local tag). Exchanges are replayed in order, and each one
 //! must match the request the policy makes, as in kwctl.
 //!
-//! Most variants carry the guest's payload fields as they are. `KubernetesCanI` (Kubewarden 1.27
-//! and later) carries the guest's whole request, the SDK's `CanIRequest`, under `request`, and
-//! its `disable_cache` once more beside it (policy-evaluator's "remove the kubernetes object
-//! wrapper" change, kubewarden/policy-evaluator#721):
+//! Most variants carry the guest's payload fields as they are. `KubernetesCanI` does not: the
+//! host reads the guest's payload as the SDK's `CanIRequest` and records its
+//! `subject_access_review` (the SDK's own `SubjectAccessReview`: groups, resource_attributes,
+//! user; not the Kubernetes object) under `request`, and its `disable_cache` beside it:
 //!
 //! ```yaml
 //! - type: Exchange
 //!   request: |
 //!     !KubernetesCanI
 //!     request:
-//!       subject_access_review:
-//!         groups: [system:serviceaccounts, system:serviceaccounts:shop, system:authenticated]
-//!         resource_attributes: {group: '', name: null, namespace: shop, resource: pods,
-//!                               subresource: exec, verb: create, version: null}
-//!         user: system:serviceaccount:shop:api
-//!       disable_cache: false
+//!       groups:
+//!       - system:serviceaccounts
+//!       - system:serviceaccounts:shop
+//!       - system:authenticated
+//!       resource_attributes:
+//!         group: ''
+//!         name: null
+//!         namespace: shop
+//!         resource: pods
+//!         subresource: exec
+//!         verb: create
+//!         version: null
+//!       user: system:serviceaccount:shop:api
 //!     disable_cache: false
 //!   response:
 //!     type: Success
 //!     payload: '{"allowed":true,"reason":"RBAC: allowed by RoleBinding ..."}'
 //! ```
 //!
-//! The response is the SubjectAccessReview's `status` as the API server returned it.
+//! The response is the SubjectAccessReview's `status` as the API server returned it (serialized
+//! with serde_json, so absent fields are left out), or the host's error text.
+//!
+//! Read from Kubewarden's source (the standalone kwctl v1.31.0 tree and its Cargo.lock are not in
+//! the index we searched; these are the same code in the kubewarden-controller monorepo, where kwctl
+//! and policy-evaluator moved after 1.31):
+//! - kwctl `src/callback_handler/proxy.rs` (kubewarden/kubewarden-controller
+//!   `crates/kwctl/src/callback_handler/proxy.rs` @ 1e4817149cd61a360173c163b471b1870f80fc93):
+//!   records `serde_yaml::to_string(&CallbackRequestType)` as the `request` string of an
+//!   `Exchange {request, response: Success {payload} | Error {message}}`; on replay it pops the
+//!   exchanges in order, parses `request` back with `serde_yaml::from_str` (a request it cannot
+//!   parse is a panic, "Cannot deserialize recorded request into `CallbackRequestType`") and
+//!   compares it with the policy's request by the derived `PartialEq`: every field of the variant,
+//!   `None` and a missing optional field being the same, unknown fields ignored.
+//! - policy-evaluator `src/callback_requests.rs` (viccuad/kubewarden-controller
+//!   `crates/policy-evaluator/src/callback_requests.rs` @ 5d3bf0861fd92659e8ed2d70856695a0a122020e,
+//!   policy-evaluator 0.32.0; the same in kubewarden/adm-controller @
+//!   8886945769273ce944f2d968f7bee2fd68e44b80): `KubernetesCanI { request: KWSubjectAccessReview,
+//!   disable_cache: bool }` and `From<CanIRequest>` taking `req.subject_access_review` and
+//!   `req.disable_cache`. This layout is kubewarden/policy-evaluator#721 (2025-07-11); the first
+//!   `can_i` release (v0.27.0, #716) recorded a Kubernetes `SubjectAccessReview` under
+//!   `subject_access_review` instead. kwctl 1.31 (release issue kubewarden/adm-controller#1247,
+//!   2025-11-24) is later than #721 and earlier than the monorepo code above; the exact
+//!   policy-evaluator tag kwctl v1.31.0 pins was not read.
+//! - policy-evaluator `src/runtimes/callback.rs` (kubewarden/kubewarden-controller @
+//!   00eb529e72077b844d10d2148185297058808a8a): `kubewarden`/`kubernetes`/`can_i` reads the payload
+//!   as `CanIRequest` and turns it into `CallbackRequestType::from(req)`.
+//! - policy-evaluator `src/callback_handler/kubernetes/client.rs` (viccuad/kubewarden-controller @
+//!   4f232f31f1a723b81c3f2eeeffec000d12498603): `can_i` answers with the created review's `status`.
+//! - kubewarden-policy-sdk 0.17.3 `src/host_capabilities/kubernetes.rs`: `CanIRequest
+//!   {subject_access_review, disable_cache}`, `SubjectAccessReview {groups, resource_attributes,
+//!   user}`, `ResourceAttributes {group, name, namespace, resource, subresource, verb, version}`,
+//!   fields in that (serialization) order; serde_yaml 0.9 writes a struct variant as a local tag
+//!   on a mapping and `None` as `null`.
 
 use std::sync::Mutex;
 
@@ -100,6 +140,9 @@ fn parse_exchange(item: &Value) -> Result<Exchange, String> {
     let request_text = field("request")?.as_str().ok_or("`request` must be a string holding a YAML document")?;
     let (tag, request) = yaml::tagged_document(request_text, Schema::Core).map_err(|e| format!("`request`: {e}"))?;
     let request_type = tag.ok_or("`request` must start with the request type, e.g. !KubernetesGetResource")?;
+    if request_type == "KubernetesCanI" {
+        check_can_i(&request)?;
+    }
     let response = field("response")?;
     let text = |name: &str| -> Result<String, String> {
         response
@@ -171,19 +214,39 @@ impl Capabilities for Replay {
     }
 }
 
-/// The request as kwctl records it, from the guest's payload (see the module's documentation).
+/// The request as kwctl records it, from the guest's payload (see the module's documentation):
+/// for `KubernetesCanI`, the `CanIRequest`'s `subject_access_review` under `request` and its
+/// `disable_cache` beside it.
 pub fn as_recorded(request_type: &str, payload: Value) -> Result<Value, String> {
     if request_type != "KubernetesCanI" {
         return Ok(payload);
     }
-    let attributes = payload.pointer("/subject_access_review/resource_attributes").filter(|a| a.is_object());
+    let review =
+        payload.get("subject_access_review").filter(|r| r.get("resource_attributes").is_some_and(Value::is_object));
     let disable_cache = payload.get("disable_cache").and_then(Value::as_bool);
-    let (Some(_), Some(disable_cache)) = (attributes, disable_cache) else {
+    let (Some(review), Some(disable_cache)) = (review, disable_cache) else {
         return Err("kubernetes/can_i: the payload is not a CanIRequest (subject_access_review.resource_attributes, \
                     disable_cache)"
             .into());
     };
-    Ok(serde_json::json!({"request": payload, "disable_cache": disable_cache}))
+    Ok(serde_json::json!({"request": review, "disable_cache": disable_cache}))
+}
+
+/// kwctl panics on a recorded `KubernetesCanI` that does not deserialize into policy-evaluator's
+/// variant; here it is a session error. The fields serde requires: `request.user`,
+/// `request.resource_attributes.{resource, verb}` (strings) and `disable_cache` (a boolean).
+fn check_can_i(request: &Value) -> Result<(), String> {
+    let string = |pointer: &str| request.pointer(pointer).is_some_and(Value::is_string);
+    if string("/request/user")
+        && string("/request/resource_attributes/resource")
+        && string("/request/resource_attributes/verb")
+        && request.get("disable_cache").is_some_and(Value::is_boolean)
+    {
+        return Ok(());
+    }
+    Err("`request`: KubernetesCanI holds `request` (the SubjectAccessReview: user, groups, resource_attributes \
+         with resource and verb) and `disable_cache`, as kwctl records it"
+        .into())
 }
 
 /// Absent and `null` fields mean the same `None` to serde, which is how kwctl compares.
@@ -267,11 +330,9 @@ mod tests {
   request: |
     !KubernetesCanI
     request:
-      subject_access_review:
-        groups: [system:serviceaccounts]
-        resource_attributes: {group: '', name: null, namespace: shop, resource: pods, subresource: exec, verb: create, version: null}
-        user: system:serviceaccount:shop:api
-      disable_cache: false
+      groups: [system:serviceaccounts]
+      resource_attributes: {group: '', name: null, namespace: shop, resource: pods, subresource: exec, verb: create, version: null}
+      user: system:serviceaccount:shop:api
     disable_cache: false
   response:
     type: Success
@@ -294,6 +355,29 @@ mod tests {
         assert!(err.starts_with("Replay error: unexpected request. Was expecting KubernetesCanI"), "{err}");
         let err = replay.call("kubewarden", "kubernetes", "can_i", b"{\"user\": \"x\"}").unwrap_err();
         assert!(err.contains("not a CanIRequest"), "{err}");
+    }
+
+    #[test]
+    fn a_can_i_record_kwctl_cannot_read_is_a_session_error() {
+        // The whole CanIRequest under `request` (how these fixtures were first written): kwctl finds
+        // no `request.resource_attributes`, cannot deserialize the record and panics.
+        let wrapped = r#"
+- type: Exchange
+  request: |
+    !KubernetesCanI
+    request:
+      subject_access_review:
+        resource_attributes: {resource: pods, verb: create}
+        user: system:serviceaccount:shop:api
+      disable_cache: false
+    disable_cache: false
+  response: {type: Success, payload: '{"allowed":true}'}
+"#;
+        let err = Session::parse(wrapped).unwrap_err();
+        assert!(err.starts_with("exchange 1: `request`: KubernetesCanI holds `request`"), "{err}");
+        let no_cache_flag = "- type: Exchange\n  request: \"!KubernetesCanI\\nrequest: {user: u, resource_attributes: \
+                             {resource: pods, verb: get}}\"\n  response: {type: Success, payload: '{}'}";
+        assert!(Session::parse(no_cache_flag).unwrap_err().contains("KubernetesCanI holds"));
     }
 
     #[test]
