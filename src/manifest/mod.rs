@@ -142,8 +142,11 @@ pub struct Manifests {
     /// built when a position is asked for ([`Manifests::with_tree`]).
     json_ranges: Vec<(usize, usize)>,
     /// Whether the YAML path kept the objects' trees in `nodes`, or builds an object's tree
-    /// from its document's range when a position is asked for.
+    /// when a position is asked for: from `item_ranges[i]`, or its document's range.
     trees: Trees,
+    /// YAML read with [`Trees::OnDemand`]: for each object, the range its tree is read from
+    /// alone when it is a List item that reads alone (see `parse::item_tree_at`).
+    item_ranges: Vec<Option<(usize, usize)>>,
     /// The last tree built on demand, by the byte offset it starts at: a JSON object's, or a
     /// YAML document's (a finding's neighbours are often asked for next).
     tree_cache: TreeCache,
@@ -327,6 +330,7 @@ impl Manifests {
             errors: Vec::new(),
             nodes: Vec::new(),
             json_ranges: ranges,
+            item_ranges: Vec::new(),
             trees: Trees::OnDemand,
             tree_cache: TreeCache::default(),
             source,
@@ -360,6 +364,10 @@ impl Manifests {
         let (start, end, item) = match self.json_ranges.get(object_index) {
             Some(&(start, end)) => (start, end, None),
             None if self.trees == Trees::OnDemand => {
+                if let Some(&Some((start, end))) = self.item_ranges.get(object_index) {
+                    return self
+                        .with_tree_cached(start, f, || parse::item_tree_at(&self.source, &self.limits, start, end));
+                }
                 let object = self.objects.get(object_index)?;
                 let (start, end) = (*self.documents.get(object.document)?)?;
                 // From its line's start: a root written indented reads as it did in the whole text.
@@ -377,11 +385,32 @@ impl Manifests {
             }
             None => return None,
         };
+        let build = || parse::tree_at(&self.source, &self.limits, start, end);
+        match item {
+            None => self.with_tree_cached(start, f, build),
+            Some(index) => self.with_tree_cached(
+                start,
+                |tree| match &tree.entry_written(&self.source.text, "items")?.value.kind {
+                    Kind::Seq { items, .. } => Some(f(items.get(index)?)),
+                    _ => None,
+                },
+                build,
+            )?,
+        }
+    }
+
+    /// `f` of the tree built on demand that starts at byte `start`: the cached one, or `build`'s.
+    fn with_tree_cached<T>(
+        &self,
+        start: usize,
+        f: impl FnOnce(&Node) -> T,
+        build: impl FnOnce() -> Option<Node>,
+    ) -> Option<T> {
         let mut cache = self.tree_cache.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tree = match cache.as_ref() {
             Some((at, tree)) if *at == start => tree.clone(),
             _ => {
-                let mut tree = parse::tree_at(&self.source, &self.limits, start, end)?;
+                let mut tree = build()?;
                 // As in the YAML path: the values live in `objects`, the tree keeps ranges and keys.
                 tree.take_value();
                 let tree = std::sync::Arc::new(tree);
@@ -390,13 +419,7 @@ impl Manifests {
             }
         };
         drop(cache);
-        match item {
-            None => Some(f(&tree)),
-            Some(index) => match &tree.entry_written(&self.source.text, "items")?.value.kind {
-                Kind::Seq { items, .. } => Some(f(items.get(index)?)),
-                _ => None,
-            },
-        }
+        Some(f(&tree))
     }
 
     /// Byte range for [`Manifests::position`], and whether the pointer was found whole.

@@ -45,6 +45,19 @@ pub(super) fn tree_at(source: &Source, limits: &Limits, start: usize, end: usize
     builder.nodes.pop()
 }
 
+/// The tree of the one List item written at `source.text[start..end]`: from the start of its
+/// `- ` line to its end, read as a sequence of that one item (see [`Builder::item_range`]).
+/// `None` when it does not read so.
+pub(super) fn item_tree_at(source: &Source, limits: &Limits, start: usize, end: usize) -> Option<Node> {
+    let mut builder = Builder::new(source, limits, end);
+    builder.item_root = true;
+    builder.run(start).ok()?;
+    if !builder.errors.is_empty() || builder.nodes.len() != 1 {
+        return None;
+    }
+    builder.nodes.pop()
+}
+
 /// The YAML path: saphyr's events into the position-aware tree and the objects' values.
 pub(super) fn parse_yaml(text: &str, limits: &Limits, first_line: usize) -> Manifests {
     read_yaml(Cow::Borrowed(text), limits, first_line, Trees::Kept)
@@ -66,12 +79,13 @@ fn read_yaml(text: Cow<'_, str>, limits: &Limits, first_line: usize, trees: Tree
         builder.run_recovering(0);
     }
     let alias_nodes = builder.alias_nodes();
-    let Builder { objects, nodes, errors, documents, next_document, .. } = builder;
+    let Builder { objects, nodes, item_ranges, errors, documents, next_document, .. } = builder;
     Manifests {
         objects,
         errors,
         nodes,
         json_ranges: Vec::new(),
+        item_ranges,
         trees,
         tree_cache: TreeCache::default(),
         source,
@@ -131,6 +145,7 @@ struct Piece {
     document_ranges: Vec<Option<(usize, usize)>>,
     objects: Vec<SourceObject>,
     nodes: Vec<Node>,
+    item_ranges: Vec<Option<(usize, usize)>>,
 }
 
 impl Piece {
@@ -157,6 +172,7 @@ fn join(source: Source, limits: &Limits, pieces: Vec<Piece>, trees: Trees) -> Ma
         errors: Vec::new(),
         nodes: Vec::new(),
         json_ranges: Vec::new(),
+        item_ranges: Vec::new(),
         trees,
         tree_cache: TreeCache::default(),
         source,
@@ -173,6 +189,7 @@ fn join(source: Source, limits: &Limits, pieces: Vec<Piece>, trees: Trees) -> Ma
         }
         manifests.objects.append(&mut piece.objects);
         manifests.nodes.append(&mut piece.nodes);
+        manifests.item_ranges.append(&mut piece.item_ranges);
         // Documents after the last one read without error have no range, as in `parse`; a
         // piece followed by another counts all of its documents.
         if i < last {
@@ -229,6 +246,9 @@ struct Builder<'s> {
     alias_budget: usize,
     objects: Vec<SourceObject>,
     nodes: Vec<Node>,
+    /// With [`Trees::OnDemand`], for each object: the range [`item_tree_at`] reads its tree
+    /// from, when it is a List item that reads alone; `None`: its document is read again.
+    item_ranges: Vec<Option<(usize, usize)>>,
     errors: Vec<ParseError>,
     next_document: usize,
     doc: Option<Document>,
@@ -236,6 +256,8 @@ struct Builder<'s> {
     documents: Vec<Option<(usize, usize)>>,
     /// Each document's root mapping is one object, even a `List` ([`tree_at`]).
     whole_roots: bool,
+    /// The document is one List item with its `- ` ([`item_tree_at`]): the item is the object.
+    item_root: bool,
     /// With [`Trees::OnDemand`], only values are kept: each object's tree is dropped once its
     /// value is built, and the items of a document's top-level `items` sequence become values
     /// as soon as each is read, so a cluster's dump (one `List` document) is never whole as a tree.
@@ -276,11 +298,13 @@ impl<'s> Builder<'s> {
             alias_budget: limits.max_nodes,
             objects: Vec::new(),
             nodes: Vec::new(),
+            item_ranges: Vec::new(),
             errors: Vec::new(),
             next_document: 0,
             doc: None,
             documents: Vec::new(),
             whole_roots: false,
+            item_root: false,
             trees: Trees::Kept,
         }
     }
@@ -310,6 +334,7 @@ impl<'s> Builder<'s> {
             document_ranges: self.documents,
             objects: self.objects,
             nodes: self.nodes,
+            item_ranges: self.item_ranges,
         })
     }
 
@@ -546,9 +571,19 @@ impl<'s> Builder<'s> {
     fn finish_document(&mut self, doc: Document) {
         let Some(root) = doc.root else { return };
         let index = doc.index;
+        // Anchors make items depend on one another: such a document's items do not read alone.
+        let items_read_alone = doc.anchors.is_empty();
+        if self.item_root {
+            if let Kind::Seq { mut items, .. } = root.kind {
+                if items.len() == 1 && matches!(items[0].kind, Kind::Map { .. }) {
+                    self.nodes.push(items.remove(0));
+                }
+            }
+            return;
+        }
         match &root.kind {
             Kind::Scalar { value: Value::Null, .. } => {} // empty document
-            Kind::Map { .. } => self.add_object(index, root),
+            Kind::Map { .. } => self.add_object(index, root, items_read_alone),
             Kind::Scalar { value, .. } => self.errors.push(ParseError {
                 document: Some(index),
                 position: self.source.position(root.start, root.end),
@@ -565,7 +600,7 @@ impl<'s> Builder<'s> {
     }
 
     /// Adds an object, or one object per item of a `List` / `*List` kind with `items`.
-    fn add_object(&mut self, document: usize, root: Node) {
+    fn add_object(&mut self, document: usize, root: Node, items_read_alone: bool) {
         let is_list = root
             .entry("kind")
             .and_then(|e| match &e.value.kind {
@@ -580,8 +615,9 @@ impl<'s> Builder<'s> {
         if !is_list {
             let mut root = root;
             self.objects.push(SourceObject { value: root.take_value(), document, base_pointer: String::new() });
-            if self.trees == Trees::Kept {
-                self.nodes.push(root);
+            match self.trees {
+                Trees::Kept => self.nodes.push(root),
+                Trees::OnDemand => self.item_ranges.push(None),
             }
             return;
         }
@@ -601,8 +637,12 @@ impl<'s> Builder<'s> {
                     document,
                     base_pointer: format!("/items/{i}"),
                 });
-                if self.trees == Trees::Kept {
-                    self.nodes.push(item);
+                match self.trees {
+                    Trees::Kept => self.nodes.push(item),
+                    Trees::OnDemand => {
+                        let range = self.item_range(&item).filter(|_| items_read_alone);
+                        self.item_ranges.push(range);
+                    }
                 }
             } else {
                 self.errors.push(ParseError {
@@ -612,6 +652,20 @@ impl<'s> Builder<'s> {
                 });
             }
         }
+    }
+}
+
+impl Builder<'_> {
+    /// Where a block sequence's item can be read alone, as a sequence of one item: from the
+    /// start of its line, when only blanks and its `- ` come before it there (as `kubectl get
+    /// -o yaml` writes a List's items), to its end. A position in a cluster's dump then reads
+    /// one object again, not the whole dump.
+    fn item_range(&self, item: &Node) -> Option<(usize, usize)> {
+        let bytes = self.source.text.as_bytes();
+        let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[..item.start]).map_or(0, |at| at + 1);
+        let before = std::str::from_utf8(&bytes[line_start..item.start]).ok()?.trim_start_matches(' ');
+        let dash_then_blanks = before.strip_prefix('-')?;
+        (!dash_then_blanks.is_empty() && dash_then_blanks.bytes().all(|b| b == b' ')).then_some((line_start, item.end))
     }
 }
 

@@ -1164,11 +1164,22 @@ fn reading_values_gives_what_parsing_gives_and_the_same_trees_on_demand() {
     ));
     cases.push(("an indented root".into(), "---\n  kind: Pod\n  metadata:\n    name: p\n---\n  kind: Job\n".into()));
     cases.push(("items on an object that is not a List".into(), "kind: Thing\nitems:\n- {a: 1}\n- b: [2]\n".into()));
-    cases.push(("a List as -o yaml prints it, after a document".into(), format!("kind: A\n---\n{list_with_anchors}")));
+    cases.push(("a List with anchors, after a document".into(), format!("kind: A\n---\n{list_with_anchors}")));
+    let plain_list = "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p\n  spec:\n    \
+        containers:\n    - name: c\n      args: [\"a\", 'b']\n- {kind: ServiceAccount, metadata: {name: s}}\n-   kind: Job\n\
+        \x20   metadata: {name: j}\nkind: List\nmetadata:\n  resourceVersion: \"\"\n";
+    cases.push(("a List as -o yaml prints it".into(), plain_list.into()));
+    let (head, rest) = plain_list.split_once("items:\n").unwrap();
+    let (items, tail) = rest.split_once("kind: List").unwrap();
+    let indented: String = items.lines().map(|line| format!("  {line}\r\n")).collect();
+    cases.push(("a List indented, CRLF".into(), format!("{head}items:\r\n{indented}kind: List{tail}").replace("1\n", "1\r\n")));
     for (name, text) in &cases {
         let trees = parse(text, &limits);
         let values = read_values(text.clone(), &limits);
         assert!(values.nodes.is_empty() || values.read_as_json_only(), "{name}: no trees kept");
+        if name.starts_with("a List as") || name.starts_with("a List indented") {
+            assert_eq!((values.errors.len(), values.objects.len()), (0, 3), "{name}");
+        }
         assert_eq!(without_trees(&values), without_trees(&trees), "{name}");
         for i in 0..trees.objects.len() {
             let expected = trees.with_tree(i, |tree| tree.clone());
@@ -1183,6 +1194,10 @@ fn reading_values_gives_what_parsing_gives_and_the_same_trees_on_demand() {
             );
         }
     }
+    // A List as kubectl prints it: each item's tree is read from the item alone.
+    let values = read_values(plain_list.into(), &limits);
+    assert_eq!(values.item_ranges.iter().filter(|range| range.is_some()).count(), 3, "{:?}", values.item_ranges);
+    assert_eq!(values.position(2, "/metadata/name"), parse(plain_list, &limits).position(2, "/metadata/name"));
     // Positions of every field, present or absent, of a List read without trees.
     let values = read_values(list_with_anchors.into(), &limits);
     let trees = parse(list_with_anchors, &limits);
