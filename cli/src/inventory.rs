@@ -48,12 +48,15 @@ pub fn run(args: &InputArgs, filters: &Filters, format: InventoryFormat) -> u8 {
     for (file, span, message) in crate::lint::pod_spec_notes(&inputs, args.namespace.as_deref()) {
         eprintln!("{file}:{}:{}: note: {message}", span.line, span.column);
     }
-    let (inventory, _) = inventory::of_objects(&inputs.objects, &settings, args.namespace.as_deref());
+    let code = if inputs.errors.is_empty() { 0 } else { EXIT_INPUT_ERROR };
+    // Nothing below asks for a position: the texts (a whole dump) are freed before the rules run.
+    let input::Inputs { objects, sources, .. } = inputs;
+    drop(sources);
+    let (inventory, _) = inventory::of_objects(&objects, &settings, args.namespace.as_deref());
     let inventory = inventory.filtered(filters);
     let text = render(&inventory, format);
-    let code = if inputs.errors.is_empty() { 0 } else { EXIT_INPUT_ERROR };
     // The process ends right after: freeing a cluster's objects one by one would only cost time.
-    std::mem::forget(inputs);
+    std::mem::forget(objects);
     print_answer(&text, code, "inventory")
 }
 

@@ -25,6 +25,13 @@
 //!   with the whole text's line numbers); [`parts_read_as_whole`] tells from each part's
 //!   [`PartShape`] whether the parts read as the whole text does (no directive, no error before
 //!   the last part, alias copies within the budget of the whole).
+//! * **Values only** ([`read_values`], for the inventory, `can-i` and `who-can`, which ask few
+//!   positions of what may be a whole cluster's dump): the same reading, but each object keeps
+//!   its value only. The items of a document's top-level `items` become values as soon as each is
+//!   read, so a dump (one `List` document) is never whole as a tree; when a position is asked
+//!   for, the object's tree is read again, from its own `- ` lines for a List item written as
+//!   kubectl writes it, else from its document, and is the tree [`parse`] builds (tests compare
+//!   them). A JSON text is always read so (`json`).
 //! * **Errors** are per document: a semantic error skips its document; a syntax error stops
 //!   saphyr's parser, so parsing resumes at the next `---` line after it (documents before and
 //!   after are kept).

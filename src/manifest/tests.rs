@@ -1172,7 +1172,10 @@ fn reading_values_gives_what_parsing_gives_and_the_same_trees_on_demand() {
     let (head, rest) = plain_list.split_once("items:\n").unwrap();
     let (items, tail) = rest.split_once("kind: List").unwrap();
     let indented: String = items.lines().map(|line| format!("  {line}\r\n")).collect();
-    cases.push(("a List indented, CRLF".into(), format!("{head}items:\r\n{indented}kind: List{tail}").replace("1\n", "1\r\n")));
+    cases.push((
+        "a List indented, CRLF".into(),
+        format!("{head}items:\r\n{indented}kind: List{tail}").replace("1\n", "1\r\n"),
+    ));
     for (name, text) in &cases {
         let trees = parse(text, &limits);
         let values = read_values(text.clone(), &limits);
