@@ -1,8 +1,9 @@
 //! A cluster's dump as `kubectl get ... -A -o json` and `-o yaml` print it (the generator the
 //! benchmark uses, `benches/cluster_dump.rs`), at 10 000+ objects: read whole either way, the
 //! same inventory from both, Pods collapsed into their Deployments through ownerReferences, the
-//! injected token volume read as the automounted token. And the input notes: a Pod spec that is
-//! not a mapping, an object defined many times, a quoted scalar kubectl accepts.
+//! injected token volume read as the automounted token, also when a quoted scalar in it has
+//! continuation lines indented less than saphyr wants (kubectl reads it). And the input notes: a
+//! Pod spec that is not a mapping, an object defined many times.
 
 #[path = "../benches/cluster_dump.rs"]
 mod cluster_dump;
@@ -79,6 +80,33 @@ fn a_dump_of_ten_thousand_objects_reads_the_same_as_json_and_as_yaml() {
     assert!(summary(&lint.stdout).contains(" in 10500 objects from 1 file"), "{}", summary(&lint.stdout));
     let first = lint.stdout.lines().next().unwrap();
     assert!(first.starts_with("dump.json:") && !first.starts_with("dump.json:1:1:"), "{first}");
+}
+
+/// A `-o yaml` dump is one `kind: List` document. A quoted scalar whose continuation line is
+/// indented less than its item (libyaml, so kubectl, reads it: the indentation is no part of the
+/// value) leaves the dump read whole: what the JSON dump reads.
+#[test]
+fn a_yaml_dump_with_quoted_scalars_kubectl_accepts_reads_whole() {
+    let list = cluster_dump::list(600);
+    let yaml = cluster_dump::yaml_text(&list);
+    // Double-quoted with an escaped line break, then a continuation line at column 0: the same
+    // `--port=8080`.
+    let quoted = yaml.replacen("- '--port=8080'\n", "- \"--port=\\\n8080\"\n", 3);
+    assert_eq!(quoted.matches("\n8080\"").count(), 3, "the dump has containers with that argument");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dump.json"), cluster_dump::json_text(&list)).unwrap();
+    std::fs::write(dir.path().join("dump.yaml"), quoted).unwrap();
+    let from_json = run_in(dir.path(), &["inventory", "--format", "json", "--system", "dump.json"]);
+    let from_yaml = run_in(dir.path(), &["inventory", "--format", "json", "--system", "dump.yaml"]);
+    assert_eq!((from_yaml.code, from_yaml.stderr.as_str()), (0, ""));
+    assert_eq!(from_yaml.stdout, from_json.stdout);
+    // lint: the same findings in the same objects (the summary counts both).
+    let summary = |out: &str| out.lines().last().unwrap_or_default().to_string();
+    let from_json = run_in(dir.path(), &["lint", "dump.json"]);
+    let from_yaml = run_in(dir.path(), &["lint", "dump.yaml"]);
+    assert_eq!((from_yaml.code, from_yaml.stderr.as_str()), (from_json.code, ""));
+    assert_eq!(summary(&from_yaml.stdout), summary(&from_json.stdout));
+    assert!(summary(&from_yaml.stdout).contains(" in 600 objects from 1 file"), "{}", summary(&from_yaml.stdout));
 }
 
 #[test]

@@ -4,7 +4,10 @@
 //! before a collection is opened; alias copies are charged against a node budget before they
 //! are made. A semantic problem (duplicate key, bad merge, too deep, alias bomb, bare scalar)
 //! poisons only its document. A syntax error stops saphyr's parser for good, so the parse is
-//! resumed on a fresh parser at the next `---` line after the error.
+//! resumed on a fresh parser at the next `---` line after the error. One syntax error is not
+//! one for libyaml (so for `kubectl apply`): a quoted scalar whose continuation lines are
+//! indented less than saphyr wants; its document is read again over a copy of its text with
+//! those lines moved right ([`Padded`]), positions still in the original text.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -268,6 +271,8 @@ struct Builder<'s> {
 struct Document {
     index: usize,
     start: usize,
+    /// The builder's alias budget when the document started: given back when it is read again.
+    alias_budget: usize,
     stack: Vec<Frame>,
     root: Option<Node>,
     anchors: HashMap<usize, Anchor>,
@@ -289,6 +294,86 @@ enum Frame {
 /// A failure that poisons the current document: byte offset and message.
 type Failure = (usize, String);
 
+/// A syntax error: saphyr's, where in the source it was found, and where the reading that ran
+/// into it started.
+struct SyntaxError {
+    error: ScanError,
+    at: usize,
+    read_from: usize,
+}
+
+/// saphyr's message for a quoted scalar's continuation line indented less than its block.
+const QUOTED_INDENTATION: &str = "invalid indentation in quoted scalar";
+
+/// The most quoted scalars of one document read over a padded copy: each one costs reading the
+/// document again, from its start.
+const MAX_PADDED_SCALARS: usize = 256;
+
+/// A copy of a document's text, `source.text[start..end]`, with spaces inserted at the start of
+/// the continuation lines of quoted scalars that saphyr refuses (see
+/// [`Builder::pad_quoted_scalar`]). Saphyr reads the copy; its offsets are mapped back to the
+/// source's, so positions and fixes stay in the original text.
+struct Padded {
+    document: usize,
+    start: usize,
+    /// The document's end, or the builder's: after it the source itself is read.
+    end: usize,
+    /// In source order.
+    insertions: Vec<Insertion>,
+    /// The opening quotes of the padded scalars.
+    quotes: Vec<usize>,
+}
+
+struct Insertion {
+    /// Where in the source (a line start).
+    at: usize,
+    spaces: usize,
+    /// Where the spaces start in the copy.
+    in_copy: usize,
+}
+
+impl Padded {
+    /// Sets each insertion's place in the copy.
+    fn locate_insertions(&mut self) {
+        let mut inserted = 0;
+        for insertion in &mut self.insertions {
+            insertion.in_copy = insertion.at - self.start + inserted;
+            inserted += insertion.spaces;
+        }
+    }
+
+    /// Spaces inserted at source offset `at`.
+    fn spaces_at(&self, at: usize) -> usize {
+        match self.insertions.binary_search_by_key(&at, |insertion| insertion.at) {
+            Ok(i) => self.insertions[i].spaces,
+            Err(_) => 0,
+        }
+    }
+
+    fn copy(&self, source: &str) -> String {
+        let spaces: usize = self.insertions.iter().map(|insertion| insertion.spaces).sum();
+        let mut copy = String::with_capacity(self.end - self.start + spaces);
+        let mut from = self.start;
+        for insertion in &self.insertions {
+            copy.push_str(&source[from..insertion.at]);
+            copy.extend(std::iter::repeat_n(' ', insertion.spaces));
+            from = insertion.at;
+        }
+        copy.push_str(&source[from..self.end]);
+        copy
+    }
+
+    /// The source offset of byte `at` of the copy; inserted spaces are where they were inserted.
+    fn source_offset(&self, at: usize) -> usize {
+        let after = self.insertions.partition_point(|insertion| insertion.in_copy <= at);
+        match after.checked_sub(1).map(|i| &self.insertions[i]) {
+            None => self.start + at,
+            Some(insertion) if at < insertion.in_copy + insertion.spaces => insertion.at,
+            Some(insertion) => insertion.at + (at - insertion.in_copy - insertion.spaces),
+        }
+    }
+}
+
 impl<'s> Builder<'s> {
     fn new(source: &'s Source, limits: &'s Limits, end: usize) -> Self {
         Builder {
@@ -309,16 +394,108 @@ impl<'s> Builder<'s> {
         }
     }
 
-    /// Parses from byte `offset` (a line start) to `self.end`, or to the first syntax error.
-    fn run(&mut self, offset: usize) -> Result<(), (ScanError, usize)> {
-        let chunk = &self.source.text[offset..self.end];
-        for next in events(chunk) {
-            let (event, start, end) = next.map_err(|(error, at)| (error, offset + at))?;
-            if let Err((at, message)) = self.on_event(event, offset + start, offset + end) {
+    /// Parses from byte `offset` (a line start) to `self.end`, or to the first syntax error that
+    /// libyaml has too: a document with quoted scalars only saphyr refuses is read again over a
+    /// padded copy ([`Builder::pad_quoted_scalar`]).
+    fn run(&mut self, mut offset: usize) -> Result<(), SyntaxError> {
+        let mut padded: Option<Padded> = None;
+        loop {
+            let read = match &padded {
+                // The usual path reads the source itself, without a copy.
+                None => self.read(&self.source.text[offset..self.end], |at| offset + at),
+                Some(padded) => {
+                    let copy = padded.copy(&self.source.text);
+                    self.read(&copy, |at| padded.source_offset(at))
+                }
+            };
+            match read {
+                Ok(()) => match padded.take() {
+                    Some(done) if done.end < self.end => offset = done.end,
+                    _ => return Ok(()),
+                },
+                Err((error, at)) => {
+                    let read_from = padded.as_ref().map_or(offset, |padded| padded.start);
+                    let error = SyntaxError { error, at, read_from };
+                    padded = Some(self.pad_quoted_scalar(&error, padded.take()).ok_or(error)?);
+                }
+            }
+        }
+    }
+
+    /// Builds from the events of `text`, whose byte offsets are `to_source`'s in the source.
+    fn read(&mut self, text: &str, to_source: impl Fn(usize) -> usize) -> Result<(), (ScanError, usize)> {
+        for next in events(text) {
+            let (event, start, end) = next.map_err(|(error, at)| (error, to_source(at)))?;
+            if let Err((at, message)) = self.on_event(event, to_source(start), to_source(end)) {
                 self.poison(at, message);
             }
         }
         Ok(())
+    }
+
+    /// When saphyr refused a quoted scalar only for the indentation of its continuation lines
+    /// (libyaml reads it: their leading blanks are no part of the value), the document to read
+    /// again, over a copy of its text where those lines start right of the opening quote (saphyr
+    /// never wants more indentation than that): `previous` with this scalar added when it is a
+    /// copy of the same document. The builder forgets what it read of the document. `None` for
+    /// another error, a scalar not closed before a document marker (an error in libyaml too),
+    /// one that padding did not help, or past [`MAX_PADDED_SCALARS`].
+    fn pad_quoted_scalar(&mut self, error: &SyntaxError, previous: Option<Padded>) -> Option<Padded> {
+        if error.error.info() != QUOTED_INDENTATION {
+            return None;
+        }
+        let open = error.at; // saphyr marks the opening quote
+        let (document, first, alias_budget) = match &self.doc {
+            Some(doc) => (doc.index, doc.start, doc.alias_budget),
+            // The scalar is the document's first token: saphyr had not started it.
+            None => (self.next_document, open, self.alias_budget),
+        };
+        let mut padded = match previous {
+            Some(previous) if previous.document == document => previous,
+            _ => Padded {
+                document,
+                start: self.document_text_start(first, error.read_from),
+                end: open,
+                insertions: Vec::new(),
+                quotes: Vec::new(),
+            },
+        };
+        if padded.quotes.len() >= MAX_PADDED_SCALARS || padded.quotes.contains(&open) {
+            return None;
+        }
+        let (lines, scalar_end) = self.source.quoted_continuation_lines(open, self.end)?;
+        let open_line = self.source.line_start(self.source.line_of(open));
+        // Its line may be the closing line of a scalar padded before (in a flow collection).
+        let column = self.source.text[open_line..open].chars().count() + padded.spaces_at(open_line);
+        let bytes = self.source.text.as_bytes();
+        let left_of_quote: Vec<usize> = lines
+            .into_iter()
+            .filter(|&line| bytes[line..].iter().take_while(|&&b| b == b' ' || b == b'\t').count() < column)
+            .collect();
+        if left_of_quote.is_empty() {
+            return None;
+        }
+        // By the quote's column, so that even a tab among the leading blanks is right of it.
+        padded.insertions.extend(left_of_quote.into_iter().map(|at| Insertion { at, spaces: column, in_copy: 0 }));
+        padded.insertions.sort_unstable_by_key(|insertion| insertion.at);
+        padded.locate_insertions();
+        padded.quotes.push(open);
+        // The document ends at the next `---` line; the rest is read from the source. Unless a
+        // directive (`%`) comes first: the documents after it must be read with it.
+        let marker_or_directive = |bytes: &[u8], at: usize| bytes[at] == b'%' || is_document_marker(bytes, at);
+        let after = self.source.line_of(scalar_end) + 1;
+        let document_end = match self.next_line_where(after, marker_or_directive) {
+            Some(at) if self.source.text.as_bytes()[at] != b'%' => at,
+            _ => self.end,
+        };
+        padded.end = padded.end.max(document_end);
+        self.doc = None;
+        self.next_document = document;
+        self.alias_budget = alias_budget;
+        while self.errors.last().is_some_and(|last| last.document == Some(document)) {
+            self.errors.pop();
+        }
+        Some(padded)
     }
 
     /// Nodes that alias expansion created so far.
@@ -341,20 +518,20 @@ impl<'s> Builder<'s> {
     /// Reads from `offset` to the end, past syntax errors, as [`parse`] does.
     fn run_recovering(&mut self, mut offset: usize) {
         while let Err(error) = self.run(offset) {
-            let Some(resume) = self.recover(error, offset) else { break };
+            let Some(resume) = self.recover(error) else { break };
             offset = resume;
         }
     }
 
     /// Records a syntax error and returns where to resume: the next line starting a document
     /// (`---`) at or after the error, and after the failed document's first line.
-    fn recover(&mut self, (error, at): (ScanError, usize), offset: usize) -> Option<usize> {
+    fn recover(&mut self, SyntaxError { error, at, read_from }: SyntaxError) -> Option<usize> {
         let failed_start = match self.doc.take() {
             Some(doc) => doc.start,
             None => {
                 // The error came before any document started: count it as the next one.
                 self.next_document += 1;
-                offset
+                read_from
             }
         };
         let document = self.next_document - 1;
@@ -363,32 +540,46 @@ impl<'s> Builder<'s> {
         if self.errors.last().is_some_and(|last| last.document == Some(document)) {
             self.errors.pop();
         }
-        let mut message = format!("YAML syntax error: {}", error.info());
-        if error.info() == QUOTED_INDENTATION {
-            // kubectl (go-yaml, from libyaml) reads such a scalar; saphyr does not. Say exactly
-            // what is skipped and how to make it readable.
-            let what = describe_document(&self.source.text[failed_start.min(at)..at]);
-            message.push_str(&format!(
-                "; document {}{what} is skipped (the other documents are checked). `kubectl apply` accepts a \
-                 quoted scalar whose continuation lines are indented less than its first line; indent them at \
-                 least as far as the line that starts it to have this document checked",
-                document + 1
-            ));
-        }
-        self.errors.push(ParseError { document: Some(document), position: self.source.position(at, at), message });
-        let first = self.source.line_of(at).max(self.source.line_of(failed_start) + 1);
-        let mut line = first;
+        self.errors.push(ParseError {
+            document: Some(document),
+            position: self.source.position(at, at),
+            message: format!("YAML syntax error: {}", error.info()),
+        });
+        self.next_line_where(self.source.line_of(at).max(self.source.line_of(failed_start) + 1), is_document_marker)
+    }
+
+    /// The start of the first line from `line` on, before the builder's end, that `wanted` is
+    /// true of (given the text and the line's start).
+    fn next_line_where(&self, mut line: usize, wanted: impl Fn(&[u8], usize) -> bool) -> Option<usize> {
+        let bytes = self.source.text.as_bytes();
         loop {
             let start = self.source.line_start(line);
             if start >= self.end {
                 return None;
             }
-            let rest = &self.source.text.as_bytes()[start..];
-            if rest.starts_with(b"---") && rest.get(3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+            if wanted(bytes, start) {
                 return Some(start);
             }
             line += 1;
         }
+    }
+
+    /// Where the text of a document whose first event is at `first` starts, to read it on its
+    /// own: that line, or the first of the directives (`%TAG`, which its tags may need) written
+    /// before it, back to `read_from`.
+    fn document_text_start(&self, first: usize, read_from: usize) -> usize {
+        let mut line = self.source.line_of(first);
+        let mut start = self.source.line_start(line);
+        while line > 0 && self.source.line_start(line - 1) >= read_from {
+            line -= 1;
+            let text = &self.source.text[self.source.line_start(line)..];
+            match text.trim_start_matches([' ', '\t']).bytes().next() {
+                Some(b'%') if text.starts_with('%') => start = self.source.line_start(line),
+                Some(b'#' | b'\r' | b'\n') | None => {}
+                _ => break,
+            }
+        }
+        start
     }
 
     fn poison(&mut self, at: usize, message: String) {
@@ -407,6 +598,7 @@ impl<'s> Builder<'s> {
                 self.doc = Some(Document {
                     index: self.next_document,
                     start,
+                    alias_budget: self.alias_budget,
                     stack: Vec::new(),
                     root: None,
                     anchors: HashMap::new(),
@@ -677,40 +869,6 @@ fn is_top_level_item(stack: &[Frame]) -> bool {
             matches!(&key.kind, Kind::Scalar { value: Value::String(name), merge_key: false } if name == "items")
         }
         _ => false,
-    }
-}
-
-/// saphyr's message for a quoted scalar's continuation line indented less than its block.
-const QUOTED_INDENTATION: &str = "invalid indentation in quoted scalar";
-
-/// " (Pod shop/web)" from a document's top-level `kind:` and `metadata:` `name:`/`namespace:`
-/// lines, as far as they are written before `text` ends (the text up to a syntax error); empty
-/// when there is no kind.
-fn describe_document(text: &str) -> String {
-    let value = |line: &str, key: &str| {
-        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
-        let rest = rest.split(" #").next().unwrap_or_default().trim().trim_matches(['"', '\'']);
-        (!rest.is_empty()).then(|| rest.to_string())
-    };
-    let (mut kind, mut name, mut namespace, mut in_metadata) = (None, None, None, false);
-    for line in text.lines() {
-        if !line.starts_with([' ', '\t', '-', '#']) && !line.is_empty() {
-            in_metadata = line.trim_end() == "metadata:";
-            kind = kind.or_else(|| value(line, "kind"));
-        } else if in_metadata {
-            // the first key's indentation is metadata's
-            let trimmed = line.trim_start_matches(' ');
-            if line.len() - trimmed.len() == 2 {
-                name = name.or_else(|| value(trimmed, "name"));
-                namespace = namespace.or_else(|| value(trimmed, "namespace"));
-            }
-        }
-    }
-    match (kind, name, namespace) {
-        (None, _, _) => String::new(),
-        (Some(kind), None, _) => format!(" ({kind})"),
-        (Some(kind), Some(name), None) => format!(" ({kind} {name})"),
-        (Some(kind), Some(name), Some(ns)) => format!(" ({kind} {ns}/{name})"),
     }
 }
 

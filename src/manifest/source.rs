@@ -174,6 +174,35 @@ impl Source {
         fallback
     }
 
+    /// The start of each continuation line of the quoted scalar whose opening quote is at `open`,
+    /// and the scalar's end (after its closing quote). `None` when it is not closed before `end`,
+    /// or a document marker line (`---` or `...` at column 0) comes first: that ends the text of
+    /// a quoted scalar with an error, in libyaml too.
+    pub fn quoted_continuation_lines(&self, open: usize, end: usize) -> Option<(Vec<usize>, usize)> {
+        let bytes = &self.text.as_bytes()[..end];
+        let quote = *bytes.get(open).filter(|&&b| b == b'"' || b == b'\'')?;
+        let mut lines = Vec::new();
+        let mut i = open + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                // An escaped line break (`\` at the end of a line) is a line break all the same.
+                b'\\' if quote == b'"' && !matches!(bytes.get(i + 1), Some(b'\n' | b'\r')) => i += 2,
+                b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                c if c == quote => return Some((lines, i + 1)),
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => i += 1,
+                b'\n' | b'\r' => {
+                    i += 1;
+                    if is_document_indicator(bytes, i) {
+                        return None;
+                    }
+                    lines.push(i);
+                }
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
     /// Where a block scalar's header (`|`, `>-`, `|2+` ...) is, given where its content starts:
     /// the last indicator on the nearest non-blank line before the content, outside a comment.
     pub fn block_scalar_header(&self, content_start: usize) -> Option<usize> {
@@ -252,6 +281,13 @@ impl Source {
             (1..bytes.len()).find(|&i| bytes[i] == b'#' && matches!(bytes[i - 1], b' ' | b'\t')).unwrap_or(bytes.len());
         self.trim_back(start, start + code_end)
     }
+}
+
+/// Whether the line starting at `at` is a document marker, `---` or `...`, alone or before a blank.
+fn is_document_indicator(bytes: &[u8], at: usize) -> bool {
+    let marker = bytes.get(at..at + 3);
+    (marker == Some(b"---") || marker == Some(b"..."))
+        && bytes.get(at + 3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 fn floor_char_boundary(text: &str, mut at: usize) -> usize {

@@ -748,6 +748,9 @@ fn texts_to_cut() -> Vec<(String, String)> {
     cases.push(("a syntax error in the first half".into(), format!("---\nkind: [Pod\n---\nkind: Job\n{all}")));
     cases.push(("a directive".into(), format!("{all}%YAML 1.2\n---\nkind: Job\n")));
     cases.push(("a document marker inside a quoted string".into(), format!("{all}---\na: \"x\n---\ny\"\n")));
+    let less_indented = "---\nkind: Pod\nspec:\n  args:\n  - \"--flag=a\n b\"\n  x: 'c\nd'\n";
+    cases
+        .push(("quoted scalars indented less than their block".into(), format!("{less_indented}{all}{less_indented}")));
     cases.push(("an unfinished document".into(), format!("{all}---\nkind: Pod\nmetadata:\n  - [")));
     // A last part with errors reads as the whole text does there.
     cases.push((
@@ -1113,34 +1116,231 @@ fn json_the_yaml_path_must_judge_is_left_to_it() {
     assert!(!parse(r#"{"kind": "Pod", "a": "long enough"}"#, &limits).read_as_json_only());
 }
 
-/// A double-quoted scalar whose continuation line is indented less than its block (libyaml, and
-/// so kubectl, read it; saphyr does not): the other documents are read, and the error names the
-/// skipped document, its kind and name, and what to change.
+/// A Pod whose `args` item is a double-quoted scalar with its continuation line indented less
+/// than the item (libyaml, and so `kubectl apply`, read it; saphyr alone does not), between two
+/// ServiceAccounts.
+const QUOTED_LESS_INDENTED: &str = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: a
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  namespace: shop
+spec:
+  containers:
+  - name: c
+    args:
+    - \"--flag=a
+  b\"
+    image: nginx
+  serviceAccountName: web
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: z
+";
+
+/// Such a scalar reads as libyaml reads it: the continuation line's indentation is no part of
+/// the value, so it is the value of the well-indented text. Positions are the original text's.
 #[test]
-fn a_quoted_scalar_indented_as_kubectl_accepts_names_the_skipped_document() {
-    let text = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  \
-                name: p\n  namespace: shop\nspec:\n  containers:\n  - name: c\n    args:\n    - \"--flag=a\n  b\"\n---\n\
-                apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: z\n";
-    let m = parse(text, &Limits::default());
-    assert_eq!(m.objects.iter().map(|o| o.value["metadata"]["name"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "z"]);
+fn a_quoted_scalar_indented_less_than_its_block_reads_as_kubectl_reads_it() {
+    let well_indented = QUOTED_LESS_INDENTED.replace("\n  b\"", "\n    b\"");
+    for (text, indented) in [
+        (QUOTED_LESS_INDENTED.to_string(), well_indented.clone()),
+        (QUOTED_LESS_INDENTED.replace('\n', "\r\n"), well_indented.replace('\n', "\r\n")),
+    ] {
+        let m = parse_ok(&text);
+        let indented = parse_ok(&indented);
+        assert_eq!(m.values(), indented.values());
+        assert_eq!(m.objects[1].value["spec"]["containers"][0]["args"], json!(["--flag=a b"]));
+        assert_eq!(m.objects.iter().map(|o| o.document).collect::<Vec<_>>(), [0, 1, 2]);
+        for pointer in
+            ["", "/metadata/name", "/spec/containers/0/name", "/spec/containers/0/image", "/spec/serviceAccountName"]
+        {
+            assert_eq!(m.position(1, pointer), indented.position(1, pointer), "{pointer}");
+        }
+        assert_eq!(m.position(2, "/metadata/name"), indented.position(2, "/metadata/name"));
+        // The scalar, from its opening quote to its closing one, and its entry.
+        assert_eq!(m.position(1, "/spec/containers/0/args/0"), pos(15, 7, 16, 5));
+        assert_eq!(m.position(1, "/spec/containers/0/args"), pos(14, 5, 16, 5));
+        assert_eq!(m.object_position(1), pos(6, 1, 18, 26));
+    }
+}
+
+/// Several such scalars in one document, single-quoted too, in flow sequences, after an escaped
+/// line break, with a tab (after a line that needs padding: saphyr refuses a tab before the
+/// block's indentation for a reason of its own) or no blank at all before the continuation,
+/// after a multi-byte key.
+#[test]
+fn quoted_scalars_indented_less_than_their_block_in_one_document() {
+    let text = "\
+kind: Pod
+metadata:
+  name: p
+  annotations:
+    one: 'it''s
+  here'
+    zwei: \"three\\
+four\"
+    ünï: \"x
+ y
+\tz\"
+spec:
+  containers:
+  - name: c
+    command:
+    - 'sh
+ -c'
+    args: [\"a
+b\", 'c
+ d', \"e
+f\"]
+  serviceAccountName: web
+";
+    let m = parse_ok(text);
     assert_eq!(
-        messages(&m),
-        [(
-            Some(1),
-            15,
-            7,
-            "YAML syntax error: invalid indentation in quoted scalar; document 2 (Pod shop/p) is skipped (the other \
-             documents are checked). `kubectl apply` accepts a quoted scalar whose continuation lines are indented \
-             less than its first line; indent them at least as far as the line that starts it to have this document \
-             checked"
-        )]
+        m.values(),
+        [json!({
+            "kind": "Pod",
+            "metadata": {"name": "p", "annotations": {"one": "it's here", "zwei": "threefour", "ünï": "x y z"}},
+            "spec": {
+                "containers": [{"name": "c", "command": ["sh -c"], "args": ["a b", "c d", "e f"]}],
+                "serviceAccountName": "web"
+            }
+        })]
     );
-    // Indented as far as the `- ` entry, it reads as kubectl reads it.
-    let m = parse_ok(&text.replace("\n  b\"", "\n    b\""));
-    assert_eq!(m.objects[1].value["spec"]["containers"][0]["args"], json!(["--flag=a b"]));
-    // Another syntax error keeps its message.
-    let m = parse(&text.replace("\n  b\"", "\n    b\"").replace("name: z", "name: [z"), &Limits::default());
-    assert!(!messages(&m)[0].3.contains("skipped"), "{:?}", messages(&m));
+    assert_eq!(m.position(0, "/metadata/annotations/one"), pos(5, 5, 6, 8));
+    assert_eq!(m.position(0, "/metadata/annotations/zwei"), pos(7, 5, 8, 6));
+    assert_eq!(m.position(0, "/metadata/annotations/ünï"), pos(9, 5, 11, 4));
+    assert_eq!(m.position(0, "/spec/containers/0/command/0"), pos(16, 7, 17, 5));
+    assert_eq!(m.position(0, "/spec/containers/0/args/0"), pos(18, 12, 19, 3));
+    assert_eq!(m.position(0, "/spec/containers/0/args/1"), pos(19, 5, 20, 4));
+    assert_eq!(m.position(0, "/spec/containers/0/args/2"), pos(20, 6, 21, 3));
+    assert_eq!(m.position(0, "/spec/containers/0/args"), pos(18, 5, 21, 4));
+    assert_eq!(m.position(0, "/spec/serviceAccountName"), pos(22, 3, 22, 26));
+}
+
+/// A `kubectl get -o yaml` dump is one `kind: List` document: such a scalar in one item leaves
+/// every item read.
+#[test]
+fn a_quoted_scalar_indented_less_than_its_block_in_a_list_dump() {
+    let text = "\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata:
+    name: a
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: web
+  spec:
+    template:
+      spec:
+        containers:
+        - name: c
+          args:
+          - \"--flag=a
+        b\"
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata:
+    name: z
+";
+    let m = parse_ok(text);
+    let read: Vec<_> =
+        m.objects.iter().map(|o| (o.base_pointer.as_str(), o.value["metadata"]["name"].as_str())).collect();
+    assert_eq!(read, [("/items/0", Some("a")), ("/items/1", Some("web")), ("/items/2", Some("z"))]);
+    assert_eq!(m.objects[1].value["spec"]["template"]["spec"]["containers"][0]["args"], json!(["--flag=a b"]));
+    assert_eq!(m.position(1, "/spec/template/spec/containers/0/args/0"), pos(18, 13, 19, 11));
+    assert_eq!(m.position(2, "/metadata/name"), pos(23, 5, 23, 12));
+}
+
+/// A document marker (`---` or `...` at column 0) inside the scalar ends its text with an error
+/// in libyaml too: the document stays a syntax error, the documents around it are read.
+#[test]
+fn a_document_marker_inside_a_less_indented_quoted_scalar_is_still_an_error() {
+    for marker in ["---", "..."] {
+        let text = format!("kind: A\n---\nkind: B\nspec:\n  x: \"a\n b\n{marker}\nkind: C\n---\nkind: D\n");
+        let m = parse(&text, &Limits::default());
+        assert_eq!(
+            messages(&m),
+            [(Some(1), 5, 6, "YAML syntax error: invalid indentation in quoted scalar")],
+            "{marker}"
+        );
+        let kinds: Vec<&str> = m.objects.iter().map(|o| o.value["kind"].as_str().unwrap()).collect();
+        // Reading resumes at the next `---`: inside the scalar, or after it.
+        let expected = if marker == "---" { vec!["A", "C", "D"] } else { vec!["A", "D"] };
+        assert_eq!(kinds, expected, "{marker}");
+    }
+}
+
+/// What the document read before the scalar is read once: an error found there is reported
+/// once, and alias copies are charged once.
+#[test]
+fn a_document_read_again_for_a_quoted_scalar_counts_once() {
+    let text = "kind: A\n---\nkind: B\nkind: B\nspec:\n  x: \"a\n b\"\n---\nkind: C\n";
+    let m = parse(text, &Limits::default());
+    assert_eq!(messages(&m), [(Some(1), 4, 1, "duplicate key \"kind\" (first set on line 3)")]);
+    assert_eq!(m.objects.len(), 2);
+    let text = "kind: A\nbase: &b [1, 2, 3, 4]\nuse: *b\nspec:\n  x: \"a\n b\"\n";
+    let limits = Limits { max_nodes: 6, ..Limits::default() };
+    let m = parse(text, &limits);
+    assert_eq!(m.errors, []);
+    assert_eq!(m.part_shape().alias_nodes, 5);
+}
+
+/// A document read again for such a scalar is read with the directives written before it.
+#[test]
+fn a_document_read_again_for_a_quoted_scalar_keeps_its_directives() {
+    let text = "kind: A\n...\n%TAG !k! tag:yaml.org,2002:\n# a comment\n---\nkind: B\ncount: !k!int \"7\"\nspec:\n  x: \"a\n b\"\n";
+    let m = parse_ok(text);
+    assert_eq!(m.values(), [json!({"kind": "A"}), json!({"kind": "B", "count": 7, "spec": {"x": "a b"}})]);
+    assert_eq!(m.position(1, "/spec/x"), pos(9, 3, 10, 4));
+    // The directives of the document after it are read with that document.
+    let text = "kind: A\nspec:\n  x: \"a\n b\"\n...\n%TAG !k! tag:yaml.org,2002:\n---\nkind: C\ncount: !k!int \"8\"\n";
+    assert_eq!(parse_ok(text).values(), [json!({"kind": "A", "spec": {"x": "a b"}}), json!({"kind": "C", "count": 8})]);
+}
+
+/// A document is read again for at most 256 such scalars; past them, it is a syntax error.
+#[test]
+fn quoted_scalars_indented_less_than_their_block_are_read_up_to_a_bound() {
+    let document = |scalars: usize| {
+        let annotations: String = (0..scalars).map(|i| format!("    k{i}: \"a\n  b\"\n")).collect();
+        format!("kind: A\n---\nkind: Pod\nmetadata:\n  annotations:\n{annotations}---\nkind: C\n")
+    };
+    let m = parse_ok(&document(256));
+    assert_eq!(m.objects[1].value["metadata"]["annotations"].as_object().unwrap().len(), 256);
+    assert_eq!(m.objects[1].value["metadata"]["annotations"]["k255"], "a b");
+    let m = parse(&document(257), &Limits::default());
+    assert_eq!(messages(&m), [(Some(1), 518, 11, "YAML syntax error: invalid indentation in quoted scalar")]);
+    assert_eq!(m.objects.len(), 2);
+}
+
+/// A fix to a document with such a scalar edits the original text: only the fix's lines change.
+#[test]
+fn fixes_to_a_document_with_a_less_indented_quoted_scalar_change_only_their_lines() {
+    let fixed = fix_text(
+        QUOTED_LESS_INDENTED,
+        &[
+            (1, json!([{"op": "replace", "path": "/spec/serviceAccountName", "value": "api"}])),
+            (1, json!([{"op": "add", "path": "/spec/automountServiceAccountToken", "value": false}])),
+            (2, json!([{"op": "add", "path": "/automountServiceAccountToken", "value": false}])),
+        ],
+    );
+    assert_eq!(
+        fixed,
+        QUOTED_LESS_INDENTED
+            .replace("serviceAccountName: web\n", "serviceAccountName: api\n  automountServiceAccountToken: false\n")
+            + "automountServiceAccountToken: false\n"
+    );
 }
 
 /// What a reading gives besides its trees: objects, errors, shape and document ranges.
@@ -1169,6 +1369,9 @@ fn reading_values_gives_what_parsing_gives_and_the_same_trees_on_demand() {
         containers:\n    - name: c\n      args: [\"a\", 'b']\n- {kind: ServiceAccount, metadata: {name: s}}\n-   kind: Job\n\
         \x20   metadata: {name: j}\nkind: List\nmetadata:\n  resourceVersion: \"\"\n";
     cases.push(("a List as -o yaml prints it".into(), plain_list.into()));
+    let quoted = plain_list.replace("args: [\"a\", 'b']", "args:\n      - \"--port=\n  8080\"");
+    assert!(quoted.contains("8080"));
+    cases.push(("a List as -o yaml prints it, with a quoted scalar kubectl accepts".into(), quoted));
     let (head, rest) = plain_list.split_once("items:\n").unwrap();
     let (items, tail) = rest.split_once("kind: List").unwrap();
     let indented: String = items.lines().map(|line| format!("  {line}\r\n")).collect();
