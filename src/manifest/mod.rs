@@ -152,7 +152,7 @@ pub struct Manifests {
     /// when a position is asked for: from `item_ranges[i]`, or its document's range.
     trees: Trees,
     /// YAML read with [`Trees::OnDemand`]: for each object, the range its tree is read from
-    /// alone when it is a List item that reads alone (see `parse::item_tree_at`).
+    /// alone when it is a List item that reads alone (see `parse::Written::ListItem`).
     item_ranges: Vec<Option<(usize, usize)>>,
     /// The last tree built on demand, by the byte offset it starts at: a JSON object's, or a
     /// YAML document's (a finding's neighbours are often asked for next).
@@ -372,8 +372,9 @@ impl Manifests {
             Some(&(start, end)) => (start, end, None),
             None if self.trees == Trees::OnDemand => {
                 if let Some(&Some((start, end))) = self.item_ranges.get(object_index) {
-                    return self
-                        .with_tree_cached(start, f, || parse::item_tree_at(&self.source, &self.limits, start, end));
+                    return self.with_tree_cached(start, f, || {
+                        parse::tree_at(&self.source, &self.limits, start, end, parse::Written::ListItem)
+                    });
                 }
                 let object = self.objects.get(object_index)?;
                 let (start, end) = (*self.documents.get(object.document)?)?;
@@ -392,7 +393,7 @@ impl Manifests {
             }
             None => return None,
         };
-        let build = || parse::tree_at(&self.source, &self.limits, start, end);
+        let build = || parse::tree_at(&self.source, &self.limits, start, end, parse::Written::Object);
         match item {
             None => self.with_tree_cached(start, f, build),
             Some(index) => self.with_tree_cached(

@@ -35,25 +35,23 @@ pub(super) fn parse(text: Cow<'_, str>, limits: &Limits, first_line: usize, tree
     }
 }
 
-/// The tree of the one object written at `source.text[start..end]` (a JSON object the fast path
-/// read, one item of a List), with the whole text's byte offsets: what [`parse_yaml`] builds for
-/// that object. `None` when the range does not read as one mapping.
-pub(super) fn tree_at(source: &Source, limits: &Limits, start: usize, end: usize) -> Option<Node> {
-    let mut builder = Builder::new(source, limits, end);
-    builder.whole_roots = true;
-    builder.run(start).ok()?;
-    if !builder.errors.is_empty() || builder.nodes.len() != 1 {
-        return None;
-    }
-    builder.nodes.pop()
+/// What a range read again by [`tree_at`] holds.
+#[derive(Clone, Copy)]
+pub(super) enum Written {
+    /// One object: a JSON object the fast path read, or a YAML document (a `List` whole).
+    Object,
+    /// One List item with its `- ` line, read as a sequence of that item ([`Builder::item_range`]).
+    ListItem,
 }
 
-/// The tree of the one List item written at `source.text[start..end]`: from the start of its
-/// `- ` line to its end, read as a sequence of that one item (see [`Builder::item_range`]).
-/// `None` when it does not read so.
-pub(super) fn item_tree_at(source: &Source, limits: &Limits, start: usize, end: usize) -> Option<Node> {
+/// The tree of what is written at `source.text[start..end]`, with the whole text's byte offsets:
+/// what [`parse_yaml`] builds for that object. `None` when the range does not read as one.
+pub(super) fn tree_at(source: &Source, limits: &Limits, start: usize, end: usize, written: Written) -> Option<Node> {
     let mut builder = Builder::new(source, limits, end);
-    builder.item_root = true;
+    match written {
+        Written::Object => builder.whole_roots = true,
+        Written::ListItem => builder.item_root = true,
+    }
     builder.run(start).ok()?;
     if !builder.errors.is_empty() || builder.nodes.len() != 1 {
         return None;
@@ -249,7 +247,7 @@ struct Builder<'s> {
     alias_budget: usize,
     objects: Vec<SourceObject>,
     nodes: Vec<Node>,
-    /// With [`Trees::OnDemand`], for each object: the range [`item_tree_at`] reads its tree
+    /// With [`Trees::OnDemand`], for each object: the range [`Written::ListItem`] reads its tree
     /// from, when it is a List item that reads alone; `None`: its document is read again.
     item_ranges: Vec<Option<(usize, usize)>>,
     errors: Vec<ParseError>,
@@ -259,7 +257,7 @@ struct Builder<'s> {
     documents: Vec<Option<(usize, usize)>>,
     /// Each document's root mapping is one object, even a `List` ([`tree_at`]).
     whole_roots: bool,
-    /// The document is one List item with its `- ` ([`item_tree_at`]): the item is the object.
+    /// The document is one List item with its `- ` ([`Written::ListItem`]): the item is the object.
     item_root: bool,
     /// With [`Trees::OnDemand`], only values are kept: each object's tree is dropped once its
     /// value is built, and the items of a document's top-level `items` sequence become values
