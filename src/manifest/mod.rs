@@ -255,7 +255,7 @@ pub fn parse(text: &str, limits: &Limits) -> Manifests {
 }
 
 /// [`parse`], keeping only the objects' values: an object's position-aware tree is built again
-/// from its document's text when a position is asked for ([`Manifests::position`], the same
+/// from its text (a List item's own lines, or its document) when a position is asked for ([`Manifests::position`], the same
 /// positions), and [`apply_fixes`] reads the text again whole. For what asks few positions of a
 /// large text (an inventory of a cluster's dump): the trees are most of [`parse`]'s memory and
 /// time. The manifests keep `text` itself, not a copy.
