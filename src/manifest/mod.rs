@@ -379,9 +379,8 @@ impl Manifests {
                 let object = self.objects.get(object_index)?;
                 let (start, end) = (*self.documents.get(object.document)?)?;
                 // From its line's start: a root written indented reads as it did in the whole text.
-                let line_start = self.source.line_start(self.source.line_of(start));
-                let start = if self.source.text[line_start..start].trim_start_matches([' ', '\t']).is_empty() {
-                    line_start
+                let start = if self.source.starts_line(start) {
+                    self.source.line_start(self.source.line_of(start))
                 } else {
                     start
                 };

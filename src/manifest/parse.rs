@@ -852,6 +852,7 @@ impl Builder<'_> {
     /// one object again, not the whole dump.
     fn item_range(&self, item: &Node) -> Option<(usize, usize)> {
         let bytes = self.source.text.as_bytes();
+        // Scanned back, not from the line index: reading values builds none.
         let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[..item.start]).map_or(0, |at| at + 1);
         let before = std::str::from_utf8(&bytes[line_start..item.start]).ok()?.trim_start_matches(' ');
         let dash_then_blanks = before.strip_prefix('-')?;
